@@ -1,0 +1,132 @@
+import type { Bar } from '../market/bar.js';
+
+/**
+ * Shared vocabulary between training, the model store and the HTTP service.
+ * Field names inside `Evaluation` follow the API contract (`model.evaluation`), snake_case.
+ */
+
+/** The model key of the global model, trained on all symbols, used for symbols without their own. */
+export const GLOBAL_MODEL_KEY = 'global';
+
+export interface TrainingConfig {
+  /** Bars of history fed to the LSTM per sample. */
+  readonly window: number;
+  /** Trading days ahead predicted (targets are cumulative log returns for 1..horizon). */
+  readonly horizon: number;
+  readonly layers: number;
+  readonly units: number;
+  readonly dropout: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Early-stopping patience in epochs, on validation loss; best weights are restored. */
+  readonly patience: number;
+  readonly seed: number;
+  /** Chronological split fractions; test = 1 - train - validation. */
+  readonly trainFraction: number;
+  readonly validationFraction: number;
+  /** Use only the last N bars of history (0 = all). */
+  readonly maxBars: number;
+}
+
+/** Test-split (or backtest) scores of a model and of the naive random-walk forecast on the same days. */
+export interface Evaluation {
+  readonly mae: number;
+  readonly naive_mae: number;
+  /** mae / naive_mae; below 1 means the model beats the random walk. */
+  readonly mae_ratio: number;
+  readonly rmse: number;
+  readonly naive_rmse: number;
+  readonly mape: number;
+  readonly naive_mape: number;
+  readonly drift_mae: number;
+  readonly moving_average_mae: number;
+  /** Share of test days whose next-day direction the model got right. */
+  readonly hit_rate: number;
+  /** Share of test days on which the price went up (what "always predict up" scores). */
+  readonly always_up_hit_rate: number;
+  readonly interval_coverage_80: number;
+  readonly interval_coverage_95: number;
+  /** Correlation of predicted vs actual one-day changes (near 0 exposes a lag-1 copy model). */
+  readonly change_correlation: number;
+  readonly test_from: string;
+  readonly test_to: string;
+  readonly test_days: number;
+}
+
+/** Split-conformal half-widths of the prediction intervals, in log-return units, per horizon step. */
+export interface IntervalCalibration {
+  readonly q80: readonly number[];
+  readonly q95: readonly number[];
+}
+
+/**
+ * Empirical probability that the predicted direction is right, measured on held-out data,
+ * bucketed by the size of the predicted move (|predicted log return|, ascending upper edges).
+ */
+export interface DirectionCalibration {
+  readonly edges: readonly number[];
+  readonly hit_rates: readonly number[];
+  readonly counts: readonly number[];
+}
+
+export interface ModelMetadata {
+  /** Model key: lower-case symbol, or GLOBAL_MODEL_KEY. */
+  readonly key: string;
+  /** Symbols whose data trained it (one for a per-symbol model). */
+  readonly symbols: readonly string[];
+  readonly name: string;
+  readonly version: string;
+  readonly trained_at: string;
+  readonly window: number;
+  readonly horizon: number;
+  readonly features: readonly string[];
+  readonly backend: string;
+  readonly config: TrainingConfig;
+  readonly data: { readonly from: string; readonly to: string; readonly bars: number; readonly sha256: string; readonly source: string };
+  readonly evaluation: Evaluation;
+  readonly beats_naive: boolean;
+  readonly intervals: IntervalCalibration;
+  readonly direction: DirectionCalibration;
+  readonly timings: { readonly train_seconds: number; readonly epochs_run: number; readonly best_epoch: number; readonly samples_per_second: number };
+  /** sha256 of the scaler JSON under scalers/, binding scaler and model version. */
+  readonly scaler_sha256: string;
+}
+
+export interface ForecastPoint {
+  readonly date: string;
+  readonly price: number;
+  readonly lower_80: number;
+  readonly upper_80: number;
+  readonly lower_95: number;
+  readonly upper_95: number;
+}
+
+export interface Forecast {
+  /** Date of the last bar used. */
+  readonly as_of: string;
+  readonly current_price: number;
+  /** One point per trading day ahead. */
+  readonly points: readonly ForecastPoint[];
+  /** Empirical probability of a correct next-day direction for a move of this size. */
+  readonly confidence: number;
+}
+
+/** A loaded, warmed model that turns recent bars into a forecast. */
+export interface Forecaster {
+  readonly metadata: ModelMetadata;
+  /** Minimum number of bars `forecast` needs (window plus feature warm-up). */
+  readonly requiredBars: number;
+  forecast(bars: readonly Bar[], days: number): Promise<Forecast>;
+  dispose(): void;
+}
+
+/** Progress of a training run, reported per epoch. */
+export interface TrainingProgress {
+  readonly key: string;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly loss: number;
+  readonly val_loss: number;
+  readonly eta_seconds: number;
+}
