@@ -1,0 +1,160 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DataValidationError, NotFoundError, ValidationError } from '../errors.js';
+import { SYMBOL_PATTERN, type Bar } from './bar.js';
+import type { BarQuery, MarketDataProvider } from './provider.js';
+import { barProblem, barsInRange, orderProblem } from './validation.js';
+
+/** Column names as written by this project (`adj_close`) and by Yahoo's CSV download (`Adj Close`). */
+const COLUMN_ALIASES: Record<string, keyof Bar> = {
+  date: 'date',
+  open: 'open',
+  high: 'high',
+  low: 'low',
+  close: 'close',
+  adj_close: 'adjClose',
+  'adj close': 'adjClose',
+  volume: 'volume',
+};
+const REQUIRED: readonly (keyof Bar)[] = ['date', 'open', 'high', 'low', 'close', 'adjClose', 'volume'];
+
+/**
+ * Parses a daily-bar CSV with header `date,open,high,low,close,adj_close,volume` (or Yahoo's
+ * `Date,Open,High,Low,Close,Adj Close,Volume`; column order is free, names are case-insensitive).
+ *
+ * Rules — every bad row is REJECTED, none is repaired, because a silently "fixed" price series
+ * trains a model on numbers nobody saw:
+ * - a missing column in the header, or a row with the wrong number of fields → reject;
+ * - an empty or non-numeric field (`null`, `NaN`, `abc`) → reject;
+ * - a date that is not a real `YYYY-MM-DD` calendar date → reject;
+ * - open/high/low/close/adj_close <= 0, or volume < 0 → reject;
+ * - high < low → reject;
+ * - a date equal to the previous row's (duplicate) or earlier (unsorted) → reject.
+ * Blank lines (including the trailing newline) and CRLF line endings are accepted.
+ * Errors are `DataValidationError` naming `fileName` and the 1-based line number in the file.
+ * An empty file (header only) is valid and yields no bars.
+ */
+export function parseBarsCsv(text: string, fileName: string): Bar[] {
+  const lines = text.split(/\r?\n/);
+  const headerIndex = lines.findIndex((line) => line.trim() !== '');
+  if (headerIndex < 0) throw new DataValidationError('file is empty (no header)', { file: fileName, line: 1 });
+
+  const headerLine = (lines[headerIndex] ?? '').replace(/^\uFEFF/, '');
+  const columns = headerLine.split(',').map((name) => COLUMN_ALIASES[name.trim().toLowerCase()]);
+  const position = new Map<keyof Bar, number>();
+  columns.forEach((field, index) => {
+    if (field !== undefined && !position.has(field)) position.set(field, index);
+  });
+  const missing = REQUIRED.filter((field) => !position.has(field));
+  if (missing.length > 0) {
+    throw new DataValidationError(
+      `header "${headerLine}" lacks column(s) ${missing.join(', ')}; expected date,open,high,low,close,adj_close,volume`,
+      { file: fileName, line: headerIndex + 1 },
+    );
+  }
+
+  const bars: Bar[] = [];
+  for (let index = headerIndex + 1; index < lines.length; index += 1) {
+    const line = lines[index] ?? '';
+    if (line.trim() === '') continue;
+    const where = { file: fileName, line: index + 1 };
+    const fields = line.split(',');
+    if (fields.length !== columns.length) {
+      throw new DataValidationError(`expected ${columns.length} fields, found ${fields.length}`, where);
+    }
+    const fieldText = (field: keyof Bar): string => (fields[position.get(field) ?? -1] ?? '').trim();
+    const number = (field: keyof Bar): number => {
+      const raw = fieldText(field);
+      if (raw === '') throw new DataValidationError(`missing ${field}`, where);
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new DataValidationError(`${field} "${raw}" is not a number`, where);
+      return value;
+    };
+    const bar: Bar = {
+      date: fieldText('date'),
+      open: number('open'),
+      high: number('high'),
+      low: number('low'),
+      close: number('close'),
+      adjClose: number('adjClose'),
+      volume: number('volume'),
+    };
+    const problem = barProblem(bar) ?? orderProblem(bars[bars.length - 1], bar);
+    if (problem !== undefined) throw new DataValidationError(problem, where);
+    bars.push(bar);
+  }
+  return bars;
+}
+
+export interface CsvMarketDataOptions {
+  /** Folder holding `<SYMBOL>.csv` files, normally `persistent_data/stock_data/historical/`. */
+  readonly directory: string;
+}
+
+interface ParsedFile {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly bars: Promise<readonly Bar[]>;
+}
+
+/**
+ * Bars from `<directory>/<SYMBOL>.csv`. Parsed files are kept in memory and reused while the
+ * file's mtime and size are unchanged, so the per-request cost is one `stat`; a replaced file
+ * is re-read on the next call.
+ */
+export class CsvMarketData implements MarketDataProvider {
+  readonly name = 'csv';
+  readonly directory: string;
+  private readonly parsed = new Map<string, ParsedFile>();
+
+  constructor(options: CsvMarketDataOptions) {
+    this.directory = path.resolve(options.directory);
+  }
+
+  async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
+    const file = this.fileFor(symbol);
+    let info;
+    try {
+      info = await stat(file);
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
+      throw error;
+    }
+    let entry = this.parsed.get(file);
+    if (entry === undefined || entry.mtimeMs !== info.mtimeMs || entry.size !== info.size) {
+      const bars = readFile(file, 'utf8').then((text) => Object.freeze(parseBarsCsv(text, file).map((bar) => Object.freeze(bar))));
+      entry = { mtimeMs: info.mtimeMs, size: info.size, bars };
+      this.parsed.set(file, entry);
+      // A failed parse must not stick: the next call reads the (maybe fixed) file again.
+      bars.catch(() => {
+        if (this.parsed.get(file) === entry) this.parsed.delete(file);
+      });
+    }
+    return barsInRange(await entry.bars, query.from, query.to);
+  }
+
+  async listSymbols(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    return names
+      .filter((name) => name.endsWith('.csv'))
+      .map((name) => name.slice(0, -'.csv'.length))
+      .filter((symbol) => SYMBOL_PATTERN.test(symbol))
+      .sort();
+  }
+
+  private fileFor(symbol: string): string {
+    // The pattern also keeps the symbol from naming a path outside the directory.
+    if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
+    return path.join(this.directory, `${symbol}.csv`);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
+}

@@ -1,0 +1,47 @@
+import type { Bar } from './bar.js';
+
+/**
+ * Checks shared by every provider, so a CSV file and a Yahoo response are held to the same rules.
+ * Each returns a sentence describing the problem, or undefined when the bar is fine; the caller
+ * adds where the bar came from (file and line, or symbol and index) and throws DataValidationError.
+ */
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A real calendar date written as `YYYY-MM-DD` (rejects 2021-02-30 and the like). */
+export function isIsoDate(value: string): boolean {
+  if (!ISO_DATE.test(value)) return false;
+  const parsed = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
+}
+
+/**
+ * Problems within one bar: prices must be finite and > 0, volume finite and >= 0,
+ * and high >= low. Open and close outside [low, high] are not checked: adjusted series
+ * from real vendors occasionally round an open a cent past the range, and models here
+ * use close, high and low only.
+ */
+export function barProblem(bar: Bar): string | undefined {
+  if (!isIsoDate(bar.date)) return `invalid date "${bar.date}" (expected YYYY-MM-DD)`;
+  for (const field of ['open', 'high', 'low', 'close', 'adjClose'] as const) {
+    const value = bar[field];
+    if (!Number.isFinite(value)) return `${field} is not a number`;
+    if (value <= 0) return `${field} must be positive, got ${value}`;
+  }
+  if (!Number.isFinite(bar.volume) || bar.volume < 0) return `volume must be a non-negative number, got ${bar.volume}`;
+  if (bar.high < bar.low) return `high ${bar.high} is below low ${bar.low}`;
+  return undefined;
+}
+
+/** Problems between consecutive bars: dates must strictly increase (no duplicates, no reordering). */
+export function orderProblem(previous: Bar | undefined, bar: Bar): string | undefined {
+  if (previous === undefined) return undefined;
+  if (bar.date === previous.date) return `duplicate date ${bar.date}`;
+  if (bar.date < previous.date) return `date ${bar.date} is out of order (after ${previous.date}); bars must be sorted ascending`;
+  return undefined;
+}
+
+/** Bars on or inside the optional inclusive ISO date range. */
+export function barsInRange(bars: readonly Bar[], from?: string, to?: string): Bar[] {
+  return bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to));
+}
