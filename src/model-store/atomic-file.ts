@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** Marker in the name of every temporary file or folder the store creates; `clean` removes stale ones. */
+export const TEMP_MARKER = '.tmp-';
+
+/**
+ * A unique temporary name beside `target`. The writer's pid is part of it so that `clean`
+ * can tell a leftover of a dead process from the work in progress of a live one.
+ */
+export function tempNameFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes a file under a temporary name, flushes it, and renames it into place: readers see the old or the new file, never half. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const temp = tempNameFor(target);
+  const handle = await fs.open(temp, 'wx', 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** The pid recorded in a temporary name, or undefined when the name is not one of ours. */
+export function tempOwnerPid(name: string): number | undefined {
+  const at = name.lastIndexOf(TEMP_MARKER);
+  if (at < 0) return undefined;
+  const pid = Number.parseInt(name.slice(at + TEMP_MARKER.length).split('-')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
