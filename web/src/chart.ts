@@ -1,0 +1,124 @@
+import uPlot from 'uplot';
+import { dayToUnixSeconds, price, tradingDate } from './format.js';
+import type { HistoricalBar, Prediction } from './types.js';
+
+const COLORS = {
+  history: '#1f4e99',
+  forecast: '#c2410c',
+  band80: 'rgba(234, 88, 12, 0.28)',
+  band95: 'rgba(234, 88, 12, 0.12)',
+  naive: '#4b5563',
+};
+
+type Column = (number | null)[];
+
+/**
+ * Lines up history and forecast on one time axis (uPlot wants one x array and a column per series,
+ * null where a series has no value). The forecast line starts at the last close the prediction used
+ * (`current_price` on `as_of`) so it visibly continues the history; bands start on the first forecast day.
+ */
+export function alignSeries(history: readonly HistoricalBar[], prediction: Prediction | null): uPlot.AlignedData {
+  const rows = new Map<number, Column>();
+  const WIDTH = 7; // close, forecast, upper80, lower80, upper95, lower95, naive
+  const row = (date: string): Column => {
+    const x = dayToUnixSeconds(date);
+    let existing = rows.get(x);
+    if (existing === undefined) {
+      existing = new Array<number | null>(WIDTH).fill(null);
+      rows.set(x, existing);
+    }
+    return existing;
+  };
+  for (const bar of history) row(bar.timestamp)[0] = bar.close;
+  if (prediction !== null) {
+    const anchor = row(prediction.as_of);
+    anchor[1] = prediction.current_price;
+    anchor[6] = prediction.baseline.predicted_price;
+    for (const point of prediction.forecast) {
+      const r = row(point.date);
+      r[1] = point.price;
+      r[2] = point.upper_80;
+      r[3] = point.lower_80;
+      r[4] = point.upper_95;
+      r[5] = point.lower_95;
+      // The naive (random-walk) forecast is the same price for every day ahead.
+      r[6] = prediction.baseline.predicted_price;
+    }
+  }
+  const xs = [...rows.keys()].sort((a, b) => a - b);
+  const columns: Column[] = Array.from({ length: WIDTH }, (_, i) => xs.map((x) => rows.get(x)?.[i] ?? null));
+  return [xs, ...columns];
+}
+
+function options(width: number, height: number): uPlot.Options {
+  const legendValue = (_self: uPlot, value: number | null) => (value === null ? '–' : price(value));
+  const bandEdge = (label: string, stroke: string): uPlot.Series => ({
+    label,
+    stroke,
+    width: 0,
+    points: { show: false },
+    value: legendValue,
+  });
+  return {
+    width,
+    height,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    cursor: { drag: { x: true, y: false } },
+    scales: { x: { time: true } },
+    axes: [{}, { label: 'Price', size: 60 }],
+    series: [
+      { label: 'Date', value: (_self, ts: number | null) => (ts === null ? '–' : new Date(ts * 1000).toISOString().slice(0, 10)) },
+      { label: 'Close (history)', stroke: COLORS.history, width: 1.5, value: legendValue, spanGaps: false },
+      { label: 'LSTM forecast', stroke: COLORS.forecast, width: 2, value: legendValue, points: { show: true, size: 4 } },
+      bandEdge('80% upper', COLORS.band80),
+      bandEdge('80% lower', COLORS.band80),
+      bandEdge('95% upper', COLORS.band95),
+      bandEdge('95% lower', COLORS.band95),
+      { label: 'Naive (last close)', stroke: COLORS.naive, width: 1.5, dash: [6, 4], value: legendValue },
+    ],
+    bands: [
+      { series: [5, 6], fill: COLORS.band95 },
+      { series: [3, 4], fill: COLORS.band80 },
+    ],
+  };
+}
+
+/** One uPlot chart in `container`, rebuilt on every new data set and resized with its container. */
+export function createPriceChart(container: HTMLElement) {
+  let plot: uPlot | null = null;
+  const size = () => ({ width: Math.max(280, container.clientWidth), height: container.clientWidth < 600 ? 260 : 380 });
+  new ResizeObserver(() => plot?.setSize(size())).observe(container);
+
+  return {
+    draw(history: readonly HistoricalBar[], prediction: Prediction | null): void {
+      plot?.destroy();
+      const { width, height } = size();
+      plot = new uPlot(options(width, height), alignSeries(history, prediction), container);
+    },
+    clear(): void {
+      plot?.destroy();
+      plot = null;
+    },
+  };
+}
+
+/** Text alternative for the chart, built from the same API values. */
+export function describeChart(history: readonly HistoricalBar[], prediction: Prediction | null): string {
+  const first = history[0];
+  const last = history[history.length - 1];
+  const parts: string[] = [];
+  if (first !== undefined && last !== undefined) {
+    parts.push(
+      `History: ${history.length} daily closes from ${tradingDate(first.timestamp)} (${price(first.close)}) to ${tradingDate(last.timestamp)} (${price(last.close)}).`,
+    );
+  } else {
+    parts.push('No history in this range.');
+  }
+  const end = prediction?.forecast[prediction.forecast.length - 1];
+  if (prediction !== null && end !== undefined) {
+    parts.push(
+      `Forecast: ${prediction.forecast.length} trading day(s) from ${prediction.as_of} (last close ${price(prediction.current_price)}) to ${end.date} at ${price(end.price)}, 80% interval ${price(end.lower_80)}–${price(end.upper_80)}, 95% interval ${price(end.lower_95)}–${price(end.upper_95)}; naive forecast ${price(prediction.baseline.predicted_price)}.`,
+    );
+  }
+  return parts.join(' ');
+}

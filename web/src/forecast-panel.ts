@@ -1,0 +1,75 @@
+import { h } from './dom.js';
+import { dateTime, percent, price, share } from './format.js';
+import type { Prediction, TradingSignal } from './types.js';
+
+const SIGNAL_MEANING: Record<TradingSignal, string> = {
+  BUY: 'BUY: the predicted next-day close is above the current price by more than the service\'s buy threshold (1% by default).',
+  SELL: 'SELL: the predicted next-day close is below the current price by more than the service\'s sell threshold (1% by default).',
+  HOLD: 'HOLD: the predicted next-day close is within the thresholds around the current price, so no move is signalled.',
+};
+
+function fact(label: string, value: string, testId: string): HTMLElement[] {
+  return [h('dt', {}, label), h('dd', { 'data-testid': testId }, value)];
+}
+
+/** Signal, confidence and headline prices of one prediction, each with what it means. */
+export function renderSignal(prediction: Prediction): HTMLElement {
+  const signal = prediction.trading_signal;
+  return h(
+    'div',
+    {},
+    h(
+      'p',
+      { class: 'signal-line' },
+      h('span', { class: `signal signal-${signal.toLowerCase()}`, 'data-testid': 'signal' }, signal),
+      ' with confidence ',
+      h('strong', { 'data-testid': 'confidence' }, share(prediction.confidence)),
+    ),
+    h('p', { class: 'explain' }, SIGNAL_MEANING[signal]),
+    h(
+      'p',
+      { class: 'explain' },
+      'Confidence is how often the model got the direction (up or down) right on held-out days for predictions of a similar size — ',
+      'a measured frequency, not a guarantee. A signal is not investment advice.',
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      ...fact('Last close', `${price(prediction.current_price)} on ${prediction.as_of}`, 'current-price'),
+      ...fact('Predicted next close', price(prediction.predicted_price), 'predicted-price'),
+      ...fact('Predicted change', percent(prediction.predicted_change_pct), 'predicted-change'),
+      ...fact('Naive forecast', `${price(prediction.baseline.predicted_price)} (${prediction.baseline.method})`, 'naive-price'),
+      ...fact('Model version', prediction.model_version, 'prediction-model-version'),
+      ...fact('Predicted at', dateTime(prediction.prediction_time), 'prediction-time'),
+      ...fact('Served from cache', prediction.cached ? 'yes' : 'no', 'prediction-cached'),
+    ),
+  );
+}
+
+/** Every forecast row the API returned, as a table (the chart's numbers in readable form). */
+export function renderForecastTable(prediction: Prediction): HTMLElement {
+  return h(
+    'table',
+    { class: 'data', 'data-testid': 'forecast-table' },
+    h('caption', {}, `Forecast for ${prediction.forecast.length} trading day(s) after ${prediction.as_of}`),
+    h(
+      'thead',
+      {},
+      h('tr', {}, h('th', { scope: 'col' }, 'Date'), h('th', { scope: 'col' }, 'Forecast'), h('th', { scope: 'col' }, '80% interval'), h('th', { scope: 'col' }, '95% interval')),
+    ),
+    h(
+      'tbody',
+      {},
+      ...prediction.forecast.map((point) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, point.date),
+          h('td', { class: 'num' }, price(point.price)),
+          h('td', { class: 'num' }, `${price(point.lower_80)} – ${price(point.upper_80)}`),
+          h('td', { class: 'num' }, `${price(point.lower_95)} – ${price(point.upper_95)}`),
+        ),
+      ),
+    ),
+  );
+}
