@@ -1,0 +1,84 @@
+import type { Evaluation, IntervalCalibration } from '../types.js';
+import { intervalCoverage } from './conformal.js';
+import {
+  correlation,
+  directionalHitRate,
+  meanAbsoluteError,
+  meanAbsolutePercentageError,
+  rootMeanSquaredError,
+  upShare,
+} from './metrics.js';
+
+/** One held-out forecast made on day t, in log-return space, with what the baselines knew on day t. */
+export interface ScoredForecast {
+  /** Day t + 1, the headline target day. */
+  readonly date: string;
+  readonly lastPrice: number;
+  readonly driftPerDay: number;
+  readonly movingAverage: number;
+  /** Predicted cumulative log returns, steps 1..horizon. */
+  readonly predicted: readonly number[];
+  /** Realised cumulative log returns; NaN where the day is not in the evaluated period. */
+  readonly actual: readonly number[];
+  /** The conformal half-widths the forecasting model was calibrated with. */
+  readonly intervals: IntervalCalibration;
+}
+
+/** Next-day prices of the model and of each baseline, and the realised price, for each forecast. */
+export interface NextDayPrices {
+  readonly actual: number[];
+  readonly model: number[];
+  readonly naive: number[];
+  readonly drift: number[];
+  readonly movingAverage: number[];
+}
+
+export function nextDayPrices(forecasts: readonly ScoredForecast[]): NextDayPrices {
+  return {
+    actual: forecasts.map((f) => f.lastPrice * Math.exp(f.actual[0] as number)),
+    model: forecasts.map((f) => f.lastPrice * Math.exp(f.predicted[0] as number)),
+    naive: forecasts.map((f) => f.lastPrice),
+    drift: forecasts.map((f) => f.lastPrice * Math.exp(f.driftPerDay)),
+    movingAverage: forecasts.map((f) => f.movingAverage),
+  };
+}
+
+/**
+ * Scores held-out forecasts. The headline numbers are next-day (step 1) prices, model against the
+ * naive last-close forecast and the other baselines on exactly the same days; interval coverage is
+ * pooled over every available step of every forecast.
+ */
+export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluation {
+  const scored = forecasts.filter((f) => !Number.isNaN(f.actual[0]));
+  if (scored.length === 0) throw new RangeError('no held-out forecasts to evaluate');
+  const prices = nextDayPrices(scored);
+  const actualChanges = scored.map((f) => f.actual[0] as number);
+  const predictedChanges = scored.map((f) => f.predicted[0] as number);
+  const mae = meanAbsoluteError(prices.actual, prices.model);
+  const naiveMae = meanAbsoluteError(prices.actual, prices.naive);
+  const dates = scored.map((f) => f.date).sort();
+  return {
+    mae,
+    naive_mae: naiveMae,
+    mae_ratio: mae / naiveMae,
+    rmse: rootMeanSquaredError(prices.actual, prices.model),
+    naive_rmse: rootMeanSquaredError(prices.actual, prices.naive),
+    mape: meanAbsolutePercentageError(prices.actual, prices.model),
+    naive_mape: meanAbsolutePercentageError(prices.actual, prices.naive),
+    drift_mae: meanAbsoluteError(prices.actual, prices.drift),
+    moving_average_mae: meanAbsoluteError(prices.actual, prices.movingAverage),
+    hit_rate: directionalHitRate(actualChanges, predictedChanges),
+    always_up_hit_rate: upShare(actualChanges),
+    interval_coverage_80: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), scored.map((f) => f.intervals.q80)),
+    interval_coverage_95: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), scored.map((f) => f.intervals.q95)),
+    change_correlation: correlation(predictedChanges, actualChanges),
+    test_from: dates[0] as string,
+    test_to: dates.at(-1) as string,
+    test_days: new Set(dates).size,
+  };
+}
+
+/** The contract's verdict: a model beats naive only if its next-day MAE is strictly lower. */
+export function beatsNaive(evaluation: Evaluation): boolean {
+  return evaluation.mae_ratio < 1;
+}

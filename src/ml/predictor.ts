@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import { ValidationError } from '../errors.js';
+import type { Bar } from '../market/bar.js';
+import { InsufficientBarsError } from './errors.js';
+import { directionConfidence } from './evaluation/direction.js';
+import { buildFeatureMatrix, FEATURE_WARMUP } from './features.js';
+import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
+import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
+
+/**
+ * Extra history fed to the feature recursions (EMA, Wilder RSI) beyond the minimum, so their
+ * start-up transient (< 1e-8 after this many days) does not differ from training. Using a fixed
+ * tail also makes a forecast a function of the last bars only, not of how much history was passed.
+ */
+export const FORECAST_EXTRA_HISTORY = 250;
+
+/**
+ * The next `count` weekdays after `isoDate`. Exchange holidays are not known here and are ignored:
+ * a forecast dated on a holiday stands for the next session.
+ */
+export function nextTradingDays(isoDate: string, count: number): string[] {
+  const day = new Date(`${isoDate}T00:00:00Z`);
+  const out: string[] = [];
+  while (out.length < count) {
+    day.setUTCDate(day.getUTCDate() + 1);
+    const weekday = day.getUTCDay();
+    if (weekday !== 0 && weekday !== 6) out.push(day.toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
+  if (scaler.feature_names.join(',') !== metadata.features.join(',') || scaler.target_mean.length !== metadata.horizon) {
+    throw new TypeError(`scaler does not match model ${metadata.key} (features or horizon differ)`);
+  }
+}
+
+/**
+ * Wraps a trained model: bars → causal features → scaled window → predicted cumulative log returns →
+ * prices rebuilt from the last close, with split-conformal intervals per step and a direction
+ * confidence measured on validation data. Deterministic for the same bars.
+ */
+export function createForecaster(model: tf.LayersModel, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
+  checkCompatible(scaler, metadata);
+  const { window, horizon } = metadata;
+  const requiredBars = window + FEATURE_WARMUP;
+  let disposed = false;
+
+  async function forecast(bars: readonly Bar[], days: number): Promise<Forecast> {
+    if (disposed) throw new Error(`forecaster for ${metadata.key} ${metadata.version} was disposed`);
+    if (!Number.isInteger(days) || days < 1 || days > horizon) {
+      throw new ValidationError(`days must be an integer from 1 to ${horizon}, got ${days}`);
+    }
+    if (bars.length < requiredBars) {
+      throw new InsufficientBarsError(`forecast with window ${window}`, requiredBars, bars.length);
+    }
+    const recent = bars.slice(-(requiredBars + FORECAST_EXTRA_HISTORY));
+    const rows = buildFeatureMatrix(recent).rows.slice(-window).map((row) => scaleFeatures(scaler, row));
+    const input = tf.tensor3d([rows], [1, window, rows[0]?.length ?? 0]);
+    let scaled: Float32Array;
+    try {
+      const output = model.predict(input) as tf.Tensor;
+      try {
+        scaled = (await output.data()) as Float32Array;
+      } finally {
+        output.dispose();
+      }
+    } finally {
+      input.dispose();
+    }
+    const logReturns = unscaleTargets(scaler, scaled);
+    const last = recent[recent.length - 1] as Bar;
+    const price = last.adjClose;
+    const dates = nextTradingDays(last.date, days);
+    const points: ForecastPoint[] = dates.map((date, h) => {
+      const r = logReturns[h] as number;
+      const q80 = metadata.intervals.q80[h] as number;
+      const q95 = metadata.intervals.q95[h] as number;
+      return {
+        date,
+        price: price * Math.exp(r),
+        lower_80: price * Math.exp(r - q80),
+        upper_80: price * Math.exp(r + q80),
+        lower_95: price * Math.exp(r - q95),
+        upper_95: price * Math.exp(r + q95),
+      };
+    });
+    return {
+      as_of: last.date,
+      current_price: price,
+      points,
+      confidence: directionConfidence(metadata.direction, logReturns[0] as number),
+    };
+  }
+
+  return {
+    metadata,
+    requiredBars,
+    forecast,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type * as tf from '@tensorflow/tfjs';
+import type { Bar } from '../../market/bar.js';
+import { InsufficientBarsError } from '../errors.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
+import { calibrateIntervals } from '../evaluation/conformal.js';
+import { calibrateDirection } from '../evaluation/direction.js';
+import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../evaluation/evaluate.js';
+import { FEATURE_NAMES } from '../features.js';
+import { buildLstmModel } from '../lstm.js';
+import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
+import type { DirectionCalibration, IntervalCalibration, ModelMetadata, TrainingConfig, TrainingProgress } from '../types.js';
+import { fitNetwork, predictSamples, type FitResult } from './fit.js';
+
+export interface TrainingInput {
+  /** Model key: lower-case symbol, or GLOBAL_MODEL_KEY. */
+  readonly key: string;
+  readonly series: readonly SeriesInput[];
+  readonly config: TrainingConfig;
+  /** The backend that runs (from selectBackend), recorded in the metadata. */
+  readonly backend: string;
+  /** Where the bars came from (provider name), recorded in the metadata. */
+  readonly dataSource: string;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+}
+
+export interface TrainedModel {
+  readonly model: tf.LayersModel;
+  readonly scaler: ScalerState;
+  readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
+}
+
+/** A model fitted on the train split and calibrated on the validation split of `dataset`. */
+export interface CalibratedModel {
+  readonly model: tf.LayersModel;
+  readonly scaler: ScalerState;
+  readonly dataset: Dataset;
+  readonly intervals: IntervalCalibration;
+  readonly direction: DirectionCalibration;
+  readonly fit: FitResult;
+}
+
+/** The last `maxBars` bars of each series (0 = all). */
+export function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput[] {
+  return series.map((s) => ({ symbol: s.symbol, bars: maxBars > 0 ? s.bars.slice(-maxBars) : s.bars }));
+}
+
+/** Builds the samples, fits scaler and network on the train split, calibrates on validation. */
+export async function fitAndCalibrate(
+  key: string,
+  series: readonly SeriesInput[],
+  config: TrainingConfig,
+  split: SplitDates,
+  onProgress?: (progress: TrainingProgress) => void,
+): Promise<CalibratedModel> {
+  const dataset = buildDataset(series, config.window, config.horizon, split);
+  const scaler = fitDatasetScaler(dataset);
+  const model = buildLstmModel({ ...config, features: dataset.featureNames.length });
+  try {
+    const fit = await fitNetwork(model, dataset, scaler, config, (report) => {
+      const perEpoch = report.seconds;
+      onProgress?.({
+        key,
+        epoch: report.epoch,
+        epochs: config.epochs,
+        loss: report.loss,
+        val_loss: report.val_loss,
+        // An upper bound: early stopping may end the run sooner.
+        eta_seconds: perEpoch * (config.epochs - report.epoch),
+      });
+    });
+    const validationPredicted = predictSamples(model, dataset.validation, config.window, scaler);
+    const validationActual = dataset.validation.map((s) => s.targets);
+    return {
+      model,
+      scaler,
+      dataset,
+      intervals: calibrateIntervals(validationActual, validationPredicted),
+      direction: calibrateDirection(validationActual.map((t) => t[0] as number), validationPredicted.map((p) => p[0] as number)),
+      fit,
+    };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+/** Held-out forecasts of `model` for `samples`, ready for evaluateForecasts. */
+export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): ScoredForecast[] {
+  const predicted = predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler);
+  return samples.map((s, i) => ({
+    date: s.nextDate,
+    lastPrice: s.lastPrice,
+    driftPerDay: s.driftPerDay,
+    movingAverage: s.movingAverage,
+    predicted: predicted[i] as number[],
+    actual: s.targets,
+    intervals: calibrated.intervals,
+  }));
+}
+
+/** sha256 over the exact bars used, symbol by symbol in symbol order. */
+export function barsChecksum(series: readonly SeriesInput[]): string {
+  const hash = createHash('sha256');
+  for (const s of [...series].sort((a, b) => (a.symbol < b.symbol ? -1 : 1))) {
+    hash.update(`${s.symbol}\n`);
+    for (const b of s.bars) hash.update(`${b.date},${b.open},${b.high},${b.low},${b.close},${b.adjClose},${b.volume}\n`);
+  }
+  return hash.digest('hex');
+}
+
+function dataRange(series: readonly SeriesInput[]): { from: string; to: string; bars: number } {
+  const bars: Bar[] = series.flatMap((s) => [...s.bars]);
+  const dates = bars.map((b) => b.date).sort();
+  return { from: dates[0] ?? '', to: dates.at(-1) ?? '', bars: bars.length };
+}
+
+/**
+ * Trains one model (one symbol, or several for the global model) on a chronological
+ * train/validation/test split, calibrates intervals and direction confidence on validation and
+ * scores the test split against the naive and other baselines. The test split is never seen by
+ * the network, the scaler or the calibration.
+ */
+export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
+  const { config } = input;
+  if (input.series.length === 0) throw new InsufficientBarsError(`${input.key}: no series to train on`, 1, 0);
+  const series = limitBars(input.series, config.maxBars);
+  const split = chronologicalSplitDates(series, config.trainFraction, config.validationFraction);
+  const started = performance.now();
+  const calibrated = await fitAndCalibrate(input.key, series, config, split, input.onProgress);
+  try {
+    const { dataset } = calibrated;
+    if (dataset.test.length === 0) {
+      throw new InsufficientBarsError(`${input.key}: no test samples after the ${config.horizon}-day purge`, 0, dataRange(series).bars);
+    }
+    const evaluation = evaluateForecasts(scoreSamples(calibrated, dataset.test));
+    assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
+    const trainSeconds = (performance.now() - started) / 1000;
+    return {
+      model: calibrated.model,
+      scaler: calibrated.scaler,
+      metadata: {
+        key: input.key,
+        symbols: series.map((s) => s.symbol),
+        name: `${input.key}_lstm_model`,
+        trained_at: new Date().toISOString(),
+        window: config.window,
+        horizon: config.horizon,
+        features: [...FEATURE_NAMES],
+        backend: input.backend,
+        config,
+        data: { ...dataRange(series), sha256: barsChecksum(series), source: input.dataSource },
+        evaluation,
+        beats_naive: beatsNaive(evaluation),
+        intervals: calibrated.intervals,
+        direction: calibrated.direction,
+        timings: {
+          train_seconds: trainSeconds,
+          epochs_run: calibrated.fit.epochsRun,
+          best_epoch: calibrated.fit.bestEpoch,
+          samples_per_second: calibrated.fit.samplesPerSecond,
+        },
+      },
+    };
+  } catch (error) {
+    calibrated.model.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Worker-thread entry of trainInWorker: selects the backend, reads the job's bars from the CSV
+ * history, trains, saves through the model store and reports progress and the result to the parent.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AppError } from '../../errors.js';
+import { CsvMarketData } from '../../market/csv.js';
+import { ModelStore } from '../../model-store/store.js';
+import { selectBackend } from '../backend.js';
+import { trainModel } from './train.js';
+import type { TrainingJob, WorkerMessage } from './worker-pool.js';
+
+const port = parentPort;
+if (port === null) throw new Error('training-worker must run in a worker thread');
+const post = (message: WorkerMessage): void => port.postMessage(message);
+
+async function run(job: TrainingJob): Promise<void> {
+  const backend = await selectBackend(job.backend);
+  const provider = new CsvMarketData({ directory: job.historicalDir });
+  const series = [];
+  for (const symbol of job.symbols) series.push({ symbol, bars: await provider.getBars(symbol) });
+  const trained = await trainModel({
+    key: job.key,
+    series,
+    config: job.config,
+    backend,
+    dataSource: provider.name,
+    onProgress: (progress) => post({ type: 'progress', progress }),
+  });
+  const store = new ModelStore({ modelsDir: job.modelsDir, scalersDir: job.scalersDir, keepVersions: job.keepVersions });
+  try {
+    const version = await store.save(trained);
+    post({ type: 'done', result: { key: job.key, version, metadata: await store.readMetadata(job.key, version) } });
+  } finally {
+    trained.model.dispose();
+  }
+}
+
+run(workerData as TrainingJob).catch((error: unknown) => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  post({ type: 'error', error: { name: e.name, message: e.message, ...(e instanceof AppError ? { status: e.status } : {}) } });
+});
