@@ -1,7 +1,9 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isNotFound } from '../cache/fs.js';
 import { DataValidationError, NotFoundError, ValidationError } from '../errors.js';
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
+import { observed, type FetchObserver } from './observer.js';
 import type { BarQuery, MarketDataProvider } from './provider.js';
 import { barProblem, barsInRange, orderProblem } from './validation.js';
 
@@ -89,6 +91,7 @@ export function parseBarsCsv(text: string, fileName: string): Bar[] {
 export interface CsvMarketDataOptions {
   /** Folder holding `<SYMBOL>.csv` files, normally `persistent_data/stock_data/historical/`. */
   readonly directory: string;
+  readonly onFetch?: FetchObserver;
 }
 
 interface ParsedFile {
@@ -106,31 +109,38 @@ export class CsvMarketData implements MarketDataProvider {
   readonly name = 'csv';
   readonly directory: string;
   private readonly parsed = new Map<string, ParsedFile>();
+  private readonly onFetch: FetchObserver | undefined;
 
   constructor(options: CsvMarketDataOptions) {
     this.directory = path.resolve(options.directory);
+    this.onFetch = options.onFetch;
   }
 
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
     const file = this.fileFor(symbol);
-    let info;
-    try {
-      info = await stat(file);
-    } catch (error) {
-      if (isNotFound(error)) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
-      throw error;
-    }
-    let entry = this.parsed.get(file);
-    if (entry === undefined || entry.mtimeMs !== info.mtimeMs || entry.size !== info.size) {
-      const bars = readFile(file, 'utf8').then((text) => Object.freeze(parseBarsCsv(text, file).map((bar) => Object.freeze(bar))));
-      entry = { mtimeMs: info.mtimeMs, size: info.size, bars };
-      this.parsed.set(file, entry);
-      // A failed parse must not stick: the next call reads the (maybe fixed) file again.
-      bars.catch(() => {
-        if (this.parsed.get(file) === entry) this.parsed.delete(file);
-      });
-    }
-    return barsInRange(await entry.bars, query.from, query.to);
+    return observed(this.onFetch, { source: this.name, symbol }, async (markCached) => {
+      let info;
+      try {
+        info = await stat(file);
+      } catch (error) {
+        if (isNotFound(error)) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
+        throw error;
+      }
+      let entry = this.parsed.get(file);
+      if (entry !== undefined && entry.mtimeMs === info.mtimeMs && entry.size === info.size) {
+        markCached();
+      } else {
+        const bars = readFile(file, 'utf8').then((text) => Object.freeze(parseBarsCsv(text, file).map((bar) => Object.freeze(bar))));
+        const fresh: ParsedFile = { mtimeMs: info.mtimeMs, size: info.size, bars };
+        entry = fresh;
+        this.parsed.set(file, fresh);
+        // A failed parse must not stick: the next call reads the (maybe fixed) file again.
+        bars.catch(() => {
+          if (this.parsed.get(file) === fresh) this.parsed.delete(file);
+        });
+      }
+      return barsInRange(await entry.bars, query.from, query.to);
+    });
   }
 
   async listSymbols(): Promise<string[]> {
@@ -153,8 +163,4 @@ export class CsvMarketData implements MarketDataProvider {
     if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
     return path.join(this.directory, `${symbol}.csv`);
   }
-}
-
-export function isNotFound(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
 }

@@ -1,6 +1,6 @@
-import { chmod, copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound } from './csv.js';
+import { isNotFound, writeFileAtomic } from '../cache/fs.js';
 
 export interface SeedHistoricalOptions {
   /** `persistent_data/stock_data/historical/`. */
@@ -19,7 +19,7 @@ export interface SeedResult {
 /**
  * Fills an empty historical folder with the shipped sample CSVs. Does nothing when the folder
  * already holds any CSV, so operator data is never overwritten and a second call is a no-op.
- * Each file is copied to a temporary name and renamed into place, so a crash mid-seed never
+ * Each file is written to a temporary name and renamed into place, so a crash mid-seed never
  * leaves a half-written CSV that the provider would later reject.
  */
 export async function seedHistorical(options: SeedHistoricalOptions): Promise<SeedResult> {
@@ -35,17 +35,7 @@ export async function seedHistorical(options: SeedHistoricalOptions): Promise<Se
     throw error;
   }
   for (const name of samples) {
-    const target = path.join(options.historicalDir, name);
-    const temporary = path.join(options.historicalDir, `.${name}.${process.pid}.${Date.now()}.tmp`);
-    try {
-      await copyFile(path.join(options.sampleDir, name), temporary);
-      // Shipped files may be read-only; seeded data belongs to the operator, who may replace it.
-      await chmod(temporary, 0o644);
-      await rename(temporary, target);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    await writeFileAtomic(path.join(options.historicalDir, name), await readFile(path.join(options.sampleDir, name)));
   }
   return { seeded: samples.length > 0, files: samples };
 }

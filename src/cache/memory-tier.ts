@@ -1,0 +1,75 @@
+import { HitCounter, ttlToMs, type CacheEntry, type CacheTier, type TierCounters, type TierStatus } from './tier.js';
+
+export interface MemoryCacheTierOptions {
+  /** Upper bound on entries; the least recently used entry is evicted beyond it. */
+  readonly maxEntries: number;
+  readonly ttlSeconds: number;
+  /** Clock, injectable so TTL tests need not sleep. */
+  readonly now?: () => number;
+}
+
+/**
+ * In-process LRU with TTL. Values are kept by reference (no copy), so callers must treat
+ * cached values as immutable.
+ */
+export class MemoryCacheTier<T> implements CacheTier<T> {
+  readonly name = 'memory';
+  private readonly entries = new Map<string, CacheEntry<T>>();
+  private readonly counter = new HitCounter();
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: MemoryCacheTierOptions) {
+    if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
+      throw new RangeError(`memory cache maxEntries must be a positive integer, got ${options.maxEntries}`);
+    }
+    this.maxEntries = options.maxEntries;
+    this.ttlMs = ttlToMs(options.ttlSeconds);
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<CacheEntry<T> | undefined> {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return this.counter.record(undefined);
+    this.entries.delete(key);
+    if (entry.expiresAt <= this.now()) return this.counter.record(undefined);
+    // Re-inserting moves the key to the most-recently-used end of the Map's order.
+    this.entries.set(key, entry);
+    return this.counter.record(entry);
+  }
+
+  async set(key: string, value: T, ttlMs?: number): Promise<void> {
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: this.now() + (ttlMs ?? this.ttlMs) });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async clear(): Promise<void> {
+    this.entries.clear();
+  }
+
+  async size(): Promise<number> {
+    return this.entries.size;
+  }
+
+  counters(): TierCounters {
+    return this.counter.snapshot();
+  }
+
+  status(): TierStatus {
+    return { up: true };
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+}
