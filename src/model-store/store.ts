@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError, NotFoundError, ValidationError } from '../errors.js';
-import type { ModelMetadata } from '../ml/types.js';
+import { createForecaster } from '../ml/predictor.js';
+import { parseScaler, serializeScaler } from '../ml/scaler.js';
+import type { TrainedModel } from '../ml/training/train.js';
+import type { Forecaster, ModelMetadata } from '../ml/types.js';
 import { isProcessAlive, tempNameFor, tempOwnerPid, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
@@ -213,6 +216,23 @@ export class ModelStore {
     await this.setCurrent(key, version);
     await this.prune(key);
     return version;
+  }
+
+  /** Saves what trainModel returned as a new current version (see saveModel). */
+  async save(trained: TrainedModel): Promise<string> {
+    return this.saveModel({ model: trained.model, scalerJson: serializeScaler(trained.scaler), metadata: trained.metadata });
+  }
+
+  /** A verified version (default: current) ready to forecast. The caller owns it and must dispose it. */
+  async loadForecaster(key: string, version?: string): Promise<Forecaster> {
+    const loaded = await this.loadModel(key, version);
+    try {
+      return createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata);
+    } catch (error) {
+      loaded.model.dispose();
+      const file = this.scalerFile(key, loaded.metadata.version);
+      throw new CorruptModelError(`${file} is not a usable scaler for ${key} ${loaded.metadata.version}: ${(error as Error).message}`, { file });
+    }
   }
 
   /** Loads a version (default: current) after verifying every checksum and the scaler binding. */
