@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tar from 'tar';
+import { layoutDirectories, type DataLayout } from '../config/layout.js';
+import { tempNameFor } from '../model-store/atomic-file.js';
+import {
+  ArchiveRejectedError, BACKUP_MANIFEST_NAME, isMergedSection, parseBackupManifest, sectionDirectory,
+  type BackupManifest, type SectionName,
+} from './backup-manifest.js';
+import { fileStamp, isMissing, sha256File, walkFiles } from './files.js';
+
+export interface SectionChanges {
+  readonly section: SectionName;
+  readonly directory: string;
+  /** `logs` is merged (files added or replaced, none removed); every other section is swapped whole. */
+  readonly mode: 'swap' | 'merge';
+  readonly added: string[];
+  readonly changed: string[];
+  readonly removed: string[];
+}
+
+export interface RestorePlan {
+  readonly archive: string;
+  readonly manifest: BackupManifest;
+  readonly sections: SectionChanges[];
+  readonly verifiedFiles: number;
+}
+
+export interface RestoreResult extends RestorePlan {
+  /** Where the replaced files were moved (undefined when nothing was replaced). */
+  readonly safetyCopy: string | undefined;
+}
+
+/**
+ * Reads the whole archive once, hashing every entry, and checks it against its manifest:
+ * same set of files, same sizes, same sha256. Nothing is written. A truncated or tampered
+ * archive fails here.
+ */
+export async function verifyArchive(archive: string): Promise<BackupManifest> {
+  try {
+    const info = await fs.stat(archive);
+    if (!info.isFile()) throw new ArchiveRejectedError(`${archive} is not a file`);
+  } catch (error) {
+    if (isMissing(error)) throw new ArchiveRejectedError(`${archive} does not exist`);
+    throw error;
+  }
+  const seen = new Map<string, { bytes: number; sha256: string }>();
+  const pending: Promise<void>[] = [];
+  let manifestText: string | undefined;
+  try {
+    await tar.t({
+      file: archive,
+      strict: true,
+      onReadEntry: (entry) => {
+        const name = entry.path.replace(/\/$/, '');
+        if (entry.type === 'Directory') return;
+        if (entry.type !== 'File' && entry.type !== 'OldFile') {
+          throw new ArchiveRejectedError(`${archive}: ${name} is a ${entry.type}, only files are allowed`);
+        }
+        const hash = createHash('sha256');
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        pending.push(new Promise<void>((resolve, reject) => {
+          entry.on('data', (chunk: Buffer) => {
+            hash.update(chunk);
+            bytes += chunk.length;
+            if (name === BACKUP_MANIFEST_NAME) chunks.push(chunk);
+          });
+          entry.on('end', () => {
+            if (name === BACKUP_MANIFEST_NAME) manifestText = Buffer.concat(chunks).toString('utf8');
+            else seen.set(name, { bytes, sha256: hash.digest('hex') });
+            resolve();
+          });
+          entry.on('error', reject);
+        }));
+      },
+    });
+    await Promise.all(pending);
+  } catch (error) {
+    if (error instanceof ArchiveRejectedError) throw error;
+    throw new ArchiveRejectedError(`${archive} is not a readable backup archive (truncated or corrupt): ${(error as Error).message}`);
+  }
+  if (manifestText === undefined) throw new ArchiveRejectedError(`${archive} has no ${BACKUP_MANIFEST_NAME}`);
+  const manifest = parseBackupManifest(manifestText, archive);
+  for (const [name, expected] of Object.entries(manifest.files)) {
+    const actual = seen.get(name);
+    if (actual === undefined) throw new ArchiveRejectedError(`${archive}: ${name} is in the manifest but missing from the archive`);
+    if (actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) {
+      throw new ArchiveRejectedError(`${archive}: ${name} does not match its manifest checksum (tampered or corrupt)`);
+    }
+  }
+  for (const name of seen.keys()) {
+    if (!(name in manifest.files)) throw new ArchiveRejectedError(`${archive}: ${name} is not listed in the manifest`);
+  }
+  return manifest;
+}
+
+/** What a restore of `manifest` would change in the current tree (read-only). */
+export async function planRestore(layout: DataLayout, archive: string, manifest: BackupManifest): Promise<RestorePlan> {
+  const sections: SectionChanges[] = [];
+  for (const section of manifest.sections) {
+    const directory = sectionDirectory(layout, section);
+    const prefix = `${section}/`;
+    const incoming = new Map(Object.entries(manifest.files).filter(([name]) => name.startsWith(prefix)).map(([name, digest]) => [name.slice(prefix.length), digest]));
+    const current = await walkFiles(directory);
+    const currentNames = new Set(current.map((entry) => entry.rel));
+    const added: string[] = [];
+    const changed: string[] = [];
+    for (const [rel, digest] of incoming) {
+      if (!currentNames.has(rel)) added.push(rel);
+      else if (!(await sameContent(path.join(directory, rel), digest))) changed.push(rel);
+    }
+    const mode = isMergedSection(section) ? 'merge' : 'swap';
+    const removed = mode === 'swap' ? current.map((entry) => entry.rel).filter((rel) => !incoming.has(rel)) : [];
+    sections.push({ section, directory, mode, added, changed, removed });
+  }
+  return { archive, manifest, sections, verifiedFiles: Object.keys(manifest.files).length };
+}
+
+async function sameContent(file: string, digest: { bytes: number; sha256: string }): Promise<boolean> {
+  const info = await fs.stat(file);
+  return info.size === digest.bytes && (await sha256File(file)) === digest.sha256;
+}
+
+export interface RestoreOptions {
+  readonly layout: DataLayout;
+  readonly archive: string;
+  /** Called with the plan before anything is changed; false aborts with nothing changed. */
+  readonly confirm: (plan: RestorePlan) => Promise<boolean>;
+  readonly now?: Date;
+}
+
+export class RestoreAbortedError extends Error {}
+
+/**
+ * Verifies, plans, asks, then extracts into a temporary folder inside persistent_data and
+ * renames each section into place. What it replaces is moved (not deleted) to
+ * backups/pre_restore_<UTC>/, so a restore can itself be undone.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const { layout } = options;
+  const manifest = await verifyArchive(options.archive);
+  const plan = await planRestore(layout, options.archive, manifest);
+  if (!(await options.confirm(plan))) throw new RestoreAbortedError('restore cancelled: nothing was changed');
+
+  const staging = tempNameFor(path.join(layout.root, 'restore'));
+  await fs.mkdir(staging, { mode: 0o700 });
+  let safetyCopy: string | undefined;
+  try {
+    await tar.x({ file: options.archive, cwd: staging, strict: true, filter: (name) => name.replace(/\/$/, '') === BACKUP_MANIFEST_NAME || manifest.sections.some((s) => name === s || name.startsWith(`${s}/`)) });
+    // The extracted files are what gets swapped in: check them once more on disk.
+    for (const [name, digest] of Object.entries(manifest.files)) {
+      if (!(await sameContent(path.join(staging, ...name.split('/')), digest))) {
+        throw new ArchiveRejectedError(`${options.archive}: ${name} changed while extracting (disk problem?)`);
+      }
+    }
+    const safetyDir = path.join(layout.backups, `pre_restore_${fileStamp(options.now ?? new Date())}`);
+    const ensureSafety = async (): Promise<string> => {
+      await fs.mkdir(safetyDir, { recursive: true, mode: 0o750 });
+      safetyCopy = safetyDir;
+      return safetyDir;
+    };
+    for (const section of plan.sections) {
+      const extracted = path.join(staging, section.section);
+      await fs.mkdir(extracted, { recursive: true, mode: 0o755 });
+      if (section.mode === 'merge') await mergeSection(section, extracted, ensureSafety);
+      else await swapSection(section, extracted, ensureSafety);
+    }
+    // Empty folders of the layout (stock_data/cache, ...) are not in the archive's file list.
+    for (const dir of layoutDirectories(layout)) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    return { ...plan, safetyCopy };
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function swapSection(section: SectionChanges, extracted: string, ensureSafety: () => Promise<string>): Promise<void> {
+  let previous: { uid: number; gid: number; mode: number } | undefined;
+  try {
+    const info = await fs.stat(section.directory);
+    previous = { uid: info.uid, gid: info.gid, mode: info.mode & 0o777 };
+    await fs.rename(section.directory, path.join(await ensureSafety(), section.section));
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  await fs.mkdir(path.dirname(section.directory), { recursive: true });
+  await fs.rename(extracted, section.directory);
+  if (previous !== undefined) {
+    await fs.chmod(section.directory, previous.mode);
+    await giveTo(section.directory, previous.uid, previous.gid);
+  }
+}
+
+async function mergeSection(section: SectionChanges, extracted: string, ensureSafety: () => Promise<string>): Promise<void> {
+  const owner = await fs.stat(section.directory).catch(() => undefined);
+  for (const rel of [...section.added, ...section.changed]) {
+    const target = path.join(section.directory, rel);
+    if (section.changed.includes(rel)) {
+      const keep = path.join(await ensureSafety(), section.section, rel);
+      await fs.mkdir(path.dirname(keep), { recursive: true });
+      await fs.rename(target, keep);
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    await fs.rename(path.join(extracted, rel), target);
+    if (owner !== undefined) await giveTo(target, owner.uid, owner.gid);
+  }
+}
+
+/** As root, restored files keep the owner of what they replace (the container user), not root. */
+async function giveTo(target: string, uid: number, gid: number): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const info = await fs.lstat(target);
+  await fs.lchown(target, uid, gid);
+  if (info.isDirectory()) {
+    for (const name of await fs.readdir(target)) await giveTo(path.join(target, name), uid, gid);
+  }
+}
