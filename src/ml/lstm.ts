@@ -7,7 +7,6 @@ export interface LstmShape {
   readonly layers: number;
   readonly units: number;
   readonly dropout: number;
-  readonly learningRate: number;
   readonly seed: number;
 }
 
@@ -15,6 +14,7 @@ export interface LstmShape {
  * Stacked LSTM → Dense(horizon) on scaled cumulative log returns. Every initializer gets its own
  * seed derived from `seed`, so the same config builds the same starting weights.
  * Dropout is a separate layer after each LSTM (its masks are re-seeded per batch by the trainer).
+ * The trainer compiles it.
  */
 export function buildLstmModel(shape: LstmShape): tf.Sequential {
   if (shape.layers < 1 || shape.units < 1) throw new RangeError('an LSTM needs at least one layer of at least one unit');
@@ -34,10 +34,5 @@ export function buildLstmModel(shape: LstmShape): tf.Sequential {
     if (shape.dropout > 0) model.add(tf.layers.dropout({ rate: shape.dropout, seed: nextSeed() }));
   }
   model.add(tf.layers.dense({ units: shape.horizon, kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }));
-  compileForTraining(model, shape.learningRate);
   return model;
-}
-
-export function compileForTraining(model: tf.LayersModel, learningRate: number): void {
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'meanSquaredError' });
 }

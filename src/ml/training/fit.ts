@@ -47,6 +47,10 @@ export async function fitNetwork(
   onEpoch?: (report: EpochReport) => void,
 ): Promise<FitResult> {
   const rng = createRng(config.seed);
+  // The optimizer is created here and disposed when training ends: a model compiled with an
+  // optimizer instance does not own it, so model.dispose() would leave Adam's moment tensors behind.
+  const optimizer = tf.train.adam(config.learningRate);
+  model.compile({ optimizer, loss: 'meanSquaredError' });
   const xTrain = inputTensor(dataset.train, dataset.window, scaler);
   const yTrain = targetTensor(dataset.train, scaler);
   const xVal = inputTensor(dataset.validation, dataset.window, scaler);
@@ -94,6 +98,7 @@ export async function fitNetwork(
   } finally {
     tf.dispose([xTrain, yTrain, xVal, yVal]);
     if (best !== undefined) tf.dispose(best.weights);
+    optimizer.dispose();
   }
 }
 

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildDataset, chronologicalSplitDates, type Sample } from '../../src/ml/dataset.js';
+import { calibrateIntervals, conformalQuantile, intervalCoverage } from '../../src/ml/evaluation/conformal.js';
+import { calibrateDirection, directionConfidence } from '../../src/ml/evaluation/direction.js';
+import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
+import {
+  correlation,
+  directionalHitRate,
+  meanAbsoluteError,
+  meanAbsolutePercentageError,
+  rootMeanSquaredError,
+  upShare,
+} from '../../src/ml/evaluation/metrics.js';
+import { createRng } from '../../src/ml/random.js';
+import type { IntervalCalibration } from '../../src/ml/types.js';
+import { realBars } from './real-bars.js';
+
+const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b}`);
+
+describe('point metrics', () => {
+  test('MAE, RMSE and MAPE by hand', () => {
+    near(meanAbsoluteError([100, 110], [90, 110]), 5);
+    near(rootMeanSquaredError([100, 110], [90, 110]), Math.sqrt(50));
+    near(meanAbsolutePercentageError([100, 110], [90, 110]), 5);
+    assert.throws(() => meanAbsoluteError([1], [1, 2]), RangeError);
+    assert.throws(() => meanAbsoluteError([], []), RangeError);
+  });
+
+  test('directional hit rate and the always-up share', () => {
+    near(directionalHitRate([1, -1, 1, -1], [1, 1, -1, -1]), 0.5);
+    near(directionalHitRate([0.1, -0.2, 0.3], [0.2, -0.1, 0.4]), 1);
+    near(upShare([1, -1, 1, 0]), 0.5);
+  });
+
+  test('correlation; a forecast with no movement correlates 0', () => {
+    near(correlation([1, 2, 3], [2, 4, 6]), 1);
+    near(correlation([1, 2, 3], [3, 2, 1]), -1);
+    assert.equal(correlation([0, 0, 0], [1, -1, 2]), 0);
+  });
+});
+
+function gaussian(rng: ReturnType<typeof createRng>): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+describe('split-conformal intervals', () => {
+  test('finite-sample corrected quantile', () => {
+    const residuals = [9, 1, 8, 2, 7, 3, 6, 4, 5];
+    assert.equal(conformalQuantile(residuals, 0.8), 8); // ceil(10 * 0.8) = 8th smallest
+    assert.equal(conformalQuantile(residuals, 0.95), 9); // rank 10 > n: the largest
+    assert.equal(conformalQuantile([...Array(99).keys()].map((i) => i + 1), 0.8), 80);
+  });
+
+  test('calibrated on one sample, covers about 80% / 95% of a fresh one per step', () => {
+    const rng = createRng(7);
+    const draw = (n: number) => Array.from({ length: n }, () => [gaussian(rng) * 0.01, gaussian(rng) * 0.03]);
+    const zeros = (n: number) => Array.from({ length: n }, () => [0, 0]);
+    const calibration = calibrateIntervals(draw(3000), zeros(3000));
+    near(calibration.q80[1] as number, 3 * (calibration.q80[0] as number), 0.004);
+    const fresh = draw(3000);
+    const widths = (q: readonly number[]) => fresh.map(() => q);
+    near(intervalCoverage(fresh, zeros(3000), widths(calibration.q80)), 0.8, 0.025);
+    near(intervalCoverage(fresh, zeros(3000), widths(calibration.q95)), 0.95, 0.015);
+  });
+
+  test('unavailable (NaN) steps are skipped, not counted as misses', () => {
+    assert.equal(intervalCoverage([[0.01, Number.NaN]], [[0, 0]], [[0.02, 0.02]]), 1);
+  });
+});
+
+describe('direction calibration', () => {
+  test('hit rate per bucket of predicted move size, and confidence looks it up', () => {
+    // small moves: half right; large moves: all right
+    const predicted = [0.001, -0.001, 0.002, -0.002, 0.05, -0.05, 0.06, -0.06];
+    const actual = [0.01, 0.01, -0.01, -0.01, 0.02, -0.02, 0.03, -0.03];
+    const calibration = calibrateDirection(actual, predicted, 2);
+    assert.deepEqual(calibration.counts, [4, 4]);
+    assert.deepEqual(calibration.hit_rates, [0.5, 1]);
+    assert.deepEqual(calibration.edges, [0.002, 0.06]);
+    assert.equal(directionConfidence(calibration, -0.0015), 0.5);
+    assert.equal(directionConfidence(calibration, 0.03), 1);
+    assert.equal(directionConfidence(calibration, 0.5), 1, 'beyond the largest seen move: the last bucket');
+  });
+});
+
+describe('test-split evaluation against baselines on the same days', () => {
+  const bars = realBars('AAPL', 400);
+  const series = [{ symbol: 'AAPL', bars }];
+  const dataset = buildDataset(series, 10, 5, chronologicalSplitDates(series, 0.7, 0.15));
+  const intervals: IntervalCalibration = { q80: [0.02, 0.03, 0.04, 0.05, 0.06], q95: [0.04, 0.05, 0.06, 0.07, 0.08] };
+  const scored = (predict: (s: Sample, i: number) => number[]): ScoredForecast[] =>
+    dataset.test.map((s, i) => ({
+      date: s.nextDate,
+      lastPrice: s.lastPrice,
+      driftPerDay: s.driftPerDay,
+      movingAverage: s.movingAverage,
+      predicted: predict(s, i),
+      actual: s.targets,
+      intervals,
+    }));
+  const index = new Map(bars.map((b, i) => [b.date, i]));
+  const testDays = dataset.test.map((s) => index.get(s.nextDate) as number);
+  const handNaiveMae = testDays.reduce((sum, d) => sum + Math.abs((bars[d]?.adjClose as number) - (bars[d - 1]?.adjClose as number)), 0) / testDays.length;
+
+  test('naive MAE is the mean absolute day-to-day change on the test days', () => {
+    const evaluation = evaluateForecasts(scored(() => [0.001, 0, 0, 0, 0]));
+    near(evaluation.naive_mae, handNaiveMae, 1e-9);
+    assert.equal(evaluation.test_days, dataset.test.length);
+    assert.equal(evaluation.test_from, dataset.test[0]?.nextDate);
+    assert.equal(evaluation.test_to, bars.at(-1)?.date);
+    const ups = testDays.filter((d) => (bars[d]?.adjClose as number) > (bars[d - 1]?.adjClose as number)).length;
+    near(evaluation.always_up_hit_rate, ups / testDays.length);
+    assert.ok(evaluation.drift_mae > 0 && evaluation.moving_average_mae > 0);
+  });
+
+  test('the lag-1 copy model is exposed: ratio 1, no change correlation, does not beat naive', () => {
+    const copy = evaluateForecasts(scored(() => [0, 0, 0, 0, 0]));
+    assert.equal(copy.mae_ratio, 1);
+    assert.equal(copy.change_correlation, 0);
+    assert.equal(beatsNaive(copy), false);
+    // a price-level model that learned "tomorrow ≈ today" plus noise: looks accurate, explains nothing
+    const rng = createRng(3);
+    const nearCopy = evaluateForecasts(scored(() => [(rng.next() - 0.5) * 1e-4, 0, 0, 0, 0]));
+    assert.ok(Math.abs(nearCopy.mae_ratio - 1) < 0.02, `mae_ratio ${nearCopy.mae_ratio}`);
+    assert.ok(Math.abs(nearCopy.change_correlation) < 0.25, `correlation ${nearCopy.change_correlation}`);
+  });
+
+  test('an oracle scores perfectly, so the metrics can tell good from bad', () => {
+    const oracle = evaluateForecasts(scored((s) => s.targets.map((r) => (Number.isNaN(r) ? 0 : r))));
+    near(oracle.mae, 0, 1e-9);
+    assert.equal(oracle.hit_rate, 1);
+    near(oracle.change_correlation, 1, 1e-9);
+    assert.equal(oracle.interval_coverage_80, 1);
+    assert.equal(beatsNaive(oracle), true);
+  });
+});
