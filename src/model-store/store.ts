@@ -331,7 +331,7 @@ export class ModelStore {
           refused.push({ key, version, error: error.message });
           continue;
         }
-        await this.copyVersionFrom(shipped, key, version);
+        await this.importVersion(shipped, key, version);
         copied.push(version);
         seeded.push({ key, version });
       }
@@ -342,7 +342,11 @@ export class ModelStore {
     return { seeded, refused };
   }
 
-  private async copyVersionFrom(source: ModelStore, key: string, version: string): Promise<void> {
+  /**
+   * Copies one complete version (its four files and its scaler) from another store into this one,
+   * under the same name, and verifies the copy. Used to seed from and to export to the shipped models.
+   */
+  async importVersion(source: ModelStore, key: string, version: string): Promise<void> {
     const target = this.versionDir(key, version);
     await fs.mkdir(this.modelDir(key), { recursive: true });
     await fs.mkdir(this.scalersDir, { recursive: true });

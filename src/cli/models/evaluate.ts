@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { selectBackend } from '../../ml/backend.js';
+import { walkForward, type WalkForwardResult } from '../../ml/evaluation/walk-forward.js';
+import type { TrainingConfig } from '../../ml/types.js';
+import { writeFileAtomic } from '../../model-store/atomic-file.js';
+import { modelKey } from '../../model-store/store.js';
+import { positiveInt, UsageError, type ParsedArgs } from '../args.js';
+import { createProgressView } from '../progress.js';
+import { forecastChartSvg } from '../svg-chart.js';
+import { backendPreference, ensureHistory, knownSymbols, trainingConfig, type CliContext } from './context.js';
+import { num, pct, table } from './table.js';
+
+/**
+ * `evaluate SYMBOL [--windows N --step N --refit --out PATH]`: a walk-forward backtest with the
+ * current model's training configuration (flags override it), printed per window against the
+ * baselines, and charted to SVG (default: evaluation.svg in the current version's folder).
+ */
+export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
+  const [rawSymbol, ...rest] = args.positionals;
+  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH]');
+  const windows = positiveInt(args, 'windows', 3);
+  const step = positiveInt(args, 'step', 20);
+  const refit = args.switches.has('refit');
+  const preference = backendPreference(ctx, args);
+  await ensureHistory(ctx);
+  const [symbol] = await knownSymbols(ctx, [rawSymbol]);
+  const key = modelKey(symbol as string);
+  const version = await ctx.store.currentVersion(key);
+  let stored: Partial<TrainingConfig> = {};
+  if (version !== null) stored = (await ctx.store.readMetadata(key, version)).config;
+  const config = trainingConfig(ctx, args, stored);
+  const out = args.values.out === undefined ? (version === null ? undefined : path.join(ctx.store.versionDir(key, version), 'evaluation.svg')) : path.resolve(args.values.out);
+  if (out === undefined) throw new UsageError(`no model for ${symbol} to attach the chart to: train it first, or pass --out PATH`);
+
+  const backend = await selectBackend(preference);
+  const bars = await ctx.market.getBars(symbol as string);
+  const view = createProgressView(ctx.out);
+  view.log(`walk-forward ${symbol}: ${windows} windows x ${step} days, ${refit ? 'refit before each window' : 'trained once before the first window'}, backend ${backend}${version ? `, config of ${key} ${version}` : ''}`);
+  const result = await walkForward({
+    symbol: symbol as string, bars, config, backend, windows, step, refit,
+    onProgress: (p) => view.update({ ...p, key: `${key} w${p.window}` }),
+  });
+  view.close();
+
+  printResult(ctx, result);
+  await mkdir(path.dirname(out), { recursive: true });
+  const chart = forecastChartSvg(result.points, {
+    title: `${symbol}: next-day forecast vs actual (walk-forward, ${windows} x ${step} days${refit ? ', refit' : ''})`,
+    subtitle: `MAE ${num(result.overall.mae, 3)} vs naive ${num(result.overall.naive_mae, 3)} (ratio ${num(result.overall.mae_ratio, 3)}), 80% coverage ${pct(result.overall.interval_coverage_80)}, backend ${backend}`,
+  });
+  await writeFileAtomic(out, chart);
+  await writeFileAtomic(out.replace(/\.svg$/i, '') + '.json', `${JSON.stringify(result, null, 2)}\n`);
+  ctx.out.write(`chart written to ${out}\n`);
+  return 0;
+}
+
+function printResult(ctx: CliContext, result: WalkForwardResult): void {
+  const row = (label: string, e: WalkForwardResult['overall'], beats: boolean): string[] => [
+    label, `${e.test_from}..${e.test_to}`, num(e.mae, 3), num(e.naive_mae, 3), num(e.drift_mae, 3), num(e.moving_average_mae, 3), num(e.mae_ratio, 3),
+    pct(e.hit_rate), pct(e.always_up_hit_rate), pct(e.interval_coverage_80), beats ? 'yes' : 'NO',
+  ];
+  const rows = result.windows.map((w, i) => row(`window ${i + 1} (trained through ${w.trained_through})`, w.evaluation, w.beats_naive));
+  rows.push(row('all windows', result.overall, result.beats_naive));
+  ctx.out.write(`\n${table(['', 'test days', 'mae', 'naive_mae', 'drift_mae', 'ma_mae', 'mae_ratio', 'hit_rate', 'always_up', 'coverage_80', 'beats_naive'], rows)}\n\n`);
+  ctx.out.write(
+    result.beats_naive
+      ? `${result.symbol}: the model beats the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}).\n`
+      : `${result.symbol}: the model does NOT beat the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}).\n`,
+  );
+}
