@@ -1,0 +1,212 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { trainingConfigFromEnv } from '../ml/training/config.js';
+import type { TrainingConfig } from '../ml/types.js';
+import { dataLayout, type DataLayout } from './layout.js';
+
+/**
+ * The service's configuration, read once from the environment at start-up and validated with zod.
+ * Every variable has a working default (offline CSV data, no Redis, everything under PERSISTENT_DATA_PATH);
+ * a value that is present but wrong stops start-up with one line naming the variable — never a silent fallback.
+ */
+
+/** Durations accept plain seconds ("300") or Go-style units as the original .env used ("300s", "5m", "30m", "1h"). */
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+function durationSeconds(what: string) {
+  return z.string().trim().transform((raw, ctx) => {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
+    const unit = DURATION_UNITS[match?.[2] ?? 's'];
+    if (!match || unit === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${what} must be a duration like 300, 300s, 5m or 1h (got "${raw}")` });
+      return z.NEVER;
+    }
+    return Number(match[1]) * unit;
+  });
+}
+
+function numberIn(min: number, max: number, integer = false) {
+  return z.string().trim().transform((raw, ctx) => {
+    const value = Number(raw);
+    if (raw === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      ctx.addIssue({ code: 'custom', message: `must be ${integer ? 'an integer' : 'a number'} in ${min}..${max} (got "${raw}")` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+const commaList = z.string().transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+const booleanFlag = z.string().trim().toLowerCase().transform((raw, ctx) => {
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  ctx.addIssue({ code: 'custom', message: `must be true or false (got "${raw}")` });
+  return z.NEVER;
+});
+
+const redisUrl = z.string().trim().refine((raw) => {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// or rediss:// URL');
+
+const originList = commaList.refine(
+  (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
+  'must be a comma-separated list of origins like http://localhost:3000 (scheme and host, no path)',
+);
+
+const EnvSchema = z.object({
+  PORT: numberIn(0, 65535, true).default(8081),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PERSISTENT_DATA_PATH: z.string().trim().min(1).default('./persistent_data'),
+  ML_MODEL_PATH: z.string().trim().min(1).optional(),
+  SCALERS_PATH: z.string().trim().min(1).optional(),
+  ML_CACHE_PATH: z.string().trim().min(1).optional(),
+  STOCK_DATA_CACHE_PATH: z.string().trim().min(1).optional(),
+  LOG_PATH: z.string().trim().min(1).optional(),
+  LOG_FILE: z.string().trim().min(1).optional(),
+  BACKUP_PATH: z.string().trim().min(1).optional(),
+  CONFIG_PATH: z.string().trim().min(1).optional(),
+  REDIS_URL: redisUrl.optional(),
+  DATA_SOURCE: z.enum(['csv', 'yahoo']).default('csv'),
+  /** Yahoo chart API base URL (the original's API_BASE_URL). */
+  API_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ML_PREDICTION_TTL: durationSeconds('ML_PREDICTION_TTL').default(300),
+  STOCK_DATA_TTL: durationSeconds('STOCK_DATA_TTL').default(1800),
+  TFJS_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  API_KEYS: commaList.default([]),
+  CORS_ORIGINS: originList.default([]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Size at which the application log rotates (pino-roll units: 10m, 500k); it also rotates daily. */
+  LOG_MAX_SIZE: z.string().trim().regex(/^\d+[kmg]?$/, 'must be a size like 10m or 500k').default('10m'),
+  LOG_KEEP_FILES: numberIn(1, 1000, true).default(14),
+  STOCK_BUY_THRESHOLD: numberIn(1, 10).default(1.01),
+  STOCK_SELL_THRESHOLD: numberIn(0, 1).default(0.99),
+  RATE_LIMIT_MAX: numberIn(1, 1_000_000_000, true).default(120),
+  RATE_LIMIT_WINDOW: durationSeconds('RATE_LIMIT_WINDOW').default(60),
+  /** Largest accepted request body in bytes. */
+  BODY_LIMIT: numberIn(1024, 10 * 1024 * 1024, true).default(64 * 1024),
+  /** Entries kept by the in-process prediction cache (LRU). */
+  MEMORY_CACHE_MAX: numberIn(1, 1_000_000, true).default(1000),
+  /** Seconds between checks of the models' CURRENT pointers for new versions (0 = only POST /api/v1/models/reload). */
+  MODEL_WATCH_INTERVAL: durationSeconds('MODEL_WATCH_INTERVAL').default(30),
+  MODEL_KEEP_VERSIONS: numberIn(1, 100, true).default(3),
+  /** Seconds between refreshes of the storage gauges (bytes and files per persistent_data directory). */
+  STORAGE_METRICS_INTERVAL: durationSeconds('STORAGE_METRICS_INTERVAL').default(60),
+  /** Seed persistent_data from the shipped models and sample CSVs when it is empty. */
+  SEED_ON_START: booleanFlag.default(true),
+  SHUTDOWN_TIMEOUT: durationSeconds('SHUTDOWN_TIMEOUT').default(30),
+});
+
+type ParsedEnv = z.output<typeof EnvSchema>;
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly layout: DataLayout;
+  readonly redisUrl: string | undefined;
+  readonly dataSource: 'csv' | 'yahoo';
+  /** Unset: the market data module's default Yahoo host. */
+  readonly yahooBaseUrl: string | undefined;
+  readonly predictionTtlSeconds: number;
+  readonly stockDataTtlSeconds: number;
+  readonly tfjsBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  readonly apiKeys: readonly string[];
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: ParsedEnv['LOG_LEVEL'];
+  readonly logMaxSize: string;
+  readonly logKeepFiles: number;
+  readonly buyThreshold: number;
+  readonly sellThreshold: number;
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowSeconds: number;
+  readonly bodyLimit: number;
+  readonly memoryCacheMax: number;
+  readonly modelWatchIntervalSeconds: number;
+  readonly modelKeepVersions: number;
+  readonly storageMetricsIntervalSeconds: number;
+  readonly seedOnStart: boolean;
+  readonly shutdownTimeoutSeconds: number;
+  /** Defaults for training jobs started through the API (TRAIN_EPOCHS, TRAIN_WINDOW, ...). */
+  readonly training: TrainingConfig;
+}
+
+/** A configuration problem, phrased as the one line an operator sees before the process exits. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super(`Invalid environment variable ${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // An empty variable means "not set" (a common result of `FOO=` in .env files and compose).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, issue?.message ?? 'invalid value');
+  }
+  const e = parsed.data;
+  if (e.STOCK_SELL_THRESHOLD >= e.STOCK_BUY_THRESHOLD) {
+    throw new ConfigError('STOCK_SELL_THRESHOLD', `must be below STOCK_BUY_THRESHOLD (${e.STOCK_SELL_THRESHOLD} >= ${e.STOCK_BUY_THRESHOLD})`);
+  }
+  let training: TrainingConfig;
+  try {
+    training = trainingConfigFromEnv(env);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new ConfigError(String(error.details?.['variable'] ?? 'TRAIN_*'), error.message);
+  }
+  const root = path.resolve(e.PERSISTENT_DATA_PATH);
+  const resolveIn = (p: string | undefined) => (p === undefined ? undefined : path.resolve(root, p));
+  const logs = resolveIn(e.LOG_PATH);
+  const layout = dataLayout(root, {
+    mlModels: resolveIn(e.ML_MODEL_PATH),
+    scalers: resolveIn(e.SCALERS_PATH),
+    mlCache: resolveIn(e.ML_CACHE_PATH),
+    stockDataCache: resolveIn(e.STOCK_DATA_CACHE_PATH),
+    logs,
+    // LOG_FILE is a file name inside the application log folder, or a path of its own.
+    logFile: e.LOG_FILE === undefined ? undefined : path.resolve(logs ?? path.join(root, 'logs'), 'application', e.LOG_FILE),
+    backups: resolveIn(e.BACKUP_PATH),
+    config: resolveIn(e.CONFIG_PATH),
+  });
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    layout,
+    redisUrl: e.REDIS_URL,
+    dataSource: e.DATA_SOURCE,
+    yahooBaseUrl: e.API_BASE_URL,
+    predictionTtlSeconds: e.ML_PREDICTION_TTL,
+    stockDataTtlSeconds: e.STOCK_DATA_TTL,
+    tfjsBackend: e.TFJS_BACKEND,
+    apiKeys: e.API_KEYS,
+    corsOrigins: e.CORS_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    logMaxSize: e.LOG_MAX_SIZE,
+    logKeepFiles: e.LOG_KEEP_FILES,
+    buyThreshold: e.STOCK_BUY_THRESHOLD,
+    sellThreshold: e.STOCK_SELL_THRESHOLD,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW,
+    bodyLimit: e.BODY_LIMIT,
+    memoryCacheMax: e.MEMORY_CACHE_MAX,
+    modelWatchIntervalSeconds: e.MODEL_WATCH_INTERVAL,
+    modelKeepVersions: e.MODEL_KEEP_VERSIONS,
+    storageMetricsIntervalSeconds: e.STORAGE_METRICS_INTERVAL,
+    seedOnStart: e.SEED_ON_START,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+    training,
+  };
+}

@@ -1,0 +1,124 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
+import pinoRoll from 'pino-roll';
+
+/**
+ * The service's pino logger: JSON lines to stdout and to the application log file, rotated by size and daily
+ * (pino-roll), with secrets removed before a line reaches either destination.
+ *
+ * pino-roll names its files `<base>.<date>.<n>.log`; `stock-prediction.log` (the path the seed and operators use)
+ * is kept as a symlink to the active file, so `tail -F logs/application/stock-prediction.log` follows rotation.
+ */
+export interface LoggerOptions {
+  readonly level: LevelWithSilent;
+  /** The application log path, e.g. persistent_data/logs/application/stock-prediction.log; undefined = stdout only. */
+  readonly file?: string | undefined;
+  readonly maxSize?: string;
+  readonly keepFiles?: number;
+  readonly stdout?: boolean;
+  /** Literal values that must never appear in a log line (API keys, Redis passwords). */
+  readonly secrets?: readonly string[];
+}
+
+export interface AppLogger {
+  readonly logger: Logger;
+  /** Flush and close the file destination (at shutdown). */
+  close(): Promise<void>;
+}
+
+/** Header and field paths pino removes from every logged object. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'apiKey',
+  'apiKeys',
+  'api_keys',
+  'password',
+  '*.password',
+  '*.apiKeys',
+];
+
+/** `scheme://user:password@host` → `scheme://user:[REDACTED]@host`, for any URL in any line. */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):([^@/\s"]+)@/gi;
+
+export function redactLine(line: string, secrets: readonly string[] = []): string {
+  let out = line.replace(URL_CREDENTIALS, '$1:[REDACTED]@');
+  for (const secret of secrets) {
+    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}
+
+/** Redis URL with its password hidden, for log messages and health details. */
+export function redactUrl(url: string): string {
+  return redactLine(url);
+}
+
+function redactingStream(target: DestinationStream, secrets: readonly string[]): DestinationStream {
+  return { write: (line: string) => target.write(redactLine(line, secrets)) };
+}
+
+async function linkStablePath(logFile: string): Promise<void> {
+  const dir = path.dirname(logFile);
+  const existing = await fs.lstat(logFile).catch(() => undefined);
+  // A regular file there is someone else's (an older release's log): leave it alone.
+  if (existing && !existing.isSymbolicLink()) return;
+  const temp = path.join(dir, `.${path.basename(logFile)}.${process.pid}.tmp`);
+  await fs.rm(temp, { force: true });
+  await fs.symlink('current.log', temp);
+  await fs.rename(temp, logFile);
+}
+
+export async function createAppLogger(options: LoggerOptions): Promise<AppLogger> {
+  const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+  const streams: pino.StreamEntry[] = [];
+  if (options.stdout !== false) streams.push({ level: 'trace', stream: redactingStream(process.stdout, secrets) });
+
+  let fileStream: Awaited<ReturnType<typeof pinoRoll>> | undefined;
+  if (options.file !== undefined) {
+    const dir = path.dirname(options.file);
+    const base = path.basename(options.file).replace(/\.log$/, '');
+    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    fileStream = await pinoRoll({
+      file: path.join(dir, base),
+      extension: '.log',
+      frequency: 'daily',
+      dateFormat: 'yyyy-MM-dd',
+      size: options.maxSize ?? '10m',
+      symlink: true,
+      mkdir: true,
+      limit: { count: options.keepFiles ?? 14 },
+    });
+    await linkStablePath(options.file);
+    streams.push({ level: 'trace', stream: redactingStream(fileStream, secrets) });
+  }
+
+  const logger = pino(
+    {
+      level: options.level,
+      base: { service: 'stock-prediction' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    },
+    pino.multistream(streams),
+  );
+
+  return {
+    logger,
+    close: async () => {
+      const stream = fileStream;
+      if (!stream) return;
+      fileStream = undefined;
+      await new Promise<void>((resolve) => {
+        stream.flush(() => {
+          stream.once('close', () => resolve());
+          stream.end();
+        });
+      });
+    },
+  };
+}

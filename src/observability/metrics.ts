@@ -1,0 +1,118 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the service exports, exactly the catalog of METRICS.md (the contract with the Prometheus
+ * alert rules and the Grafana dashboard). One Registry per app instance, so two apps in one process
+ * (tests, the benchmark) never share or double-register series.
+ */
+export type CacheTierName = 'memory' | 'redis' | 'file';
+export type PredictionCacheLabel = CacheTierName | 'miss';
+export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    predictions: new Counter({
+      name: 'predictions_total',
+      help: 'Predictions served, by symbol (or other), model key, model version and the cache tier that answered (miss = computed)',
+      labelNames: ['symbol', 'model', 'model_version', 'cache'] as const,
+      registers,
+    }),
+    predictionErrors: new Counter({
+      name: 'prediction_errors_total',
+      help: 'Failed predictions by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    inferenceDuration: new Histogram({
+      name: 'inference_duration_seconds',
+      help: 'Model forward pass plus post-processing of an uncached prediction, by tfjs backend',
+      labelNames: ['backend'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    cacheHits: new Counter({ name: 'cache_hits_total', help: 'Prediction cache hits by tier', labelNames: ['tier'] as const, registers }),
+    cacheMisses: new Counter({ name: 'cache_misses_total', help: 'Prediction cache misses by tier', labelNames: ['tier'] as const, registers }),
+    cacheEntries: new Gauge({
+      name: 'cache_entries',
+      help: 'Current prediction cache entries per tier (redis: keys under our prefix, best effort)',
+      labelNames: ['tier'] as const,
+      registers,
+    }),
+    dataSourceFetches: new Counter({
+      name: 'data_source_fetches_total',
+      help: 'Market data fetches by source and result',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
+    dataSourceDuration: new Histogram({
+      name: 'data_source_fetch_duration_seconds',
+      help: 'Market data fetch duration by source',
+      labelNames: ['source'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    modelLoadDuration: new Histogram({
+      name: 'model_load_duration_seconds',
+      help: 'Load plus warm-up of one model version',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    modelsLoaded: new Gauge({ name: 'models_loaded', help: 'Models by load status', labelNames: ['status'] as const, registers }),
+    modelInfo: new Gauge({
+      name: 'model_info',
+      help: 'Currently served model version (value 1)',
+      labelNames: ['model', 'version', 'backend'] as const,
+      registers,
+    }),
+    modelTrained: new Gauge({
+      name: 'model_trained_timestamp_seconds',
+      help: 'Unix time the served version of a model was trained',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    modelMaeRatio: new Gauge({ name: 'model_mae_ratio', help: 'Test-split MAE / naive MAE of the served version', labelNames: ['model'] as const, registers }),
+    modelHitRate: new Gauge({ name: 'model_hit_rate', help: 'Test-split directional hit rate', labelNames: ['model'] as const, registers }),
+    modelAlwaysUpHitRate: new Gauge({
+      name: 'model_always_up_hit_rate',
+      help: 'Always-up baseline hit rate on the same test days',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    modelCoverage80: new Gauge({
+      name: 'model_interval_coverage_80',
+      help: 'Test-split coverage of the 80% prediction interval',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    modelBeatsNaive: new Gauge({ name: 'model_beats_naive', help: '1 when the served version beats the naive forecast on its test split', labelNames: ['model'] as const, registers }),
+    redisUp: new Gauge({ name: 'redis_up', help: '1 when Redis is configured and answering, else 0', registers }),
+    redisConfigured: new Gauge({ name: 'redis_configured', help: '1 when REDIS_URL is set', registers }),
+    trainingJobs: new Gauge({ name: 'training_jobs', help: 'Training jobs by status (current counts)', labelNames: ['status'] as const, registers }),
+    storageBytes: new Gauge({ name: 'storage_bytes', help: 'Bytes per top-level persistent_data directory', labelNames: ['directory'] as const, registers }),
+    storageFiles: new Gauge({ name: 'storage_files', help: 'Files per top-level persistent_data directory', labelNames: ['directory'] as const, registers }),
+    lastBackup: new Gauge({ name: 'last_backup_timestamp_seconds', help: 'mtime of the newest archive in backups/ (0 if none)', registers }),
+    appInfo: new Gauge({ name: 'app_info', help: 'Service version and tfjs backend (value 1)', labelNames: ['version', 'backend'] as const, registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

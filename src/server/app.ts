@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/env.js';
+import { packageRoot } from '../config/package-root.js';
+import type { MarketDataProvider } from '../market/provider.js';
+import { selectBackend } from '../ml/backend.js';
+import { createAppLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { installErrorHandlers } from './errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import { healthRoutes } from './routes/health.js';
+import { historicalRoutes } from './routes/historical.js';
+import { modelRoutes } from './routes/models.js';
+import { predictRoutes } from './routes/predict.js';
+import { rootRoutes } from './routes/root.js';
+import { statsRoutes } from './routes/stats.js';
+import { createServices, ensureLayout, seedPersistentData, type Services } from './services.js';
+import type { TrainRunner } from './training-jobs.js';
+import { workerTrainRunner } from './train-runner.js';
+
+export interface BuildAppOptions {
+  readonly config: AppConfig;
+  /** Use this logger instead of creating one from the configuration (stdout + rotated file). */
+  readonly logger?: Logger;
+  /** With the configured logger: also write JSON lines to stdout (default true). */
+  readonly logToStdout?: boolean;
+  /** Replaces the worker-thread trainer (tests of the job lifecycle). */
+  readonly trainRunner?: TrainRunner;
+  /** Replaces the configured market data provider (tests of a failing source). */
+  readonly market?: MarketDataProvider;
+  readonly shippedModelsDir?: string;
+  readonly sampleDataDir?: string;
+  /** The built dashboard (default `<package>/dist/web`). */
+  readonly webDir?: string;
+}
+
+export type App = FastifyInstance & {
+  readonly services: Services;
+  /** Settles once seeding, model loading and warm-up have finished (readiness turns 200 if a model loaded). */
+  readonly started: Promise<void>;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+async function packageVersion(): Promise<string> {
+  const text = await fs.readFile(path.join(packageRoot, 'package.json'), 'utf8');
+  return String((JSON.parse(text) as { version?: unknown }).version ?? '0.0.0');
+}
+
+/**
+ * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
+ * registry and every route of the contract. Model loading starts when the app becomes ready and runs in the
+ * background (`app.started`), so /health/live answers at once and /health/ready turns 200 only when done.
+ */
+export async function buildApp(options: BuildAppOptions): Promise<App> {
+  const { config } = options;
+  await ensureLayout(config);
+  const appLogger = options.logger
+    ? { logger: options.logger, close: async () => undefined }
+    : await createAppLogger({
+        level: config.logLevel,
+        file: config.layout.logFile,
+        maxSize: config.logMaxSize,
+        keepFiles: config.logKeepFiles,
+        stdout: options.logToStdout ?? true,
+        secrets: [...config.apiKeys, ...(config.redisUrl ? [new URL(config.redisUrl).password] : [])],
+      });
+  const logger = appLogger.logger;
+  const version = await packageVersion();
+  const backend = await selectBackend(config.tfjsBackend);
+  const metrics = createMetrics();
+  metrics.appInfo.set({ version, backend }, 1);
+
+  const services = createServices({
+    config,
+    version,
+    backend,
+    metrics,
+    logger,
+    trainRunner: options.trainRunner ?? workerTrainRunner(config, logger),
+    ...(options.market ? { market: options.market } : {}),
+  });
+
+  const loggerInstance: FastifyBaseLogger = logger;
+  const base = Fastify({
+    loggerInstance,
+    bodyLimit: config.bodyLimit,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+  installErrorHandlers(base);
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Only JSON bodies are accepted: anything else is a 415, not a string handed to the handlers.
+  app.removeContentTypeParser(['text/plain']);
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', String(request.id));
+  });
+
+  await app.register(cors, {
+    origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowSeconds * 1000,
+    // Probes and scrapes must never be throttled into a false outage.
+    allowList: (request) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health'),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Stock Prediction Service', version, description: 'LSTM forecasts with intervals, compared with the naive forecast' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(metricsPlugin, { services });
+
+  const routeOptions = { services };
+  await app.register(healthRoutes, routeOptions);
+  await app.register(predictRoutes, routeOptions);
+  await app.register(historicalRoutes, routeOptions);
+  await app.register(modelRoutes, routeOptions);
+  await app.register(statsRoutes, routeOptions);
+  await app.register(rootRoutes, { services, webDir: options.webDir ?? path.join(packageRoot, 'dist', 'web') });
+
+  let resolveStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    resolveStarted = resolve;
+  });
+  let startupRun: Promise<void> | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  const startup = async (): Promise<void> => {
+    const t0 = performance.now();
+    try {
+      if (config.seedOnStart) await seedPersistentData(services, options, logger);
+      const report = await services.registry.reload();
+      logger.info(
+        { loaded: report.loaded.length, failed: report.failed, backend, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) },
+        'models loaded and warmed',
+      );
+    } catch (error) {
+      logger.error({ err: error }, 'start-up failed; the service stays not ready');
+    }
+    if (config.modelWatchIntervalSeconds > 0) {
+      // Picks up versions that the CLI or a training job switched CURRENT to.
+      watch = setInterval(() => {
+        services.registry.reload().catch((error: unknown) => logger.error({ err: error }, 'model watch failed'));
+      }, config.modelWatchIntervalSeconds * 1000);
+      watch.unref();
+    }
+  };
+  app.addHook('onReady', async () => {
+    startupRun = startup().finally(resolveStarted);
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(watch);
+    await startupRun;
+    await services.close();
+    logger.info('service stopped');
+    await appLogger.close();
+  });
+
+  return Object.assign(app, { services, started }) as unknown as App;
+}

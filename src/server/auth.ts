@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+/** Missing credentials on a protected route. */
+export class UnauthorizedError extends AppError {
+  constructor(message: string) {
+    super(message, 401);
+  }
+}
+
+/** Wrong credentials, or protected routes disabled because no API keys are configured. */
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super(message, 403);
+  }
+}
+
+const digestOf = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** The key a client sent: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const auth = request.headers.authorization;
+  const match = auth === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  return match?.[1];
+}
+
+/**
+ * A preHandler for protected routes. Keys are compared as SHA-256 digests with timingSafeEqual, over every
+ * configured key, so neither the length nor the position of a match leaks through timing.
+ * With no keys configured the routes are refused: protection is never open by default.
+ */
+export function requireApiKey(apiKeys: readonly string[]) {
+  const digests = apiKeys.map(digestOf);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (digests.length === 0) throw new ForbiddenError('this route is disabled: no API_KEYS are configured on the server');
+    const key = presentedKey(request);
+    if (key === undefined) {
+      void reply.header('WWW-Authenticate', 'Bearer realm="stock-prediction"');
+      throw new UnauthorizedError('an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)');
+    }
+    const presented = digestOf(key);
+    let match = false;
+    for (const digest of digests) match = timingSafeEqual(presented, digest) || match;
+    if (!match) throw new ForbiddenError('the API key is not valid');
+  };
+}

@@ -1,0 +1,53 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { measureStorage, newestBackupSeconds } from '../../observability/storage.js';
+import type { Services } from '../services.js';
+
+/**
+ * HTTP metrics by route template (bounded labels: `unmatched` for 404s), the /metrics endpoint, and the
+ * gauges that would be costly per scrape (storage walk, Redis key count) refreshed on an interval.
+ */
+async function metricsPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const { metrics } = services;
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  const refresh = async (): Promise<void> => {
+    const { layout } = services.config;
+    for (const usage of await measureStorage(layout.root)) {
+      metrics.storageBytes.set({ directory: usage.directory }, usage.bytes);
+      metrics.storageFiles.set({ directory: usage.directory }, usage.files);
+    }
+    metrics.lastBackup.set(await newestBackupSeconds(layout.backups));
+    for (const tier of await services.cache.report()) metrics.cacheEntries.set({ tier: tier.name }, tier.size);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const tick = (): void => {
+    running ??= refresh()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'storage metrics refresh failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  app.addHook('onReady', async () => {
+    tick();
+    timer = setInterval(tick, services.config.storageMetricsIntervalSeconds * 1000);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}
+
+export default fp(metricsPlugin, { name: 'metrics' });

@@ -1,0 +1,97 @@
+import type { z } from 'zod';
+import type { Forecast, ModelMetadata } from '../ml/types.js';
+import type { PredictionBody } from './schemas.js';
+
+export type Prediction = z.output<typeof PredictionBody>;
+export type TradingSignal = Prediction['trading_signal'];
+
+export interface SignalThresholds {
+  /** predicted/current above this → BUY (the original's STOCK_BUY_THRESHOLD, 1.01). */
+  readonly buy: number;
+  /** predicted/current below this → SELL (STOCK_SELL_THRESHOLD, 0.99). */
+  readonly sell: number;
+}
+
+export function tradingSignal(currentPrice: number, predictedPrice: number, thresholds: SignalThresholds): TradingSignal {
+  const ratio = predictedPrice / currentPrice;
+  if (ratio > thresholds.buy) return 'BUY';
+  if (ratio < thresholds.sell) return 'SELL';
+  return 'HOLD';
+}
+
+const round = (value: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+};
+const price = (value: number): number => round(value, 4);
+
+export interface PredictionInput {
+  readonly symbol: string;
+  readonly days: number;
+  readonly forecast: Forecast;
+  readonly metadata: ModelMetadata;
+  /** True when the global model answered for a symbol without a model of its own. */
+  readonly fallback: boolean;
+  readonly dataSource: string;
+  readonly thresholds: SignalThresholds;
+  readonly now: Date;
+}
+
+/** The contract's prediction body (original v3.3 fields first), built from a forecast; `cached` is false. */
+export function buildPrediction(input: PredictionInput): Prediction {
+  const { forecast, metadata, thresholds } = input;
+  const next = forecast.points[0];
+  if (next === undefined) throw new Error(`forecast for ${input.symbol} has no points`);
+  const current = forecast.current_price;
+  const e = metadata.evaluation;
+  return {
+    symbol: input.symbol,
+    current_price: price(current),
+    predicted_price: price(next.price),
+    trading_signal: tradingSignal(current, next.price, thresholds),
+    confidence: round(forecast.confidence, 4),
+    prediction_time: input.now.toISOString(),
+    model_version: metadata.version,
+    as_of: forecast.as_of,
+    predicted_change_pct: round((next.price / current - 1) * 100, 4),
+    days: input.days,
+    forecast: forecast.points.map((p) => ({
+      date: p.date,
+      price: price(p.price),
+      lower_80: price(p.lower_80),
+      upper_80: price(p.upper_80),
+      lower_95: price(p.lower_95),
+      upper_95: price(p.upper_95),
+    })),
+    // The random walk: tomorrow's close is today's close.
+    baseline: { method: 'naive', predicted_price: price(current) },
+    model: {
+      name: input.fallback ? `${metadata.name} (global fallback: ${input.symbol} has no model of its own)` : metadata.name,
+      key: metadata.key,
+      version: metadata.version,
+      trained_at: metadata.trained_at,
+      window: metadata.window,
+      horizon: metadata.horizon,
+      features: [...metadata.features],
+      backend: metadata.backend,
+      evaluation: {
+        mae: e.mae,
+        naive_mae: e.naive_mae,
+        mae_ratio: e.mae_ratio,
+        rmse: e.rmse,
+        mape: e.mape,
+        hit_rate: e.hit_rate,
+        always_up_hit_rate: e.always_up_hit_rate,
+        interval_coverage_80: e.interval_coverage_80,
+        interval_coverage_95: e.interval_coverage_95,
+        test_from: e.test_from,
+        test_to: e.test_to,
+        test_days: e.test_days,
+      },
+      beats_naive: metadata.beats_naive,
+      fallback: input.fallback,
+    },
+    data_source: input.dataSource,
+    cached: false,
+  };
+}

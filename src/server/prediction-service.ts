@@ -1,0 +1,163 @@
+import { predictionCacheKey } from '../cache/keys.js';
+import type { TieredCache } from '../cache/tiered-cache.js';
+import { AppError, NotFoundError, UnavailableError } from '../errors.js';
+import type { Bar } from '../market/bar.js';
+import type { MarketDataProvider } from '../market/provider.js';
+import { InsufficientBarsError } from '../ml/errors.js';
+import type { Metrics, PredictionErrorReason } from '../observability/metrics.js';
+import type { ModelRegistry } from './model-registry.js';
+import { buildPrediction, type Prediction, type SignalThresholds } from './prediction-body.js';
+
+export interface PredictionServiceOptions {
+  readonly registry: ModelRegistry;
+  readonly market: MarketDataProvider;
+  readonly cache: TieredCache<Prediction>;
+  readonly metrics: Metrics;
+  readonly thresholds: SignalThresholds;
+  readonly ttlSeconds: number;
+  /** The tfjs backend running inference (a label of inference_duration_seconds). */
+  readonly backend: string;
+  readonly now?: () => Date;
+}
+
+export interface BatchResult {
+  readonly predictions: Prediction[];
+  readonly errors: { symbol: string; error: string; status: number }[];
+}
+
+const BATCH_CONCURRENCY = 4;
+
+function errorReason(error: unknown): PredictionErrorReason {
+  if (error instanceof AppError) {
+    if (error.status === 404) return 'not_found';
+    if (error.status === 400) return 'validation';
+    if (error.status === 503) return 'unavailable';
+  }
+  return 'internal';
+}
+
+/**
+ * Predictions for the HTTP layer: market data from the provider, the symbol's model (or the global one),
+ * and the tiered cache keyed by exactly (symbol, model version, last bar date, horizon), so a new model
+ * version or a new bar makes a new key and nothing has to be invalidated by hand.
+ */
+export class PredictionService {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: PredictionServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The symbol's bars, oldest first. No data → 404; the data source failing → 503. */
+  async bars(symbol: string): Promise<Bar[]> {
+    try {
+      const bars = await this.options.market.getBars(symbol);
+      if (bars.length === 0) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
+      return bars;
+    } catch (error) {
+      if (error instanceof AppError && error.status < 500) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new UnavailableError(`market data source ${this.options.market.name} is unavailable: ${message}`, 30, { symbol });
+    }
+  }
+
+  async predict(symbol: string, days: number): Promise<Prediction> {
+    try {
+      return await this.run(symbol, days);
+    } catch (error) {
+      this.options.metrics.predictionErrors.inc({ reason: errorReason(error) });
+      throw error;
+    }
+  }
+
+  /** One prediction per symbol; a failing symbol becomes an entry of `errors` and never fails the others. */
+  async predictMany(
+    symbols: readonly string[],
+    days: number,
+    validate: (raw: string) => string,
+    onInternalError: (symbol: string, error: unknown) => void,
+  ): Promise<BatchResult> {
+    const predictions: (Prediction | undefined)[] = new Array(symbols.length);
+    const errors: (BatchResult['errors'][number] | undefined)[] = new Array(symbols.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < symbols.length) {
+        const index = next++;
+        const raw = symbols[index] ?? '';
+        try {
+          predictions[index] = await this.predict(validate(raw), days);
+        } catch (error) {
+          if (error instanceof AppError && error.status < 500) {
+            errors[index] = { symbol: raw, error: error.message, status: error.status };
+          } else if (error instanceof UnavailableError) {
+            errors[index] = { symbol: raw, error: error.message, status: 503 };
+          } else {
+            onInternalError(raw, error);
+            errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500 };
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, symbols.length) }, worker));
+    return {
+      predictions: predictions.filter((p): p is Prediction => p !== undefined),
+      errors: errors.filter((e): e is BatchResult['errors'][number] => e !== undefined),
+    };
+  }
+
+  private async run(symbol: string, days: number): Promise<Prediction> {
+    const { registry, cache, metrics } = this.options;
+    const bars = await this.bars(symbol);
+    const lease = registry.acquire(symbol);
+    if (!lease) throw new UnavailableError('no model is loaded to answer this symbol yet', 10, { symbol });
+    try {
+      const meta = lease.forecaster.metadata;
+      const lastBar = bars[bars.length - 1] as Bar;
+      const key = predictionCacheKey({
+        symbol,
+        // The key of the answering model is part of its version: a symbol's own model and the global one never share entries.
+        modelVersion: `${lease.key}/${meta.version}`,
+        lastBarDate: lastBar.date,
+        horizon: days,
+      });
+      const result = await cache.getOrCompute(
+        key,
+        async () => {
+          const stop = metrics.inferenceDuration.startTimer({ backend: this.options.backend });
+          let forecast;
+          try {
+            forecast = await lease.forecaster.forecast(bars, days);
+          } catch (error) {
+            if (error instanceof InsufficientBarsError) {
+              throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available });
+            }
+            throw error;
+          }
+          const prediction = buildPrediction({
+            symbol,
+            days,
+            forecast,
+            metadata: meta,
+            fallback: lease.fallback,
+            dataSource: this.options.market.name,
+            thresholds: this.options.thresholds,
+            now: this.now(),
+          });
+          stop();
+          return prediction;
+        },
+        this.options.ttlSeconds * 1000,
+      );
+      const tier = result.tier ?? 'miss';
+      metrics.predictions.inc({
+        symbol: lease.fallback ? 'other' : symbol,
+        model: lease.key,
+        model_version: meta.version,
+        cache: tier === 'memory' || tier === 'redis' || tier === 'file' ? tier : 'miss',
+      });
+      return result.tier === undefined ? result.value : { ...result.value, cached: true };
+    } finally {
+      lease.release();
+    }
+  }
+}

@@ -1,0 +1,259 @@
+import { z } from 'zod';
+import { SYMBOL_PATTERN } from '../market/bar.js';
+
+/**
+ * Request and response schemas of the API contract. The same objects validate requests, serialize responses
+ * and generate the OpenAPI document at /docs, so the three cannot drift apart.
+ */
+
+/** Symbols are upper-cased before the contract's pattern is checked ("nvda" is NVDA). */
+export const Symbol = z
+  .string()
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(SYMBOL_PATTERN, 'symbol must match ^[A-Z][A-Z0-9.-]{0,9}$ after upper-casing'))
+  .describe('Ticker symbol, case-insensitive, e.g. NVDA');
+
+function intInRange(min: number, max: number, fallback: number, what: string) {
+  return z.coerce
+    .number({ error: `${what} must be an integer in ${min}..${max}` })
+    .int(`${what} must be an integer in ${min}..${max}`)
+    .min(min, `${what} must be an integer in ${min}..${max}`)
+    .max(max, `${what} must be an integer in ${min}..${max}`)
+    .default(fallback);
+}
+
+export const MAX_HORIZON = 60;
+export const MAX_BATCH = 50;
+
+export const SymbolParams = z.object({ symbol: Symbol });
+export const PredictQuery = z.object({ days: intInRange(1, MAX_HORIZON, 1, 'days').describe('Forecast horizon in trading days') });
+export const HistoricalQuery = z.object({ days: intInRange(1, 5000, 30, 'days').describe('Number of most recent trading days') });
+
+export const BatchPredictBody = z
+  .object({
+    symbols: z.array(z.string()).min(1, 'symbols must hold 1..50 symbols').max(MAX_BATCH, 'symbols must hold 1..50 symbols'),
+    days: intInRange(1, MAX_HORIZON, 1, 'days').optional(),
+  })
+  .strict();
+
+export const TrainBody = z
+  .object({
+    epochs: z.number().int().min(1).max(500).optional(),
+    window: z.number().int().min(5).max(250).optional(),
+    units: z.number().int().min(2).max(256).optional(),
+    max_bars: z.number().int().min(100).max(20000).optional(),
+  })
+  .strict()
+  .describe('Optional overrides of the training configuration');
+
+export const JobParams = z.object({ id: z.string().uuid('job id must be a UUID') });
+
+export const ErrorBody = z.object({
+  error: z.string(),
+  status: z.number().int(),
+  timestamp: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  request_id: z.string().optional(),
+});
+
+export const EvaluationBody = z.object({
+  mae: z.number(),
+  naive_mae: z.number(),
+  mae_ratio: z.number(),
+  rmse: z.number(),
+  mape: z.number(),
+  hit_rate: z.number(),
+  always_up_hit_rate: z.number(),
+  interval_coverage_80: z.number(),
+  interval_coverage_95: z.number().optional(),
+  test_from: z.string(),
+  test_to: z.string(),
+  test_days: z.number().optional(),
+});
+
+export const ForecastPointBody = z.object({
+  date: z.string(),
+  price: z.number(),
+  lower_80: z.number(),
+  upper_80: z.number(),
+  lower_95: z.number(),
+  upper_95: z.number(),
+});
+
+export const ModelSummaryBody = z.object({
+  name: z.string(),
+  key: z.string().describe('Model key: the lower-case symbol, or "global" for the model trained on all symbols'),
+  version: z.string(),
+  trained_at: z.string(),
+  window: z.number(),
+  horizon: z.number(),
+  features: z.array(z.string()),
+  backend: z.string(),
+  evaluation: EvaluationBody,
+  beats_naive: z.boolean(),
+  fallback: z.boolean().describe('True when the symbol has no model of its own and the global model answered'),
+});
+
+export const PredictionBody = z.object({
+  symbol: z.string(),
+  current_price: z.number(),
+  predicted_price: z.number().describe("Next trading day's predicted close"),
+  trading_signal: z.enum(['BUY', 'SELL', 'HOLD']),
+  confidence: z.number().min(0).max(1).describe('Held-out probability that the predicted direction is right'),
+  prediction_time: z.string(),
+  model_version: z.string(),
+  as_of: z.string().describe('Date of the last bar the prediction used'),
+  predicted_change_pct: z.number(),
+  days: z.number().int(),
+  forecast: z.array(ForecastPointBody),
+  baseline: z.object({ method: z.literal('naive'), predicted_price: z.number() }),
+  model: ModelSummaryBody,
+  data_source: z.string(),
+  cached: z.boolean(),
+});
+
+export const BatchPredictionBody = z.object({
+  predictions: z.array(PredictionBody),
+  errors: z.array(z.object({ symbol: z.string(), error: z.string(), status: z.number().int() })),
+});
+
+export const HistoricalBody = z.object({
+  symbol: z.string(),
+  days: z.number().int(),
+  count: z.number().int(),
+  data: z.array(
+    z.object({
+      symbol: z.string(),
+      timestamp: z.string(),
+      open: z.number(),
+      high: z.number(),
+      low: z.number(),
+      close: z.number(),
+      adj_close: z.number(),
+      volume: z.number(),
+    }),
+  ),
+});
+
+export const ModelStatus = z.enum(['ready', 'failed', 'loading']);
+
+export const ModelListItem = z.object({
+  symbol: z.string(),
+  key: z.string(),
+  name: z.string(),
+  version: z.string().nullable(),
+  status: ModelStatus,
+  trained_at: z.string().nullable(),
+  window: z.number().nullable(),
+  horizon: z.number().nullable(),
+  features: z.array(z.string()),
+  backend: z.string().nullable(),
+  evaluation: EvaluationBody.nullable(),
+  beats_naive: z.boolean().nullable(),
+  error: z.string().optional(),
+});
+
+export const ModelListBody = z.object({ count: z.number().int(), models: z.array(ModelListItem) });
+
+export const VersionBody = z.object({
+  version: z.string(),
+  current: z.boolean(),
+  complete: z.boolean(),
+  trained_at: z.string().optional(),
+  backend: z.string().optional(),
+  data_to: z.string().optional(),
+  mae: z.number().optional(),
+  naive_mae: z.number().optional(),
+  mae_ratio: z.number().optional(),
+  hit_rate: z.number().optional(),
+  beats_naive: z.boolean().optional(),
+  error: z.string().optional(),
+});
+
+export const ModelDetailBody = ModelListItem.extend({
+  fallback: z.boolean().describe('True when the symbol has no model of its own and the global model is shown'),
+  training_config: z.record(z.string(), z.unknown()).nullable(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+  timings: z.record(z.string(), z.unknown()).nullable(),
+  versions: z.array(VersionBody),
+});
+
+export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
+
+export const JobBody = z.object({
+  job_id: z.string(),
+  symbol: z.string(),
+  status: JobStatus,
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  progress: z
+    .object({ epoch: z.number(), epochs: z.number(), loss: z.number(), val_loss: z.number(), eta_seconds: z.number(), percent: z.number() })
+    .nullable(),
+  result: z
+    .object({ version: z.string(), mae_ratio: z.number().nullable(), beats_naive: z.boolean().nullable() })
+    .nullable(),
+  error: z.string().nullable(),
+});
+
+export const JobAcceptedBody = z.object({ job_id: z.string(), status: JobStatus, symbol: z.string(), status_url: z.string() });
+
+export const ReloadBody = z.object({
+  message: z.string(),
+  loaded: z.array(z.object({ key: z.string(), version: z.string() })),
+  unchanged: z.array(z.string()),
+  failed: z.array(z.object({ key: z.string(), error: z.string() })),
+  time: z.string(),
+});
+
+export const ServiceHealth = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy', 'disabled']),
+  message: z.string(),
+});
+
+export const HealthBody = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  timestamp: z.string(),
+  version: z.string(),
+  uptime_seconds: z.number(),
+  services: z.object({ redis: ServiceHealth, data_source: ServiceHealth, models: ServiceHealth, disk: ServiceHealth }),
+});
+
+export const ProbeBody = z.object({ status: z.string(), timestamp: z.string() });
+
+export const TierStatsBody = z.object({
+  status: z.string(),
+  size: z.number().nullable(),
+  hits: z.number(),
+  misses: z.number(),
+});
+
+export const StatsBody = z.object({
+  cache: z.object({
+    size: z.number().describe('Entries in the in-process tier'),
+    default_ttl: z.number().describe('Prediction TTL in seconds'),
+    hits: z.number(),
+    misses: z.number(),
+    tiers: z.record(z.string(), TierStatsBody),
+  }),
+  models: z.object({ total: z.number(), ready: z.number(), failed: z.number(), loading: z.number(), backend: z.string() }),
+  system: z.object({
+    uptime_seconds: z.number(),
+    memory_rss_bytes: z.number(),
+    memory_heap_used_bytes: z.number(),
+    node_version: z.string(),
+    pid: z.number(),
+    version: z.string(),
+  }),
+});
+
+export const CacheClearedBody = z.object({ message: z.string(), time: z.string() });
+
+export const RootBody = z.object({
+  service: z.string(),
+  version: z.string(),
+  status: z.string(),
+  time: z.string(),
+  links: z.record(z.string(), z.string()),
+});

@@ -1,0 +1,193 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { FileCacheTier } from '../cache/file-tier.js';
+import { MemoryCacheTier } from '../cache/memory-tier.js';
+import { RedisCacheTier } from '../cache/redis-tier.js';
+import type { CacheTier } from '../cache/tier.js';
+import { TieredCache } from '../cache/tiered-cache.js';
+import type { AppConfig } from '../config/env.js';
+import { layoutDirectories } from '../config/layout.js';
+import { packageRoot } from '../config/package-root.js';
+import { createMarketDataProvider } from '../market/factory.js';
+import type { FetchEvent } from '../market/observer.js';
+import type { MarketDataProvider } from '../market/provider.js';
+import { seedHistorical } from '../market/seed.js';
+import { GLOBAL_MODEL_KEY, type Forecaster } from '../ml/types.js';
+import { ModelStore } from '../model-store/store.js';
+import { redactUrl } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ModelRegistry, type ModelLoader } from './model-registry.js';
+import type { Prediction } from './prediction-body.js';
+import { PredictionService } from './prediction-service.js';
+import { TrainingJobs, type TrainRunner } from './training-jobs.js';
+
+/** Everything the routes use, built from the configuration (the service's composition root). */
+export interface Services {
+  readonly config: AppConfig;
+  readonly version: string;
+  /** The tfjs backend that runs inference. */
+  readonly backend: string;
+  readonly startedAt: Date;
+  readonly metrics: Metrics;
+  readonly store: ModelStore;
+  readonly market: MarketDataProvider;
+  readonly cache: TieredCache<Prediction>;
+  readonly registry: ModelRegistry;
+  readonly predictions: PredictionService;
+  readonly jobs: TrainingJobs;
+  /** The last data-source fetch outcome (health reports it without calling the source). */
+  readonly lastFetch: () => FetchEvent | undefined;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly config: AppConfig;
+  readonly version: string;
+  readonly backend: string;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly trainRunner: TrainRunner;
+  /** Shipped pretrained models copied into an empty ml_models/ (default `<package>/models`). */
+  readonly shippedModelsDir?: string;
+  /** Shipped sample CSVs copied into an empty stock_data/historical/ (default `<package>/data/sample`). */
+  readonly sampleDataDir?: string;
+  /** Replaces the configured market data provider (tests of failing sources). */
+  readonly market?: MarketDataProvider;
+}
+
+/** Creates the persistent_data tree (idempotent; never world-writable). */
+export async function ensureLayout(config: AppConfig): Promise<void> {
+  for (const dir of layoutDirectories(config.layout)) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+}
+
+export function createServices(options: ServiceOptions): Services {
+  const { config, metrics, logger } = options;
+  const { layout } = config;
+  let lastFetch: FetchEvent | undefined;
+
+  const market =
+    options.market ??
+    createMarketDataProvider({
+      source: config.dataSource,
+      historicalDir: layout.historical,
+      stockDataCacheDir: layout.stockDataCache,
+      stockDataTtlSeconds: config.stockDataTtlSeconds,
+      ...(config.yahooBaseUrl ? { yahoo: { baseUrl: config.yahooBaseUrl } } : {}),
+      onFetch: (event) => {
+        lastFetch = event;
+        metrics.dataSourceFetches.inc({ source: event.source, result: !event.ok ? 'error' : event.cached ? 'cached' : 'ok' });
+        metrics.dataSourceDuration.observe({ source: event.source }, event.durationMs / 1000);
+      },
+    });
+
+  const tiers: CacheTier<Prediction>[] = [new MemoryCacheTier<Prediction>({ maxEntries: config.memoryCacheMax, ttlSeconds: config.predictionTtlSeconds })];
+  metrics.redisConfigured.set(config.redisUrl ? 1 : 0);
+  metrics.redisUp.set(0);
+  if (config.redisUrl) {
+    const where = redactUrl(config.redisUrl);
+    tiers.push(
+      new RedisCacheTier<Prediction>({
+        url: config.redisUrl,
+        ttlSeconds: config.predictionTtlSeconds,
+        onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
+        onStatusChange: (status) => {
+          metrics.redisUp.set(status.up ? 1 : 0);
+          if (status.up) logger.info({ redis: where }, 'redis connected');
+          else logger.warn({ redis: where, detail: status.detail }, 'redis unavailable; answering from the other cache tiers');
+        },
+      }),
+    );
+  }
+  tiers.push(
+    new FileCacheTier<Prediction>({
+      directory: layout.mlCache,
+      ttlSeconds: config.predictionTtlSeconds,
+      maxEntries: Math.max(config.memoryCacheMax, 1000) * 10,
+      onError: (error) => logger.warn({ err: error }, 'file cache error'),
+    }),
+  );
+  const cache = new TieredCache<Prediction>({
+    tiers,
+    onLookup: ({ tier, hit }) => (hit ? metrics.cacheHits : metrics.cacheMisses).inc({ tier }),
+  });
+
+  const store = new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers, keepVersions: config.modelKeepVersions });
+  const loader: ModelLoader = {
+    keys: () => store.keys(),
+    currentVersion: (key) => store.currentVersion(key),
+    load: (key, version) => store.loadForecaster(key, version),
+  };
+
+  /** One real forecast before a version serves: the first request must not pay for kernel compilation. */
+  const warmUp = async (forecaster: Forecaster): Promise<void> => {
+    const meta = forecaster.metadata;
+    const candidates = meta.key === GLOBAL_MODEL_KEY ? [...meta.symbols] : [meta.key.toUpperCase(), ...meta.symbols];
+    for (const symbol of candidates) {
+      const bars = await market.getBars(symbol).catch(() => undefined);
+      if (bars && bars.length >= forecaster.requiredBars) {
+        await forecaster.forecast(bars, 1);
+        return;
+      }
+    }
+    throw new Error(`no market data to warm up model ${meta.key} (tried ${candidates.join(', ')})`);
+  };
+
+  const registry = new ModelRegistry({ loader, warmUp, metrics, logger });
+  const predictions = new PredictionService({
+    registry,
+    market,
+    cache,
+    metrics,
+    thresholds: { buy: config.buyThreshold, sell: config.sellThreshold },
+    ttlSeconds: config.predictionTtlSeconds,
+    backend: options.backend,
+  });
+  const jobs = new TrainingJobs({
+    run: options.trainRunner,
+    onTrained: async () => {
+      await registry.reload(true);
+    },
+    metrics,
+    logger,
+  });
+
+  return {
+    config,
+    version: options.version,
+    backend: options.backend,
+    startedAt: new Date(),
+    metrics,
+    store,
+    market,
+    cache,
+    registry,
+    predictions,
+    jobs,
+    lastFetch: () => lastFetch,
+    close: async () => {
+      await jobs.close();
+      await registry.close();
+      await cache.close();
+    },
+  };
+}
+
+/**
+ * First start on an empty persistent_data: copy the shipped sample prices and pretrained models in.
+ * Never overwrites operator data (both seeders do nothing when their target already has content).
+ */
+export async function seedPersistentData(services: Services, options: Pick<ServiceOptions, 'shippedModelsDir' | 'sampleDataDir'>, logger: Logger): Promise<void> {
+  const { layout } = services.config;
+  const sampleDir = options.sampleDataDir ?? path.join(packageRoot, 'data', 'sample');
+  const shippedDir = options.shippedModelsDir ?? path.join(packageRoot, 'models');
+  const data = await seedHistorical({ historicalDir: layout.historical, sampleDir });
+  if (data.seeded) logger.info({ files: data.files.length, from: sampleDir }, 'seeded historical prices from the shipped samples');
+  if ((await services.store.keys()).length === 0) {
+    const shippedExists = await fs.stat(shippedDir).then((s) => s.isDirectory()).catch(() => false);
+    if (shippedExists) {
+      const report = await services.store.seedFrom(shippedDir);
+      logger.info({ seeded: report.seeded.length, refused: report.refused, from: shippedDir }, 'seeded models from the shipped models');
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/env.js';
+import { trainInWorker } from '../ml/training/worker-pool.js';
+import type { TrainRunner } from './training-jobs.js';
+
+/**
+ * Training jobs of the API run in a worker thread (the model store's trainInWorker): the event loop that
+ * answers predictions never runs a training step. The worker reads the CSV bars of
+ * `stock_data/historical/` and saves the new version into the store, which switches CURRENT;
+ * the job then reloads the registry so the new version serves.
+ */
+export function workerTrainRunner(config: AppConfig, logger: Logger): TrainRunner {
+  return async (request, onProgress) => {
+    const key = request.symbol.toLowerCase();
+    const trainingConfig = Object.freeze({ ...config.training, ...request.overrides });
+    logger.info({ model: key, config: trainingConfig }, 'training in a worker thread');
+    const result = await trainInWorker(
+      {
+        key,
+        symbols: [request.symbol],
+        config: trainingConfig,
+        backend: config.tfjsBackend,
+        historicalDir: config.layout.historical,
+        modelsDir: config.layout.mlModels,
+        scalersDir: config.layout.scalers,
+        keepVersions: config.modelKeepVersions,
+      },
+      onProgress,
+    );
+    return result.metadata;
+  };
+}
