@@ -7,26 +7,26 @@ export const MISSING = 'not reported';
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-export function price(value: number | undefined): string {
+export function price(value: number | null | undefined): string {
   return isNumber(value) ? value.toFixed(2) : MISSING;
 }
 
 /** A 0..1 share shown as a percentage. */
-export function share(value: number | undefined, digits = 1): string {
+export function share(value: number | null | undefined, digits = 1): string {
   return isNumber(value) ? `${(value * 100).toFixed(digits)}%` : MISSING;
 }
 
 /** A value that is already a percentage (e.g. `predicted_change_pct`). */
-export function percent(value: number | undefined): string {
+export function percent(value: number | null | undefined): string {
   if (!isNumber(value)) return MISSING;
   return `${value > 0 ? '+' : ''}${value.toFixed(2)}%`;
 }
 
-export function ratio(value: number | undefined): string {
+export function ratio(value: number | null | undefined): string {
   return isNumber(value) ? value.toFixed(3) : MISSING;
 }
 
-export function integer(value: number | undefined): string {
+export function integer(value: number | null | undefined): string {
   return isNumber(value) ? Math.round(value).toLocaleString('en-US') : MISSING;
 }
 
@@ -40,8 +40,8 @@ export function scalar(value: unknown): string {
 }
 
 /** ISO timestamp shown as `YYYY-MM-DD HH:MM UTC`, or the date alone when there is no time part. */
-export function dateTime(value: string | undefined): string {
-  if (value === undefined || value === '') return MISSING;
+export function dateTime(value: string | null | undefined): string {
+  if (value === undefined || value === null || value === '') return MISSING;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
   const parsed = new Date(value);
   if (Number.isNaN(parsed.getTime())) return value;

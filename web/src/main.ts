@@ -9,6 +9,9 @@ import { renderHealth, renderStats } from './service-panel.js';
 import { horizonProblem, normaliseSymbol, readHash, symbolProblem, writeHash, type ViewState } from './state.js';
 import type { ModelDetail, ModelSummary, Prediction } from './types.js';
 
+/** Key of the model trained on all symbols (API field `key`). */
+const GLOBAL_MODEL_KEY = 'global';
+
 /** What the user is told for each way a request can fail. */
 function explain(error: unknown, what: string, symbol: string): string {
   if (!(error instanceof ApiError)) return `Could not load ${what}: ${String(error)}`;
@@ -70,6 +73,7 @@ function start(api: ApiClient): void {
   const fieldError = byId('symbol-error', HTMLParagraphElement);
   const chips = byId('model-chips', HTMLUListElement);
   const datalist = byId('symbol-options', HTMLDataListElement);
+  const globalNote = byId('global-note', HTMLParagraphElement);
   const status = byId('status', HTMLDivElement);
   const errorBox = byId('error', HTMLDivElement);
   const errorMessage = byId('error-message', HTMLParagraphElement);
@@ -198,7 +202,14 @@ function start(api: ApiClient): void {
     document.body.dataset['state'] = errors.length === 0 ? 'ready' : 'error';
   }
 
-  function renderChips(models: readonly ModelSummary[]): void {
+  function renderChips(all: readonly ModelSummary[]): void {
+    // The global model is not a symbol: it answers for symbols without a model of their own.
+    const models = all.filter((model) => model.key !== GLOBAL_MODEL_KEY);
+    const global = all.find((model) => model.key === GLOBAL_MODEL_KEY);
+    globalNote.textContent =
+      global === undefined
+        ? 'No global model is loaded: only the symbols above can be forecast.'
+        : `Global model ${global.version ?? ''} (${global.status}) answers for any other symbol the service has data for.`;
     replaceChildren(datalist, ...models.map((model) => h('option', { value: model.symbol }, model.name)));
     if (models.length === 0) {
       settle(chips, h('li', { class: 'empty', 'data-testid': 'models-empty' }, 'The service has no models loaded yet. You can still type a symbol.'));
@@ -213,7 +224,7 @@ function start(api: ApiClient): void {
             type: 'button',
             class: `chip chip-${model.status}${model.beats_naive === false ? ' chip-weak' : ''}`,
             'data-symbol': model.symbol,
-            title: `${model.name} ${model.version} (${model.status})${model.evaluation ? `, MAE ratio vs naive ${ratio(model.evaluation.mae_ratio)}` : ''}`,
+            title: `${model.name} ${model.version ?? '(no version)'} (${model.status})${model.evaluation ? `, MAE ratio vs naive ${ratio(model.evaluation.mae_ratio)}` : ''}`,
           },
           model.symbol,
           model.status === 'ready' ? null : h('span', { class: 'chip-status' }, ` ${model.status}`),
@@ -283,7 +294,7 @@ function start(api: ApiClient): void {
       showError([explain(error, 'the model list', '')], error instanceof ApiError ? error.retryAfterSeconds : null);
       modelsFailed = true;
     }
-    const initial = fromHash.symbol ?? models.find((model) => model.status === 'ready')?.symbol;
+    const initial = fromHash.symbol ?? models.find((model) => model.status === 'ready' && model.key !== GLOBAL_MODEL_KEY)?.symbol;
     if (initial === undefined) {
       status.textContent = 'Type a symbol to see its forecast.';
       document.body.dataset['state'] = modelsFailed ? 'error' : 'empty';

@@ -1,18 +1,18 @@
 import { h } from './dom.js';
-import { dateTime, MISSING, price, ratio, share } from './format.js';
-import type { Evaluation, ModelDetail, Prediction } from './types.js';
+import { dateTime, MISSING, price, ratio, scalar, share } from './format.js';
+import type { Evaluation, ModelDetail, ModelVersion, Prediction } from './types.js';
 
 /**
  * Plain-language reading of the test-split scores. It compares only numbers the API gave,
  * and says so when they are missing.
  */
-export function verdict(evaluation: Evaluation | undefined, beatsNaive: boolean | undefined): { text: string; warn: boolean } {
-  if (evaluation === undefined || beatsNaive === undefined) {
+export function verdict(evaluation: Evaluation | null | undefined, beatsNaive: boolean | null | undefined): { text: string; warn: boolean } {
+  if (evaluation === null || evaluation === undefined || beatsNaive === null || beatsNaive === undefined) {
     return { text: 'The service did not report an evaluation for this model, so its quality is unknown.', warn: true };
   }
   const window = `on held-out days ${evaluation.test_from} to ${evaluation.test_to}`;
   const accuracy = beatsNaive
-    ? `Its price errors were smaller than the naive "tomorrow = today" forecast ${window} (MAE ratio ${ratio(evaluation.mae_ratio)}; below 1 is better).`
+    ? `It beat the naive "tomorrow = today" forecast ${window}: its average price error was smaller (MAE ratio ${ratio(evaluation.mae_ratio)}; below 1 is better).`
     : `It did NOT beat the naive "tomorrow = today" forecast ${window} (MAE ratio ${ratio(evaluation.mae_ratio)}; below 1 would be better). Treat its forecasts as no better than the last close.`;
   const direction =
     evaluation.hit_rate > evaluation.always_up_hit_rate
@@ -27,21 +27,44 @@ function row(label: string, value: string, testId: string): HTMLElement[] {
 }
 
 function dataRange(detail: ModelDetail): string {
-  const from = detail.data?.from;
-  const to = detail.data?.to;
-  if (from === undefined || to === undefined) return MISSING;
-  const bars = detail.data?.bars;
-  return bars === undefined ? `${from} → ${to}` : `${from} → ${to} (${bars} bars)`;
+  const { from, to, bars } = detail.data ?? {};
+  if (typeof from !== 'string' || typeof to !== 'string') return MISSING;
+  return typeof bars === 'number' ? `${from} → ${to} (${scalar(bars)} bars)` : `${from} → ${to}`;
+}
+
+function versionHistory(versions: readonly ModelVersion[]): HTMLElement | null {
+  if (versions.length === 0) return null;
+  return h(
+    'details',
+    {},
+    h('summary', {}, `Version history (${versions.length})`),
+    h(
+      'ul',
+      { class: 'versions' },
+      ...versions.map((v) =>
+        h(
+          'li',
+          {},
+          h('code', {}, v.version),
+          v.current ? ' (current)' : '',
+          v.complete === false ? ' — incomplete' : '',
+          v.trained_at === undefined ? '' : `, trained ${dateTime(v.trained_at)}`,
+          v.mae_ratio === undefined ? '' : `, MAE ratio ${ratio(v.mae_ratio)}`,
+          v.beats_naive === undefined ? '' : v.beats_naive ? ', beats naive' : ', does not beat naive',
+          v.error === undefined ? '' : ` — ${v.error}`,
+        ),
+      ),
+    ),
+  );
 }
 
 /** The model card: identity, training data, and test-split evaluation against the naive forecast. */
 export function renderModelCard(detail: ModelDetail, prediction: Prediction | null): HTMLElement {
-  const evaluation = detail.evaluation;
-  const backend = detail.backend ?? prediction?.model.backend;
+  const evaluation = detail.evaluation ?? undefined;
   const assessment = verdict(evaluation, detail.beats_naive);
-  const answeredBy =
-    prediction !== null && prediction.model.name !== detail.name
-      ? h('p', { class: 'note' }, `This forecast was answered by model "${prediction.model.name}" ${prediction.model.version}.`)
+  const fallback =
+    detail.fallback === true || prediction?.model.fallback === true
+      ? h('p', { class: 'note', 'data-testid': 'model-fallback' }, `${prediction?.symbol ?? detail.symbol} has no model of its own; the global model "${detail.name}", trained on all sample symbols, answers for it.`)
       : null;
   return h(
     'div',
@@ -49,24 +72,25 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
     assessment.warn
       ? h('p', { class: 'warning', role: 'alert', 'data-testid': 'naive-warning' }, '⚠ ', assessment.text)
       : h('p', { class: 'verdict', 'data-testid': 'verdict' }, assessment.text),
-    answeredBy,
+    fallback,
     h(
       'dl',
       { class: 'facts' },
       ...row('Model', detail.name, 'model-name'),
-      ...row('Version', detail.version, 'model-version'),
+      ...row('Version', detail.version ?? MISSING, 'model-version'),
       ...row('Status', detail.status + (detail.error ? ` — ${detail.error}` : ''), 'model-status'),
       ...row('Trained at', dateTime(detail.trained_at), 'model-trained-at'),
       ...row('Training data', dataRange(detail), 'model-data-range'),
-      ...row('Backend', backend ?? MISSING, 'model-backend'),
-      ...row('Window', detail.window === undefined ? MISSING : `${detail.window} trading days`, 'model-window'),
+      ...row('Backend', detail.backend ?? prediction?.model.backend ?? MISSING, 'model-backend'),
+      ...row('Window', typeof detail.window === 'number' ? `${detail.window} trading days` : MISSING, 'model-window'),
       ...row('Test days', evaluation === undefined ? MISSING : `${evaluation.test_from} → ${evaluation.test_to}`, 'model-test-window'),
       ...row('MAE (model / naive)', evaluation === undefined ? MISSING : `${price(evaluation.mae)} / ${price(evaluation.naive_mae)}`, 'model-mae'),
       ...row('MAE ratio vs naive', ratio(evaluation?.mae_ratio), 'model-mae-ratio'),
       ...row('Direction hit rate', share(evaluation?.hit_rate), 'model-hit-rate'),
       ...row('Always-up hit rate', share(evaluation?.always_up_hit_rate), 'model-always-up'),
       ...row('80% interval coverage', share(evaluation?.interval_coverage_80), 'model-coverage-80'),
-      ...row('Beats naive', detail.beats_naive === undefined ? MISSING : detail.beats_naive ? 'yes' : 'no', 'model-beats-naive'),
+      ...row('Beats naive', typeof detail.beats_naive === 'boolean' ? (detail.beats_naive ? 'yes' : 'no') : MISSING, 'model-beats-naive'),
     ),
+    versionHistory(detail.versions ?? []),
   );
 }

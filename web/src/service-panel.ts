@@ -40,7 +40,7 @@ export function renderStats(stats: StatsResponse): HTMLElement {
     'div',
     {},
     h('h3', {}, 'Cache'),
-    isRecord(cache) ? renderTree(cache) : h('p', { class: 'empty' }, 'The service reported no cache statistics.'),
+    isRecord(cache) ? h('div', { 'data-testid': 'cache-stats' }, renderTree(cache)) : h('p', { class: 'empty' }, 'The service reported no cache statistics.'),
     Object.keys(rest).length > 0 ? h('details', {}, h('summary', {}, 'Models and system'), renderTree(rest)) : null,
   );
 }

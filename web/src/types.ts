@@ -21,33 +21,45 @@ export interface Evaluation {
 
 export type ModelStatus = 'ready' | 'failed' | 'loading';
 
+/** An entry of `GET /api/v1/models`; a model that failed to load has no version or evaluation (null). */
 export interface ModelSummary {
   readonly symbol: string;
+  /** Lower-case symbol, or "global" for the model trained on all symbols. */
+  readonly key?: string;
   readonly name: string;
-  readonly version: string;
+  readonly version: string | null;
   readonly status: ModelStatus;
-  readonly trained_at?: string;
-  readonly window?: number;
+  readonly trained_at?: string | null;
+  readonly window?: number | null;
+  readonly horizon?: number | null;
   readonly features?: readonly string[];
-  readonly evaluation?: Evaluation;
+  readonly backend?: string | null;
+  readonly evaluation?: Evaluation | null;
+  readonly beats_naive?: boolean | null;
+  readonly error?: string;
+}
+
+export interface ModelVersion {
+  readonly version: string;
+  readonly current: boolean;
+  readonly complete?: boolean;
+  readonly trained_at?: string;
+  readonly backend?: string;
+  readonly data_to?: string;
+  readonly mae_ratio?: number;
+  readonly hit_rate?: number;
   readonly beats_naive?: boolean;
   readonly error?: string;
 }
 
-export interface DataRange {
-  readonly from?: string;
-  readonly to?: string;
-  readonly bars?: number;
-  readonly source?: string;
-}
-
-/** `GET /api/v1/models/:symbol`: the summary plus configuration and history; extra fields vary by server. */
+/** `GET /api/v1/models/:symbol`: the summary plus training data, configuration and version history. */
 export interface ModelDetail extends ModelSummary {
-  readonly backend?: string;
-  readonly horizon?: number;
-  readonly data?: DataRange;
-  readonly config?: Readonly<Record<string, unknown>>;
-  readonly versions?: readonly unknown[];
+  /** True when the symbol has no model of its own and the global model is described. */
+  readonly fallback?: boolean;
+  /** Training data as the service reports it (from, to, bars, source, ...). */
+  readonly data?: Readonly<Record<string, unknown>> | null;
+  readonly training_config?: Readonly<Record<string, unknown>> | null;
+  readonly versions?: readonly ModelVersion[];
 }
 
 export interface ModelsResponse {
@@ -67,6 +79,7 @@ export type TradingSignal = 'BUY' | 'SELL' | 'HOLD';
 
 export interface PredictionModel {
   readonly name: string;
+  readonly key?: string;
   readonly version: string;
   readonly trained_at?: string;
   readonly window?: number;
@@ -74,6 +87,8 @@ export interface PredictionModel {
   readonly backend?: string;
   readonly evaluation?: Evaluation;
   readonly beats_naive?: boolean;
+  /** True when the symbol has no model of its own and the global model answered. */
+  readonly fallback?: boolean;
 }
 
 export interface Prediction {
@@ -100,6 +115,7 @@ export interface HistoricalBar {
   readonly high: number;
   readonly low: number;
   readonly close: number;
+  readonly adj_close?: number;
   readonly volume: number;
 }
 

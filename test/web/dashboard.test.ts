@@ -1,0 +1,361 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { artifactPath, launchChromium } from './browser.js';
+import { startService, type RunningService } from './service.js';
+
+/**
+ * The dashboard in real Chromium against the real service (buildApp on a loopback port, real models,
+ * the sample CSVs). Every number checked on the page is compared with what the API itself returns.
+ */
+
+interface Evaluation {
+  mae_ratio: number;
+  hit_rate: number;
+  always_up_hit_rate: number;
+  interval_coverage_80: number;
+  test_from: string;
+  test_to: string;
+}
+interface ModelDetail {
+  symbol: string;
+  key: string;
+  name: string;
+  version: string;
+  evaluation: Evaluation;
+  beats_naive: boolean;
+  backend: string;
+  data: { from: string; to: string } | null;
+}
+interface Prediction {
+  symbol: string;
+  trading_signal: string;
+  confidence: number;
+  current_price: number;
+  predicted_price: number;
+  as_of: string;
+  model_version: string;
+  forecast: { date: string; price: number; lower_80: number; upper_80: number; lower_95: number; upper_95: number }[];
+  baseline: { predicted_price: number };
+}
+interface Bar {
+  timestamp: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Painted pixels of the chart canvas, pixels in the history and forecast colours, and a hash of all of them. */
+interface CanvasStats {
+  painted: number;
+  history: number;
+  forecast: number;
+  hash: number;
+}
+// A string, not a function: the test project is compiled without the DOM library.
+const CANVAS_STATS = `(() => {
+  const canvas = document.querySelector('#chart canvas');
+  if (!canvas) return null;
+  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const near = (i, r, g, b) => d[i + 3] > 200 && Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40;
+  let painted = 0, history = 0, forecast = 0, hash = 2166136261;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 0) painted++;
+    if (near(i, 31, 78, 153)) history++;
+    if (near(i, 194, 65, 12)) forecast++;
+    hash = Math.imul(hash ^ (d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24)), 16777619) >>> 0;
+  }
+  return { painted, history, forecast, hash };
+})()`;
+
+const price = (value: number) => value.toFixed(2);
+const share = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+let service: RunningService;
+let browser: Browser;
+
+async function api<T>(path: string): Promise<T> {
+  const response = await fetch(new URL(path, service.url));
+  assert.equal(response.status, 200, `${path} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** Opens the dashboard and waits until it has settled on `state` (ready, error or empty). */
+async function open(options: { hash?: string; viewport?: { width: number; height: number }; state?: string } = {}) {
+  const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await page.goto(new URL(`/${options.hash ?? ''}`, service.url).href);
+  await page.waitForSelector(`body[data-state="${options.state ?? 'ready'}"]`, { timeout: 30_000 });
+  return { page, consoleErrors };
+}
+
+/** Waits for the load started by `action` to finish (the page leaves "loading" and settles). */
+async function settleAfter(page: Page, action: () => Promise<void>, state = 'ready'): Promise<void> {
+  await action();
+  await page.waitForSelector(`body[data-state="${state}"]`, { timeout: 30_000 });
+}
+
+async function canvasStats(page: Page): Promise<CanvasStats> {
+  const stats = (await page.evaluate(CANVAS_STATS)) as CanvasStats | null;
+  assert.ok(stats !== null, 'the chart has no canvas');
+  return stats;
+}
+
+async function text(page: Page, testId: string): Promise<string> {
+  return (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
+}
+
+/** Cell texts of a table's body rows (a string expression: no DOM types in the test project). */
+async function tableRows(page: Page, testId: string): Promise<string[][]> {
+  return (await page.evaluate(
+    `Array.from(document.querySelectorAll('[data-testid="${testId}"] tbody tr'), (row) => Array.from(row.children, (cell) => cell.textContent.trim()))`,
+  )) as string[][];
+}
+
+const forecastRows = (page: Page) => tableRows(page, 'forecast-table');
+const historyRows = (page: Page) => tableRows(page, 'history-table');
+
+/** The page's prediction panels against the API's answer for the same symbol and horizon. */
+async function assertPredictionShown(page: Page, symbol: string, days: number): Promise<Prediction> {
+  const prediction = await api<Prediction>(`/api/v1/predict/${symbol}?days=${days}`);
+  assert.equal(await text(page, 'signal'), prediction.trading_signal);
+  assert.equal(await text(page, 'confidence'), share(prediction.confidence));
+  assert.equal(await text(page, 'predicted-price'), price(prediction.predicted_price));
+  assert.equal(await text(page, 'current-price'), `${price(prediction.current_price)} on ${prediction.as_of}`);
+  assert.match(await text(page, 'naive-price'), new RegExp(`^${price(prediction.baseline.predicted_price).replace('.', '\\.')} `));
+  assert.deepEqual(
+    await forecastRows(page),
+    prediction.forecast.map((p) => [p.date, price(p.price), `${price(p.lower_80)} – ${price(p.upper_80)}`, `${price(p.lower_95)} – ${price(p.upper_95)}`]),
+  );
+  assert.equal(prediction.forecast.length, days);
+  return prediction;
+}
+
+async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDetail> {
+  const detail = await api<ModelDetail>(`/api/v1/models/${symbol}`);
+  assert.equal(await text(page, 'model-name'), detail.name);
+  assert.equal(await text(page, 'model-version'), detail.version);
+  assert.equal(await text(page, 'model-backend'), detail.backend);
+  assert.equal(await text(page, 'model-mae-ratio'), detail.evaluation.mae_ratio.toFixed(3));
+  assert.equal(await text(page, 'model-hit-rate'), share(detail.evaluation.hit_rate));
+  assert.equal(await text(page, 'model-always-up'), share(detail.evaluation.always_up_hit_rate));
+  assert.equal(await text(page, 'model-coverage-80'), share(detail.evaluation.interval_coverage_80));
+  assert.equal(await text(page, 'model-test-window'), `${detail.evaluation.test_from} → ${detail.evaluation.test_to}`);
+  assert.equal(await text(page, 'model-beats-naive'), detail.beats_naive ? 'yes' : 'no');
+  if (detail.data !== null) assert.match(await text(page, 'model-data-range'), new RegExp(`^${detail.data.from} → ${detail.data.to}`));
+  // The warning is there exactly when the model does not beat the naive forecast.
+  assert.equal(await page.getByTestId('naive-warning').count(), detail.beats_naive ? 0 : 1);
+  assert.equal(await page.getByTestId('verdict').count(), detail.beats_naive ? 1 : 0);
+  return detail;
+}
+
+async function screenshot(page: Page, name: string): Promise<string> {
+  const file = await artifactPath(name);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot: ${file}`);
+  return file;
+}
+
+describe('web dashboard in Chromium against the real service', () => {
+  before(async () => {
+    service = await startService();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  test('loads without console errors and draws history, forecast bands and the naive line', async () => {
+    const { page, consoleErrors } = await open();
+    const symbol = await page.getByLabel('Symbol', { exact: true }).inputValue();
+    assert.ok(service.symbols.includes(symbol), `opened on ${symbol}, one of the models ${service.symbols.join(', ')}`);
+    const stats = await canvasStats(page);
+    assert.ok(stats.painted > 5_000, `chart canvas is painted (${stats.painted} px)`);
+    assert.ok(stats.history > 100, `history line drawn (${stats.history} px)`);
+    assert.ok(stats.forecast > 20, `forecast line drawn (${stats.forecast} px)`);
+    await assertPredictionShown(page, symbol, 5);
+    await assertModelCardShown(page, symbol);
+    // The history table holds the API's bars for the selected range.
+    const history = await api<{ data: Bar[] }>(`/api/v1/historical/${symbol}?days=63`);
+    assert.equal((await historyRows(page)).length, history.data.length);
+    // Service panel: the health status the API reports, the cache tiers it reports.
+    const health = await api<{ status: string }>('/api/v1/health');
+    assert.equal(await text(page, 'health-status'), health.status);
+    const { cache } = await api<{ cache: { default_ttl: number; tiers: Record<string, unknown> } }>('/api/v1/stats');
+    const cacheTree = page.getByTestId('cache-stats').locator(':scope > dl');
+    assert.equal(await cacheTree.locator(':scope > dd[data-key="default_ttl"]').innerText(), String(cache.default_ttl));
+    const tiers = await cacheTree.locator(':scope > dd[data-key="tiers"] > dl > dt').allInnerTexts();
+    assert.deepEqual(tiers, Object.keys(cache.tiers), 'every cache tier the API reports, and no other');
+    await screenshot(page, 'dashboard-desktop.png');
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  test('switching horizon and symbol redraws the chart and shows the API numbers', async () => {
+    const [first, second] = service.symbols;
+    assert.ok(first !== undefined && second !== undefined, 'the service has two models');
+    const { page, consoleErrors } = await open({ hash: `#symbol=${first}&days=3&range=63` });
+    await assertPredictionShown(page, first, 3);
+    const before = await canvasStats(page);
+
+    await settleAfter(page, async () => {
+      await page.getByLabel('Horizon (trading days, 1–60)', { exact: true }).fill('20');
+      await page.getByLabel('Horizon (trading days, 1–60)', { exact: true }).press('Enter');
+    });
+    await assertPredictionShown(page, first, 20);
+    const longer = await canvasStats(page);
+    assert.notEqual(longer.hash, before.hash, 'a 20-day forecast draws differently from a 3-day one');
+    assert.ok(longer.forecast > before.forecast, 'a longer forecast path paints more forecast pixels');
+
+    await settleAfter(page, () => page.locator(`button[data-symbol="${second}"]`).click());
+    assert.equal(await page.getByLabel('Symbol', { exact: true }).inputValue(), second);
+    await assertPredictionShown(page, second, 20);
+    await assertModelCardShown(page, second);
+    assert.notEqual((await canvasStats(page)).hash, longer.hash, 'another symbol draws another chart');
+    assert.match(page.url(), new RegExp(`#symbol=${second}&days=20&range=63$`));
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  test('the history table sorts, and CSV export downloads exactly the rows shown', async () => {
+    const [symbol] = service.symbols;
+    assert.ok(symbol !== undefined);
+    const { page } = await open({ hash: `#symbol=${symbol}&days=1&range=21` });
+    const history = await api<{ data: Bar[] }>(`/api/v1/historical/${symbol}?days=21`);
+    const byDate = new Map(history.data.map((bar) => [bar.timestamp.slice(0, 10), bar]));
+    assert.equal((await historyRows(page)).length, 21);
+
+    await page.locator('button[data-sort="close"]').click();
+    const ascending = await historyRows(page);
+    const closes = ascending.map((row) => Number(row[4]));
+    assert.deepEqual(closes, [...closes].sort((a, b) => a - b), 'sorted by close, ascending');
+    assert.equal(await page.locator('th[aria-sort="ascending"] button[data-sort="close"]').count(), 1);
+    await page.locator('button[data-sort="close"]').click();
+    const descending = await historyRows(page);
+    assert.deepEqual(descending.map((row) => row[0]), ascending.map((row) => row[0]).reverse(), 'second click reverses');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export shown rows as CSV' }).click()]);
+    const file = await artifactPath(download.suggestedFilename());
+    await download.saveAs(file);
+    const lines = (await readFile(file, 'utf8')).trim().split(/\r\n/);
+    assert.equal(lines[0], 'symbol,date,open,high,low,close,volume');
+    const rows = lines.slice(1).map((line) => line.split(','));
+    assert.deepEqual(rows.map((row) => row[1]), descending.map((row) => row[0]), 'same rows, same order as the table');
+    for (const row of rows) {
+      const bar = byDate.get(row[1] ?? '');
+      assert.ok(bar !== undefined, `row ${row[1]} is one of the API's bars`);
+      assert.deepEqual(row.slice(2).map(Number), [bar.open, bar.high, bar.low, bar.close, bar.volume], `unrounded API values for ${row[1]}`);
+      assert.equal(row[0], symbol);
+    }
+    console.log(`csv: ${file}`);
+    await page.close();
+  });
+
+  test('keyboard only: labelled controls, Tab order, Enter submits, bad input is refused in place', async () => {
+    const [, second] = service.symbols;
+    assert.ok(second !== undefined);
+    const { page } = await open();
+    for (const label of ['Symbol', 'Horizon (trading days, 1–60)', 'History shown']) {
+      assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `a control labelled "${label}"`);
+    }
+    await page.evaluate('document.activeElement && document.activeElement.blur()');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.className'), 'skip-link');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'symbol');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(second.toLowerCase());
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'horizon');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('99');
+    await page.keyboard.press('Enter');
+    assert.match(await page.locator('#symbol-error').innerText(), /1 to 60/);
+    assert.equal(await page.locator('#horizon').getAttribute('aria-invalid'), 'true');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('7');
+    await settleAfter(page, () => page.keyboard.press('Enter'));
+    assert.equal(await page.locator('#symbol-error').innerText(), '');
+    await assertPredictionShown(page, second, 7);
+    await page.close();
+  });
+
+  test('unknown symbol: the 404 is explained, nothing is drawn from invented data', async () => {
+    const { page } = await open({ hash: '#symbol=ZZZQ9&days=5&range=63', state: 'error' });
+    assert.match(await page.locator('#error-message').innerText(), /Unknown symbol ZZZQ9/);
+    assert.equal(await page.locator('#chart canvas').count(), 0, 'no chart without data');
+    assert.equal(await page.getByTestId('history-empty').count(), 1);
+    assert.equal(await page.getByTestId('signal').count(), 0);
+    await screenshot(page, 'dashboard-unknown-symbol.png');
+    await page.close();
+  });
+
+  test('rate limited (429) and server error (500) are explained; Retry-After holds the retry button', async () => {
+    const [symbol] = service.symbols;
+    assert.ok(symbol !== undefined);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const timestamp = new Date().toISOString();
+    await page.route('**/api/v1/predict/**', (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': '7' },
+        body: JSON.stringify({ error: 'Rate limit exceeded, retry in 7 seconds', status: 429, timestamp }),
+      }),
+    );
+    await page.goto(new URL(`/#symbol=${symbol}&days=5&range=63`, service.url).href);
+    await page.waitForSelector('body[data-state="error"]');
+    assert.match(await page.locator('#error-message').innerText(), /Rate limited while loading the forecast\. The service asks to wait 7 s/);
+    assert.equal(await page.locator('#retry').isDisabled(), true);
+    assert.match(await page.locator('#retry').innerText(), /Try again in [1-7] s/);
+    assert.equal(await page.getByTestId('signal').count(), 0, 'no signal without a prediction');
+    // History still came from the real API, so the chart shows it (and only it).
+    const stats = await canvasStats(page);
+    assert.ok(stats.history > 100 && stats.forecast === 0, 'history drawn, no forecast drawn');
+    await screenshot(page, 'dashboard-rate-limited.png');
+
+    await page.unroute('**/api/v1/predict/**');
+    await page.route('**/api/v1/predict/**', (route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'Internal Server Error (request req-42)', status: 500, timestamp }) }),
+    );
+    await settleAfter(page, () => page.getByRole('button', { name: 'Show forecast' }).click(), 'error');
+    assert.match(await page.locator('#error-message').innerText(), /failed while loading the forecast \(HTTP 500\): Internal Server Error \(request req-42\)/);
+    assert.equal(await page.locator('#retry').isDisabled(), false);
+
+    await page.unroute('**/api/v1/predict/**');
+    await settleAfter(page, () => page.locator('#retry').click());
+    assert.equal(await page.locator('#error').isHidden(), true, 'the error clears once the API answers again');
+    await assertPredictionShown(page, symbol, 5);
+    await page.close();
+  });
+
+  test('phone-sized viewport: no horizontal overflow, chart and tables readable', async () => {
+    const { page, consoleErrors } = await open({ viewport: { width: 390, height: 844 } });
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    assert.equal(overflow, 0, 'page is not wider than the screen');
+    const chartWidth = (await page.evaluate(`document.querySelector('#chart canvas').getBoundingClientRect().width`)) as number;
+    assert.ok(chartWidth > 250 && chartWidth <= 390, `chart fits the screen (${chartWidth}px)`);
+    assert.ok((await canvasStats(page)).forecast > 0);
+    await screenshot(page, 'dashboard-phone.png');
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
+  test('service down: the page says the API is unreachable instead of showing stale or made-up numbers', async () => {
+    const { page } = await open();
+    await service.close();
+    await settleAfter(page, () => page.getByRole('button', { name: 'Show forecast' }).click(), 'error');
+    assert.match(await page.locator('#error-message').innerText(), /not reachable/);
+    assert.equal(await page.getByTestId('signal').count(), 0);
+    assert.equal(await page.locator('#chart canvas').count(), 0);
+    await screenshot(page, 'dashboard-service-down.png');
+    await page.close();
+  });
+});
