@@ -36,7 +36,7 @@ const STALE_TEMP_MS = 60_000;
  * fixed length), holding `{key, expiresAt, value}`. Written temp+rename; the TTL is checked on
  * read, and expired or unreadable files are deleted when met. Survives restarts.
  *
- * The entry index (file name → write time) is built from the folder on first use and kept in
+ * The entry index (file names, oldest write first) is built from the folder on first use and kept in
  * memory, so `size()` and eviction do not scan the folder on every write. Another process
  * writing the same folder is tolerated: a file missing on read is a miss, and eviction ignores
  * files that are already gone.
@@ -49,8 +49,8 @@ export class FileCacheTier<T> implements CacheTier<T> {
   private readonly now: () => number;
   private readonly onError: ((error: Error) => void) | undefined;
   private readonly counter = new HitCounter();
-  /** File names in write order, oldest first (Map iteration order). */
-  private index: Promise<Map<string, number>> | undefined;
+  /** Entry file names in write order, oldest first (Set iteration order). */
+  private index: Promise<Set<string>> | undefined;
   private lastError: string | undefined;
 
   constructor(options: FileCacheTierOptions) {
@@ -91,7 +91,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
       const index = await this.loadIndex();
       await writeFileAtomic(path.join(this.directory, name), JSON.stringify(stored));
       index.delete(name);
-      index.set(name, this.now());
+      index.add(name);
       this.lastError = undefined;
       await this.evict(index);
     } catch (error) {
@@ -135,9 +135,9 @@ export class FileCacheTier<T> implements CacheTier<T> {
     this.index = undefined;
   }
 
-  private async evict(index: Map<string, number>): Promise<void> {
+  private async evict(index: Set<string>): Promise<void> {
     while (index.size > this.maxEntries) {
-      const oldest = index.keys().next();
+      const oldest = index.values().next();
       if (oldest.done === true) return;
       index.delete(oldest.value);
       await rm(path.join(this.directory, oldest.value), { force: true });
@@ -153,7 +153,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
     }
   }
 
-  private loadIndex(): Promise<Map<string, number>> {
+  private loadIndex(): Promise<Set<string>> {
     if (this.index === undefined) {
       const loading = this.buildIndex();
       this.index = loading;
@@ -165,7 +165,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
     return this.index;
   }
 
-  private async buildIndex(): Promise<Map<string, number>> {
+  private async buildIndex(): Promise<Set<string>> {
     await mkdir(this.directory, { recursive: true });
     const entries: [string, number][] = [];
     for (const name of await readdir(this.directory)) {
@@ -176,7 +176,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
       else if (name.endsWith(TEMP_SUFFIX) && this.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
     }
     entries.sort((a, b) => a[1] - b[1]);
-    return new Map(entries);
+    return new Set(entries.map(([name]) => name));
   }
 
   private async entryFiles(): Promise<string[]> {

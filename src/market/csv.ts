@@ -5,7 +5,7 @@ import { DataValidationError, NotFoundError, ValidationError } from '../errors.j
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
 import { observed, type FetchObserver } from './observer.js';
 import type { BarQuery, MarketDataProvider } from './provider.js';
-import { barProblem, barsInRange, orderProblem } from './validation.js';
+import { barProblem, barsInRange, checkQuery, orderProblem } from './validation.js';
 
 /** Column names as written by this project (`adj_close`) and by Yahoo's CSV download (`Adj Close`). */
 const COLUMN_ALIASES: Record<string, keyof Bar> = {
@@ -118,6 +118,7 @@ export class CsvMarketData implements MarketDataProvider {
 
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
     const file = this.fileFor(symbol);
+    checkQuery(query);
     return observed(this.onFetch, { source: this.name, symbol }, async (markCached) => {
       let info;
       try {

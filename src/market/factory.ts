@@ -6,8 +6,8 @@ import { YahooChartProvider, type YahooChartProviderOptions } from './yahoo.js';
 export type DataSource = 'csv' | 'yahoo';
 
 export interface MarketDataConfig {
-  /** `DATA_SOURCE`: `csv` (offline default) or `yahoo`. */
-  readonly source: DataSource;
+  /** `DATA_SOURCE`: `csv` (the offline default when omitted) or `yahoo`. */
+  readonly source?: DataSource;
   /** `persistent_data/stock_data/historical/` (the csv source). */
   readonly historicalDir: string;
   /** `STOCK_DATA_CACHE_PATH`, `persistent_data/stock_data/cache/` (Yahoo raw responses). */
@@ -28,7 +28,7 @@ export const YAHOO_DEFAULTS = {
 } as const;
 
 export function createMarketDataProvider(config: MarketDataConfig): MarketDataProvider {
-  switch (config.source) {
+  switch (config.source ?? 'csv') {
     case 'csv':
       return new CsvMarketData({ directory: config.historicalDir, onFetch: config.onFetch });
     case 'yahoo':

@@ -1,4 +1,6 @@
+import { ValidationError } from '../errors.js';
 import type { Bar } from './bar.js';
+import type { BarQuery } from './provider.js';
 
 /**
  * Checks shared by every provider, so a CSV file and a Yahoo response are held to the same rules.
@@ -44,4 +46,11 @@ export function orderProblem(previous: Bar | undefined, bar: Bar): string | unde
 /** Bars on or inside the optional inclusive ISO date range. */
 export function barsInRange(bars: readonly Bar[], from?: string, to?: string): Bar[] {
   return bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to));
+}
+
+/** A query's dates must be real ISO dates; a malformed one is the caller's error (400), not "no data". */
+export function checkQuery(query: BarQuery): void {
+  for (const [name, value] of [['from', query.from], ['to', query.to]] as const) {
+    if (value !== undefined && !isIsoDate(value)) throw new ValidationError(`${name} must be a date YYYY-MM-DD, got "${value}"`, { [name]: value });
+  }
 }

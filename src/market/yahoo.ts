@@ -1,11 +1,12 @@
 import { FileCacheTier } from '../cache/file-tier.js';
+import { MemoryCacheTier } from '../cache/memory-tier.js';
 import type { CacheTier } from '../cache/tier.js';
 import { DataValidationError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
 import { observed, type FetchObserver } from './observer.js';
 import type { BarQuery, MarketDataProvider } from './provider.js';
 import { sleep, TokenBucket } from './rate-limit.js';
-import { barProblem, barsInRange, orderProblem } from './validation.js';
+import { barProblem, barsInRange, checkQuery, orderProblem } from './validation.js';
 
 export interface YahooChartProviderOptions {
   /** Scheme and host of the chart API, e.g. `https://query2.finance.yahoo.com` (a local server in tests). */
@@ -48,7 +49,10 @@ const MAX_RETRY_AFTER_MS = 10_000;
 export class YahooChartProvider implements MarketDataProvider {
   readonly name = 'yahoo';
   private readonly options: YahooChartProviderOptions;
+  /** Raw bodies on disk (survive restarts; what STOCK_DATA_TTL governs). */
   private readonly cache: CacheTier<string>;
+  /** Parsed bars of those bodies, so a hit does not re-parse hundreds of KB of JSON per request. */
+  private readonly parsed: CacheTier<readonly Bar[]>;
   private readonly bucket: TokenBucket;
   private readonly fetch: typeof fetch;
 
@@ -60,25 +64,37 @@ export class YahooChartProvider implements MarketDataProvider {
       maxEntries: options.cacheMaxEntries ?? 1000,
       name: 'yahoo',
     });
+    this.parsed = new MemoryCacheTier<readonly Bar[]>({ maxEntries: 64, ttlSeconds: options.ttlSeconds });
     this.bucket = new TokenBucket(options.requestsPerSecond);
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
     if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
+    checkQuery(query);
     return observed(this.options.onFetch, { source: this.name, symbol }, async (markCached) => {
       // `to` absent means "up to now": one entry per (symbol, from) until the TTL runs out.
       const key = `yahoo-chart:${symbol}:${query.from ?? 'start'}:${query.to ?? 'latest'}`;
-      const cached = await this.cache.get(key);
-      if (cached !== undefined) {
+      const bars = await this.cachedBars(key, symbol);
+      if (bars !== undefined) {
         markCached();
-        return barsInRange(parseChartBody(JSON.parse(cached.value), symbol), query.from, query.to);
+        return barsInRange(bars, query.from, query.to);
       }
       const response = await this.request(this.chartUrl(symbol, query));
-      const bars = parseChartBody(decodeBody(response, symbol), symbol);
-      await this.cache.set(key, response.text);
-      return barsInRange(bars, query.from, query.to);
+      const fresh = Object.freeze(parseChartBody(decodeBody(response, symbol), symbol));
+      await Promise.all([this.cache.set(key, response.text), this.parsed.set(key, fresh)]);
+      return barsInRange(fresh, query.from, query.to);
     });
+  }
+
+  private async cachedBars(key: string, symbol: string): Promise<readonly Bar[] | undefined> {
+    const memo = await this.parsed.get(key);
+    if (memo !== undefined) return memo.value;
+    const raw = await this.cache.get(key);
+    if (raw === undefined) return undefined;
+    const bars = Object.freeze(parseChartBody(JSON.parse(raw.value), symbol));
+    await this.parsed.set(key, bars, raw.expiresAt - Date.now());
+    return bars;
   }
 
   async listSymbols(): Promise<string[]> {

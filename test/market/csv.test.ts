@@ -112,6 +112,7 @@ describe('CsvMarketData', () => {
     assert.deepEqual((await provider.getBars('ABC', { to: '2024-01-02' })).map((bar) => bar.date), ['2024-01-02']);
     await assert.rejects(provider.getBars('NOPE'), NotFoundError);
     await assert.rejects(provider.getBars('../etc/passwd'), ValidationError);
+    await assert.rejects(provider.getBars('ABC', { from: '2024-13-01' }), /from must be a date YYYY-MM-DD/);
   });
 
   it('serves repeated reads from memory and re-reads a file whose mtime or size changed', async () => {
