@@ -162,7 +162,7 @@ async function runRestore(argv: string[], io: Io, stdin: NodeJS.ReadStream): Pro
 
 function printMonitor(report: MonitorReport, io: Io): void {
   io.out.write(`persistent_data: ${report.root}  (${formatBytes(report.total_bytes)} in ${report.total_files} files)\n`);
-  for (const d of report.directories) io.out.write(`  ${d.name.padEnd(12)} ${formatBytes(d.bytes).padStart(10)} ${String(d.files).padStart(7)} files${d.error ? `  (${d.error})` : ''}\n`);
+  for (const d of report.directories) io.out.write(`  ${d.directory.padEnd(12)} ${formatBytes(d.bytes).padStart(10)} ${String(d.files).padStart(7)} files\n`);
   const last = report.backups.last;
   io.out.write(last === null ? 'backups: none yet\n' : `backups: ${report.backups.count}, last ${path.basename(last.file)} (${formatBytes(last.bytes)}, ${(last.age_seconds / 3600).toFixed(1)} h ago)\n`);
   io.out.write(`models: ${report.models.length}\n`);

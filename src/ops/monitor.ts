@@ -2,15 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataLayout } from '../config/layout.js';
 import { listArchives } from './backup.js';
-import { walkFiles } from './files.js';
+import { measureStorage, type DirectoryUsage } from '../observability/storage.js';
 import type { ModelState } from './model-catalog.js';
-
-export interface DirectoryUsage {
-  readonly name: string;
-  readonly bytes: number;
-  readonly files: number;
-  readonly error?: string;
-}
 
 export interface MonitorReport {
   readonly root: string;
@@ -24,21 +17,6 @@ export interface MonitorReport {
     readonly data_to?: string; readonly mae_ratio?: number; readonly beats_naive?: boolean; readonly error?: string;
   }[];
   readonly health: { readonly url: string; readonly reachable: boolean; readonly http_status?: number; readonly status?: string; readonly error?: string } | null;
-}
-
-/** Bytes and files of every top-level folder of persistent_data (what `storage_bytes` exports too). */
-export async function directoryUsage(root: string): Promise<DirectoryUsage[]> {
-  const entries = await fs.readdir(root, { withFileTypes: true });
-  const usage: DirectoryUsage[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
-    try {
-      const files = await walkFiles(path.join(root, entry.name));
-      usage.push({ name: entry.name, bytes: files.reduce((sum, f) => sum + f.size, 0), files: files.length });
-    } catch (error) {
-      usage.push({ name: entry.name, bytes: 0, files: 0, error: (error as Error).message });
-    }
-  }
-  return usage;
 }
 
 export async function checkHealth(url: string, timeoutMs = 2000): Promise<NonNullable<MonitorReport['health']>> {
@@ -61,7 +39,7 @@ export interface MonitorOptions {
 
 export async function monitor(options: MonitorOptions): Promise<MonitorReport> {
   const now = options.now ?? new Date();
-  const directories = await directoryUsage(options.layout.root);
+  const directories = (await measureStorage(options.layout.root)).sort((a, b) => a.directory.localeCompare(b.directory));
   const archives = await listArchives(options.layout.backups);
   const newest = archives.at(-1);
   let last: MonitorReport['backups']['last'] = null;
