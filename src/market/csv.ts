@@ -119,7 +119,7 @@ export class CsvMarketData implements MarketDataProvider {
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
     const file = this.fileFor(symbol);
     checkQuery(query);
-    return observed(this.onFetch, { source: this.name, symbol }, async (markCached) => {
+    return observed(this.onFetch, { source: this.name, symbol }, async (marks) => {
       let info;
       try {
         info = await stat(file);
@@ -129,7 +129,7 @@ export class CsvMarketData implements MarketDataProvider {
       }
       let entry = this.parsed.get(file);
       if (entry !== undefined && entry.mtimeMs === info.mtimeMs && entry.size === info.size) {
-        markCached();
+        marks.cached();
       } else {
         const bars = readFile(file, 'utf8').then((text) => Object.freeze(parseBarsCsv(text, file).map((bar) => Object.freeze(bar))));
         const fresh: ParsedFile = { mtimeMs: info.mtimeMs, size: info.size, bars };

@@ -10,30 +10,43 @@ export interface FetchEvent {
   /** Answered from the provider's cache (parsed-file memo for CSV, raw-response cache for Yahoo). */
   readonly cached: boolean;
   readonly durationMs: number;
+  /**
+   * Served from an expired cache entry because the source failed (Yahoo down): the answer is
+   * older than the TTL promises, and the service should say so in its logs.
+   */
+  readonly stale?: boolean;
   /** Error class name when `ok` is false (e.g. `NotFoundError`, `UnavailableError`): a bounded label. */
   readonly error?: string;
 }
 
 export type FetchObserver = (event: FetchEvent) => void;
 
-/** Runs `work`, reporting its outcome to `observer`; `cached` is read after the work settles. */
+/** How the work tells `observed` where its answer came from. */
+export interface FetchMarks {
+  cached(): void;
+  stale(): void;
+}
+
+/** Runs `work`, reporting its outcome to `observer`; the marks are read after the work settles. */
 export async function observed<T>(
   observer: FetchObserver | undefined,
   base: { readonly source: string; readonly symbol: string },
-  work: (markCached: () => void) => Promise<T>,
+  work: (marks: FetchMarks) => Promise<T>,
 ): Promise<T> {
-  if (observer === undefined) return work(() => undefined);
   const started = performance.now();
   let cached = false;
+  let stale = false;
+  const marks: FetchMarks = {
+    cached: () => (cached = true),
+    stale: () => (stale = cached = true),
+  };
   try {
-    const result = await work(() => {
-      cached = true;
-    });
-    observer({ ...base, ok: true, cached, durationMs: performance.now() - started });
+    const result = await work(marks);
+    observer?.({ ...base, ok: true, cached, ...(stale ? { stale } : {}), durationMs: performance.now() - started });
     return result;
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
-    observer({ ...base, ok: false, cached, durationMs: performance.now() - started, error: name });
+    observer?.({ ...base, ok: false, cached, durationMs: performance.now() - started, error: name });
     throw error;
   }
 }

@@ -20,6 +20,11 @@ export interface YahooChartProviderOptions {
   readonly cacheDir: string;
   /** How long a raw response is reused (`STOCK_DATA_TTL`). */
   readonly ttlSeconds: number;
+  /**
+   * How long past the TTL a cached response is still kept, to be served (marked stale) when
+   * Yahoo is unavailable; default 7 days. 0 disables it.
+   */
+  readonly staleIfErrorSeconds?: number;
   readonly userAgent: string;
   /** Bound on cached responses (default 1000). */
   readonly cacheMaxEntries?: number;
@@ -28,6 +33,12 @@ export interface YahooChartProviderOptions {
   readonly onFetch?: FetchObserver;
   /** Defaults to Node's global fetch (undici). */
   readonly fetch?: typeof fetch;
+}
+
+/** What the file cache holds per request: the body exactly as received, and when. */
+interface CachedBody {
+  readonly fetchedAt: number;
+  readonly body: string;
 }
 
 interface RawResponse {
@@ -41,7 +52,9 @@ const MAX_RETRY_AFTER_MS = 10_000;
 
 /**
  * Daily bars from Yahoo's v8 chart endpoint. Each successful raw body is cached in a file tier
- * for `ttlSeconds`, so repeated reads within the TTL make no request. Failures are typed:
+ * for `ttlSeconds`, so repeated reads within the TTL make no request; past the TTL it is kept
+ * `staleIfErrorSeconds` longer and served, marked stale, only when Yahoo is unavailable.
+ * Failures are typed:
  * unknown symbol → NotFoundError; unreachable, timed out, 5xx/429 after retries, HTML or
  * unparsable JSON → UnavailableError; JSON of the wrong shape → DataValidationError.
  * Bars follow the rules of `parseChartBody`.
@@ -49,8 +62,9 @@ const MAX_RETRY_AFTER_MS = 10_000;
 export class YahooChartProvider implements MarketDataProvider {
   readonly name = 'yahoo';
   private readonly options: YahooChartProviderOptions;
-  /** Raw bodies on disk (survive restarts; what STOCK_DATA_TTL governs). */
-  private readonly cache: CacheTier<string>;
+  /** Raw bodies on disk (survive restarts), kept `ttl + staleIfError`; fresh for `ttl`. */
+  private readonly cache: CacheTier<CachedBody>;
+  private readonly ttlMs: number;
   /** Parsed bars of those bodies, so a hit does not re-parse hundreds of KB of JSON per request. */
   private readonly parsed: CacheTier<readonly Bar[]>;
   private readonly bucket: TokenBucket;
@@ -58,9 +72,10 @@ export class YahooChartProvider implements MarketDataProvider {
 
   constructor(options: YahooChartProviderOptions) {
     this.options = options;
-    this.cache = new FileCacheTier<string>({
+    this.ttlMs = options.ttlSeconds * 1000;
+    this.cache = new FileCacheTier<CachedBody>({
       directory: options.cacheDir,
-      ttlSeconds: options.ttlSeconds,
+      ttlSeconds: options.ttlSeconds + (options.staleIfErrorSeconds ?? 7 * 86_400),
       maxEntries: options.cacheMaxEntries ?? 1000,
       name: 'yahoo',
     });
@@ -72,28 +87,39 @@ export class YahooChartProvider implements MarketDataProvider {
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
     if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
     checkQuery(query);
-    return observed(this.options.onFetch, { source: this.name, symbol }, async (markCached) => {
+    return observed(this.options.onFetch, { source: this.name, symbol }, async (marks) => {
       // `to` absent means "up to now": one entry per (symbol, from) until the TTL runs out.
       const key = `yahoo-chart:${symbol}:${query.from ?? 'start'}:${query.to ?? 'latest'}`;
-      const bars = await this.cachedBars(key, symbol);
-      if (bars !== undefined) {
-        markCached();
-        return barsInRange(bars, query.from, query.to);
+      const memo = await this.parsed.get(key);
+      if (memo !== undefined) {
+        marks.cached();
+        return barsInRange(memo.value, query.from, query.to);
       }
-      const response = await this.request(this.chartUrl(symbol, query));
-      const fresh = Object.freeze(parseChartBody(decodeBody(response, symbol), symbol));
-      await Promise.all([this.cache.set(key, response.text), this.parsed.set(key, fresh)]);
-      return barsInRange(fresh, query.from, query.to);
+      const stored = asCachedBody((await this.cache.get(key))?.value);
+      const freshForMs = stored === undefined ? 0 : stored.fetchedAt + this.ttlMs - Date.now();
+      if (stored !== undefined && freshForMs > 0) {
+        marks.cached();
+        return barsInRange(await this.remember(key, stored.body, symbol, freshForMs), query.from, query.to);
+      }
+      let response: RawResponse;
+      try {
+        response = await this.request(this.chartUrl(symbol, query));
+      } catch (error) {
+        // Yahoo down: an older answer beats none; the observer is told it is stale.
+        if (!(error instanceof UnavailableError) || stored === undefined) throw error;
+        marks.stale();
+        return barsInRange(parseChartBody(JSON.parse(stored.body), symbol), query.from, query.to);
+      }
+      const bars = parseChartBody(decodeBody(response, symbol), symbol);
+      await this.cache.set(key, { fetchedAt: Date.now(), body: response.text });
+      return barsInRange(await this.remember(key, response.text, symbol, this.ttlMs, bars), query.from, query.to);
     });
   }
 
-  private async cachedBars(key: string, symbol: string): Promise<readonly Bar[] | undefined> {
-    const memo = await this.parsed.get(key);
-    if (memo !== undefined) return memo.value;
-    const raw = await this.cache.get(key);
-    if (raw === undefined) return undefined;
-    const bars = Object.freeze(parseChartBody(JSON.parse(raw.value), symbol));
-    await this.parsed.set(key, bars, raw.expiresAt - Date.now());
+  /** Keeps parsed bars in memory while their body is fresh, so a hit does not re-parse the JSON. */
+  private async remember(key: string, body: string, symbol: string, freshForMs: number, parsed?: Bar[]): Promise<readonly Bar[]> {
+    const bars = Object.freeze(parsed ?? parseChartBody(JSON.parse(body), symbol));
+    await this.parsed.set(key, bars, freshForMs);
     return bars;
   }
 
@@ -288,6 +314,11 @@ function tradingDateFormatter(timeZone: string, source: string): (epochSeconds: 
     const parts = Object.fromEntries(format.formatToParts(new Date(epochSeconds * 1000)).map((part) => [part.type, part.value]));
     return `${parts.year}-${parts.month}-${parts.day}`;
   };
+}
+
+/** A cache entry in the current format, or undefined (e.g. written by an older version). */
+function asCachedBody(value: unknown): CachedBody | undefined {
+  return typeof field(value, 'body') === 'string' && typeof field(value, 'fetchedAt') === 'number' ? (value as CachedBody) : undefined;
 }
 
 function field(value: unknown, name: string): unknown {

@@ -294,6 +294,32 @@ describe('YahooChartProvider raw-response cache', () => {
   });
 });
 
+describe('YahooChartProvider when Yahoo is down', () => {
+  it('serves an expired cached response, marked stale, rather than failing', async () => {
+    const events: FetchEvent[] = [];
+    const yahoo = provider({ ttlSeconds: 0.2, staleIfErrorSeconds: 60, maxRetries: 1, onFetch: (event) => events.push(event) });
+    const fresh = await yahoo.getBars('NVDA');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.handle((_, response) => send(response, 503, '<html>unavailable</html>', 'text/html'));
+    assert.deepEqual(await yahoo.getBars('NVDA'), fresh);
+    assert.equal(server.requests.length, 3, 'one fetch, then two failed attempts before falling back');
+    assert.deepEqual(events.map((event) => [event.ok, event.cached, event.stale]), [
+      [true, false, undefined],
+      [true, true, true],
+    ]);
+    // Without a cached body there is nothing to fall back on.
+    await assert.rejects(yahoo.getBars('MSFT'), UnavailableError);
+  });
+
+  it('does not hide a missing symbol behind a stale answer', async () => {
+    const yahoo = provider({ ttlSeconds: 0.2 });
+    await yahoo.getBars('MSFT');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.handle((_, response) => send(response, 404, notFoundBody));
+    await assert.rejects(yahoo.getBars('MSFT'), NotFoundError);
+  });
+});
+
 describe('TokenBucket', () => {
   it('lets a burst through, then paces calls at the configured rate', async () => {
     const bucket = new TokenBucket(20, 2);
