@@ -290,7 +290,7 @@ describe('web dashboard in Chromium against the real service', () => {
 
   test('unknown symbol: the 404 is explained, nothing is drawn from invented data', async () => {
     const { page } = await open({ hash: '#symbol=ZZZQ9&days=5&range=63', state: 'error' });
-    assert.match(await page.locator('#error-message').innerText(), /Unknown symbol ZZZQ9/);
+    assert.equal(await page.locator('#error-message').innerText(), 'Unknown symbol ZZZQ9: the service has neither price data nor a model for it.');
     assert.equal(await page.locator('#chart canvas').count(), 0, 'no chart without data');
     assert.equal(await page.getByTestId('history-empty').count(), 1);
     assert.equal(await page.getByTestId('signal').count(), 0);
@@ -344,6 +344,9 @@ describe('web dashboard in Chromium against the real service', () => {
     assert.ok(chartWidth > 250 && chartWidth <= 390, `chart fits the screen (${chartWidth}px)`);
     assert.ok((await canvasStats(page)).forecast > 0);
     await screenshot(page, 'dashboard-phone.png');
+    const firstScreen = await artifactPath('dashboard-phone-first-screen.png');
+    await page.screenshot({ path: firstScreen });
+    console.log(`screenshot: ${firstScreen}`);
     assert.deepEqual(consoleErrors, []);
     await page.close();
   });
@@ -352,7 +355,11 @@ describe('web dashboard in Chromium against the real service', () => {
     const { page } = await open();
     await service.close();
     await settleAfter(page, () => page.getByRole('button', { name: 'Show forecast' }).click(), 'error');
-    assert.match(await page.locator('#error-message').innerText(), /not reachable/);
+    assert.equal(
+      await page.locator('#error-message').innerText(),
+      'The service is not reachable, so the forecast, the price history and the model card could not be loaded. Check that it is running, then try again.',
+    );
+    assert.match(await page.locator('#health-panel').innerText(), /not reachable/);
     assert.equal(await page.getByTestId('signal').count(), 0);
     assert.equal(await page.locator('#chart canvas').count(), 0);
     await screenshot(page, 'dashboard-service-down.png');

@@ -19,7 +19,7 @@ function explain(error: unknown, what: string, symbol: string): string {
     case 'unreachable':
       return `Could not load ${what}: the service is not reachable. Check that it is running, then try again.`;
     case 'not-found':
-      return `Unknown symbol ${symbol}: the service has neither data nor a model for it (${error.message}).`;
+      return `Could not load ${what} for ${symbol}: not found (${error.message}).`;
     case 'rate-limited':
       return error.retryAfterSeconds === null
         ? `Rate limited while loading ${what}. Wait a moment, then try again.`
@@ -31,6 +31,33 @@ function explain(error: unknown, what: string, symbol: string): string {
     case 'server':
       return `The service failed while loading ${what} (HTTP ${error.status}): ${error.message}`;
   }
+}
+
+interface Failure {
+  readonly what: string;
+  readonly reason: unknown;
+}
+
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** One message for the failures of a page load: a shared cause is said once, not once per request. */
+function summarise(failures: readonly Failure[], symbol: string): string {
+  const kinds = new Set(failures.map((f) => (f.reason instanceof ApiError ? f.reason.kind : 'other')));
+  const whats = listOf(failures.map((f) => f.what));
+  const [kind] = kinds;
+  if (kinds.size === 1 && failures.length > 1) {
+    if (kind === 'unreachable') return `The service is not reachable, so ${whats} could not be loaded. Check that it is running, then try again.`;
+    if (kind === 'not-found') return `Unknown symbol ${symbol}: the service has neither price data nor a model for it.`;
+    if (kind === 'rate-limited') {
+      const waits = failures.map((f) => (f.reason instanceof ApiError ? f.reason.retryAfterSeconds : null)).filter((w): w is number => w !== null);
+      return waits.length === 0
+        ? `Rate limited while loading ${whats}. Wait a moment, then try again.`
+        : `Rate limited while loading ${whats}. The service asks to wait ${Math.max(...waits)} s before trying again.`;
+    }
+  }
+  return [...new Set(failures.map((f) => explain(f.reason, f.what, symbol)))].join(' ');
 }
 
 /** A model card for a symbol that has no model of its own, from the model block the prediction carried. */
@@ -90,6 +117,7 @@ function start(api: ApiClient): void {
   const historyTable = createHistoryTable(byId('history-table', HTMLDivElement), byId('export-csv', HTMLButtonElement), byId('history-summary', HTMLParagraphElement));
   // Responses of an older request are dropped, so a slow answer never overwrites a newer view.
   let generation = 0;
+  let lastRequested = '';
   let retryTimer: ReturnType<typeof setInterval> | undefined;
 
   function showError(messages: readonly string[], retryAfterSeconds: number | null): void {
@@ -132,7 +160,8 @@ function start(api: ApiClient): void {
 
   async function show(state: ViewState): Promise<void> {
     const mine = ++generation;
-    window.history.replaceState(null, '', writeHash(state));
+    lastRequested = writeHash(state);
+    window.history.replaceState(null, '', lastRequested);
     status.textContent = `Loading ${state.symbol}, ${state.horizon}-day forecast…`;
     document.body.dataset['state'] = 'loading';
     submit.disabled = true;
@@ -148,10 +177,10 @@ function start(api: ApiClient): void {
     submit.disabled = false;
     chartElement.removeAttribute('aria-busy');
 
-    const errors: string[] = [];
+    const errors: Failure[] = [];
     let retryAfter: number | null = null;
     const note = (reason: unknown, what: string) => {
-      errors.push(explain(reason, what, state.symbol));
+      errors.push({ reason, what });
       if (reason instanceof ApiError && reason.retryAfterSeconds !== null) retryAfter = Math.max(retryAfter ?? 0, reason.retryAfterSeconds);
       return explain(reason, what, state.symbol);
     };
@@ -194,12 +223,14 @@ function start(api: ApiClient): void {
       );
     } else failure(modelCard, note(detail.reason, 'the model card'));
 
-    showError(errors, retryAfter);
+    showError(errors.length === 0 ? [] : [summarise(errors, state.symbol)], retryAfter);
     status.textContent =
       errors.length === 0
         ? `Showing ${state.symbol}: ${state.horizon}-day forecast, ${historyBars.length} days of history.`
         : `Loaded ${state.symbol} with problems (see the message below).`;
     document.body.dataset['state'] = errors.length === 0 ? 'ready' : 'error';
+    // The request just made shows up in the cache figures.
+    void refreshService();
   }
 
   function renderChips(all: readonly ModelSummary[]): void {
@@ -240,10 +271,16 @@ function start(api: ApiClient): void {
     );
   }
 
+  let serviceGeneration = 0;
   async function refreshService(): Promise<void> {
-    loading(healthPanel, 'Loading health…');
-    loading(statsPanel, 'Loading stats…');
+    const mine = ++serviceGeneration;
+    // The first load says "Loading"; later refreshes keep the last figures on screen until new ones arrive.
+    for (const [panel, what] of [[healthPanel, 'Loading health…'], [statsPanel, 'Loading stats…']] as const) {
+      if (panel.childElementCount === 0) loading(panel, what);
+      else panel.setAttribute('aria-busy', 'true');
+    }
     const [health, stats] = await Promise.allSettled([api.health(), api.stats()]);
+    if (mine !== serviceGeneration) return;
     if (health.status === 'fulfilled') settle(healthPanel, renderHealth(health.value));
     else failure(healthPanel, explain(health.reason, 'service health', ''));
     if (stats.status === 'fulfilled') settle(statsPanel, renderStats(stats.value));
@@ -259,18 +296,18 @@ function start(api: ApiClient): void {
     }
     void show(state);
   });
-  horizonInput.addEventListener('change', () => {
+  // Enter in the horizon field fires both change and submit: the second, identical request is not sent.
+  const showIfChanged = () => {
     const state = currentState();
-    if (state !== null) void show(state);
-  });
-  rangeSelect.addEventListener('change', () => {
-    const state = currentState();
-    if (state !== null) void show(state);
-  });
+    if (state !== null && writeHash(state) !== lastRequested) void show(state);
+  };
+  horizonInput.addEventListener('change', showIfChanged);
+  rangeSelect.addEventListener('change', showIfChanged);
   retry.addEventListener('click', () => {
     const state = currentState();
+    // show() refreshes the service panel when it is done.
     if (state !== null) void show(state);
-    void refreshService();
+    else void refreshService();
   });
   byId('refresh-service', HTMLButtonElement).addEventListener('click', () => void refreshService());
 
