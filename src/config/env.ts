@@ -165,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     training = trainingConfigFromEnv(env);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    throw new ConfigError(String(error.details?.['variable'] ?? 'TRAIN_*'), error.message);
+    const variable = String(error.details?.['variable'] ?? 'TRAIN_*');
+    throw new ConfigError(variable, error.message.replace(`${variable}: `, ''));
   }
   const root = path.resolve(e.PERSISTENT_DATA_PATH);
   const resolveIn = (p: string | undefined) => (p === undefined ? undefined : path.resolve(root, p));

@@ -137,7 +137,11 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(metricsPlugin, { services });
+  let resolveStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    resolveStarted = resolve;
+  });
+  await app.register(metricsPlugin, { services, started });
 
   const routeOptions = { services };
   await app.register(healthRoutes, routeOptions);
@@ -147,10 +151,6 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   await app.register(statsRoutes, routeOptions);
   await app.register(rootRoutes, { services, webDir: options.webDir ?? path.join(packageRoot, 'dist', 'web') });
 
-  let resolveStarted: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => {
-    resolveStarted = resolve;
-  });
   let startupRun: Promise<void> | undefined;
   let watch: NodeJS.Timeout | undefined;
   const startup = async (): Promise<void> => {

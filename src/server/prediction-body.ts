@@ -43,6 +43,9 @@ export function buildPrediction(input: PredictionInput): Prediction {
   const next = forecast.points[0];
   if (next === undefined) throw new Error(`forecast for ${input.symbol} has no points`);
   const current = forecast.current_price;
+  const numbers = [current, forecast.confidence, ...forecast.points.flatMap((p) => [p.price, p.lower_80, p.upper_80, p.lower_95, p.upper_95])];
+  // Garbage in the bars must surface as an error, never as a cached prediction of NaN.
+  if (!numbers.every(Number.isFinite)) throw new Error(`forecast for ${input.symbol} contains non-finite numbers`);
   const e = metadata.evaluation;
   return {
     symbol: input.symbol,

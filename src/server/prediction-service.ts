@@ -1,6 +1,6 @@
 import { predictionCacheKey } from '../cache/keys.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
-import { AppError, NotFoundError, UnavailableError } from '../errors.js';
+import { AppError, DataValidationError, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { InsufficientBarsError } from '../ml/errors.js';
@@ -55,7 +55,8 @@ export class PredictionService {
       if (bars.length === 0) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
       return bars;
     } catch (error) {
-      if (error instanceof AppError && error.status < 500) throw error;
+      // Only the client's own mistakes pass through; a failing or untrustworthy source is a 503.
+      if (error instanceof AppError && (error.status === 400 || error.status === 404)) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new UnavailableError(`market data source ${this.options.market.name} is unavailable: ${message}`, 30, { symbol });
     }
@@ -130,6 +131,9 @@ export class PredictionService {
           } catch (error) {
             if (error instanceof InsufficientBarsError) {
               throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available });
+            }
+            if (error instanceof DataValidationError) {
+              throw new UnavailableError(`market data for ${symbol} failed validation: ${error.message}`, 60, { symbol });
             }
             throw error;
           }

@@ -7,7 +7,7 @@ import type { Services } from '../services.js';
  * HTTP metrics by route template (bounded labels: `unmatched` for 404s), the /metrics endpoint, and the
  * gauges that would be costly per scrape (storage walk, Redis key count) refreshed on an interval.
  */
-async function metricsPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+async function metricsPlugin(app: FastifyInstance, { services, started }: { services: Services; started: Promise<void> }): Promise<void> {
   const { metrics } = services;
 
   app.addHook('onResponse', async (request, reply) => {
@@ -40,7 +40,8 @@ async function metricsPlugin(app: FastifyInstance, { services }: { services: Ser
       });
   };
   app.addHook('onReady', async () => {
-    tick();
+    // First reading once seeding and model loading are done, then periodically.
+    void started.then(tick);
     timer = setInterval(tick, services.config.storageMetricsIntervalSeconds * 1000);
     timer.unref();
   });

@@ -109,13 +109,13 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
   app.post(
     '/api/v1/models/:symbol/train',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         tags: ['models'],
         summary: 'Start a training job (runs in a worker thread; one job per symbol at a time)',
         security: [{ bearer: [] }, { apiKey: [] }],
         params: SymbolParams,
-        body: TrainBody.optional(),
+        body: TrainBody.nullish(),
         response: { 202: JobAcceptedBody, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, ...protectedErrors },
       },
     },
@@ -154,7 +154,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
   app.post(
     '/api/v1/models/reload',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         tags: ['models'],
         summary: 'Re-scan the model directory; new versions are loaded and warmed before they replace the old ones',

@@ -39,7 +39,7 @@ export const statsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
   app.post(
     '/api/v1/cache/clear',
     {
-      preHandler: requireApiKey(services.config.apiKeys),
+      onRequest: requireApiKey(services.config.apiKeys),
       schema: {
         tags: ['operations'],
         summary: 'Empty every prediction cache tier',
