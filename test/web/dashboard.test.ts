@@ -288,6 +288,22 @@ describe('web dashboard in Chromium against the real service', () => {
     await page.close();
   });
 
+  test('a symbol without its own model: the card shows the global model that answered', async () => {
+    const symbol = service.fallbackSymbol;
+    const { page, consoleErrors } = await open({ hash: `#symbol=${symbol}&days=10&range=63` });
+    assert.equal(await page.locator(`button[data-symbol="${symbol}"]`).count(), 0, 'no chip: it has no model of its own');
+    assert.equal(await page.locator('button[data-symbol="GLOBAL"]').count(), 0, 'the global model is not offered as a symbol');
+    assert.match(await page.locator('#global-note').innerText(), /^Global model v\S+ \(ready\) answers for any other symbol/);
+    const prediction = await assertPredictionShown(page, symbol, 10);
+    const detail = await assertModelCardShown(page, symbol);
+    assert.equal(detail.key, 'global');
+    assert.equal(prediction.model_version, detail.version);
+    assert.match(await text(page, 'model-fallback'), new RegExp(`^${symbol} has no model of its own; the global model`));
+    assert.ok((await canvasStats(page)).forecast > 0);
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
+
   test('unknown symbol: the 404 is explained, nothing is drawn from invented data', async () => {
     const { page } = await open({ hash: '#symbol=ZZZQ9&days=5&range=63', state: 'error' });
     assert.equal(await page.locator('#error-message').innerText(), 'Unknown symbol ZZZQ9: the service has neither price data nor a model for it.');

@@ -3,31 +3,33 @@ import path from 'node:path';
 import { parseBarsCsv } from '../../src/market/csv.js';
 import { selectBackend } from '../../src/ml/backend.js';
 import { DEFAULT_TRAINING_CONFIG, trainModel } from '../../src/ml/training/index.js';
-import type { TrainingConfig } from '../../src/ml/types.js';
+import { GLOBAL_MODEL_KEY, type TrainingConfig } from '../../src/ml/types.js';
+import type { SeriesInput } from '../../src/ml/dataset.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { repoRoot } from '../helpers/paths.js';
 
-/** Seconds of training per symbol: a real LSTM on the last real bars, with the service's 60-day head. */
+/** Seconds of training per model: a real LSTM on the last real bars, with the service's 60-day head. */
 const TINY: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, window: 10, units: 8, dropout: 0, epochs: 2, patience: 1, maxBars: 1000 };
 
-/** Models shipped in the repo's models/ folder (seeded by the service into an empty ml_models/). */
-export async function shippedModelKeys(): Promise<string[]> {
-  const modelsDir = path.join(repoRoot, 'models');
-  return new ModelStore({ modelsDir, scalersDir: path.join(modelsDir, 'scalers') }).keys();
+async function sampleSeries(symbol: string): Promise<SeriesInput> {
+  const file = path.join(repoRoot, 'data', 'sample', `${symbol}.csv`);
+  return { symbol, bars: parseBarsCsv(await readFile(file, 'utf8'), file) };
 }
 
-/** Trains tiny real models for `symbols` on the repo's sample CSVs into the given store folders. */
-export async function trainTinyModels(symbols: readonly string[], modelsDir: string, scalersDir: string): Promise<void> {
-  const store = new ModelStore({ modelsDir, scalersDir });
+/**
+ * Trains tiny real models on the repo's sample CSVs into `store`: one per symbol in `own`, and the
+ * global model on `own` plus `globalOnly` (symbols that are then answered by the global model).
+ */
+export async function trainTinyModels(store: ModelStore, own: readonly string[], globalOnly: readonly string[]): Promise<void> {
   const backend = await selectBackend('auto');
-  for (const symbol of symbols) {
-    const file = path.join(repoRoot, 'data', 'sample', `${symbol}.csv`);
-    const bars = parseBarsCsv(await readFile(file, 'utf8'), file);
-    const trained = await trainModel({ key: symbol.toLowerCase(), series: [{ symbol, bars }], config: TINY, backend, dataSource: 'csv' });
+  const train = async (key: string, series: SeriesInput[]) => {
+    const trained = await trainModel({ key, series, config: TINY, backend, dataSource: 'csv' });
     try {
       await store.save(trained);
     } finally {
       trained.model.dispose();
     }
-  }
+  };
+  for (const symbol of own) await train(symbol.toLowerCase(), [await sampleSeries(symbol)]);
+  await train(GLOBAL_MODEL_KEY, await Promise.all([...own, ...globalOnly].map(sampleSeries)));
 }
