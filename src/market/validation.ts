@@ -8,13 +8,15 @@ import type { BarQuery } from './provider.js';
  * adds where the bar came from (file and line, or symbol and index) and throws DataValidationError.
  */
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A real calendar date written as `YYYY-MM-DD` (rejects 2021-02-30 and the like). */
 export function isIsoDate(value: string): boolean {
-  if (!ISO_DATE.test(value)) return false;
-  const parsed = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
+  const match = ISO_DATE.exec(value);
+  if (match === null) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // Day 0 of the next month is the last day of this one (leap years included).
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /**
@@ -45,6 +47,7 @@ export function orderProblem(previous: Bar | undefined, bar: Bar): string | unde
 
 /** Bars on or inside the optional inclusive ISO date range. */
 export function barsInRange(bars: readonly Bar[], from?: string, to?: string): Bar[] {
+  if (from === undefined && to === undefined) return bars.slice();
   return bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to));
 }
 

@@ -118,7 +118,8 @@ export class YahooChartProvider implements MarketDataProvider {
 
   /** Keeps parsed bars in memory while their body is fresh, so a hit does not re-parse the JSON. */
   private async remember(key: string, body: string, symbol: string, freshForMs: number, parsed?: Bar[]): Promise<readonly Bar[]> {
-    const bars = Object.freeze(parsed ?? parseChartBody(JSON.parse(body), symbol));
+    // Bars are frozen (shared by every caller); the array is not: V8 copies frozen arrays ~100x slower.
+    const bars = (parsed ?? parseChartBody(JSON.parse(body), symbol)).map((bar) => Object.freeze(bar));
     await this.parsed.set(key, bars, freshForMs);
     return bars;
   }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataValidationError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { CsvMarketData, parseBarsCsv } from '../../src/market/csv.js';
+import type { FetchEvent } from '../../src/market/observer.js';
 import { seedHistorical } from '../../src/market/seed.js';
 import { marketDataDir, repoRoot } from '../helpers/paths.js';
 
@@ -118,7 +119,7 @@ describe('CsvMarketData', () => {
   it('serves repeated reads from memory and re-reads a file whose mtime or size changed', async () => {
     const file = path.join(dir, 'XYZ.csv');
     await writeFile(file, [HEADER, ...GOOD_ROWS].join('\n'));
-    const provider = new CsvMarketData({ directory: dir });
+    const provider = new CsvMarketData({ directory: dir, revalidateMs: 0 });
     const first = await provider.getBars('XYZ');
     const second = await provider.getBars('XYZ');
     // Same frozen bar objects: the second call did not parse again.
@@ -132,10 +133,27 @@ describe('CsvMarketData', () => {
     assert.equal(changed[1]?.close, 99);
   });
 
+  it('trusts a parsed file for revalidateMs before looking at the file again', async () => {
+    const file = path.join(dir, 'LAG.csv');
+    await writeFile(file, [HEADER, ...GOOD_ROWS].join('\n'));
+    const events: FetchEvent[] = [];
+    const provider = new CsvMarketData({ directory: dir, revalidateMs: 300, onFetch: (event) => events.push(event) });
+    assert.equal((await provider.getBars('LAG')).length, 2);
+    await writeFile(file, [HEADER, ...GOOD_ROWS, '2024-01-04,11,12,10,11,11,3000'].join('\n'));
+    assert.equal((await provider.getBars('LAG')).length, 2, 'within the delay the memo answers');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal((await provider.getBars('LAG')).length, 3, 'after it the new file is read');
+    assert.deepEqual(events.map((event) => [event.source, event.symbol, event.ok, event.cached]), [
+      ['csv', 'LAG', true, false],
+      ['csv', 'LAG', true, true],
+      ['csv', 'LAG', true, false],
+    ]);
+  });
+
   it('rejects a bad file with its path and line, and recovers once the file is fixed', async () => {
     const file = path.join(dir, 'BAD.csv');
     await writeFile(file, [HEADER, GOOD_ROWS[1], GOOD_ROWS[0]].join('\n'));
-    const provider = new CsvMarketData({ directory: dir });
+    const provider = new CsvMarketData({ directory: dir, revalidateMs: 0 });
     await assert.rejects(provider.getBars('BAD'), (error: unknown) => {
       assert.ok(error instanceof DataValidationError);
       assert.equal(error.file, file);
