@@ -45,10 +45,24 @@ export function orderProblem(previous: Bar | undefined, bar: Bar): string | unde
   return undefined;
 }
 
-/** Bars on or inside the optional inclusive ISO date range. */
+/** Bars inside the optional inclusive ISO date range; `bars` must be sorted by date (as validated bars are). */
 export function barsInRange(bars: readonly Bar[], from?: string, to?: string): Bar[] {
-  if (from === undefined && to === undefined) return bars.slice();
-  return bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to));
+  const start = from === undefined ? 0 : firstIndexWhere(bars, (bar) => bar.date >= from);
+  const end = to === undefined ? bars.length : firstIndexWhere(bars, (bar) => bar.date > to);
+  return bars.slice(start, Math.max(start, end));
+}
+
+/** Binary search: the first index whose bar satisfies a predicate that is false, then true, along the array. */
+function firstIndexWhere(bars: readonly Bar[], predicate: (bar: Bar) => boolean): number {
+  let low = 0;
+  let high = bars.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const bar = bars[middle];
+    if (bar !== undefined && predicate(bar)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /** A query's dates must be real ISO dates; a malformed one is the caller's error (400), not "no data". */

@@ -7,6 +7,7 @@ import { DataValidationError, NotFoundError, ValidationError } from '../../src/e
 import { CsvMarketData, parseBarsCsv } from '../../src/market/csv.js';
 import type { FetchEvent } from '../../src/market/observer.js';
 import { seedHistorical } from '../../src/market/seed.js';
+import { barsInRange } from '../../src/market/validation.js';
 import { marketDataDir, repoRoot } from '../helpers/paths.js';
 
 const HEADER = 'date,open,high,low,close,adj_close,volume';
@@ -190,5 +191,25 @@ describe('seedHistorical', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('barsInRange', () => {
+  it('selects the inclusive date range of sorted bars, including empty and out-of-range queries', async () => {
+    const bars = await new CsvMarketData({ directory: marketDataDir }).getBars('SPY');
+    const dates = (from?: string, to?: string): string[] => barsInRange(bars, from, to).map((bar) => bar.date);
+    const naive = (from?: string, to?: string): string[] =>
+      bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to)).map((bar) => bar.date);
+    const queries: [string | undefined, string | undefined][] = [
+      [undefined, undefined],
+      ['2024-12-25', '2025-01-02'], // holiday at the start: starts on the next trading day
+      ['2025-10-04', undefined], // weekend start
+      [undefined, '2005-10-10'],
+      ['2025-10-08', undefined], // after the last bar
+      [undefined, '2000-01-01'], // before the first bar
+      ['2025-01-10', '2025-01-01'], // inverted
+    ];
+    for (const [from, to] of queries) assert.deepEqual(dates(from, to), naive(from, to), `${from}..${to}`);
+    assert.deepEqual(dates('2024-12-25', '2025-01-02'), ['2024-12-26', '2024-12-27', '2024-12-30', '2024-12-31', '2025-01-02']);
   });
 });
