@@ -1,5 +1,6 @@
 import { FileCacheTier } from '../cache/file-tier.js';
 import { MemoryCacheTier } from '../cache/memory-tier.js';
+import { createSingleFlight } from '../cache/single-flight.js';
 import type { CacheTier } from '../cache/tier.js';
 import { DataValidationError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
@@ -69,6 +70,7 @@ export class YahooChartProvider implements MarketDataProvider {
   private readonly parsed: CacheTier<readonly Bar[]>;
   private readonly bucket: TokenBucket;
   private readonly fetch: typeof fetch;
+  private readonly singleFlight = createSingleFlight();
 
   constructor(options: YahooChartProviderOptions) {
     this.options = options;
@@ -90,30 +92,31 @@ export class YahooChartProvider implements MarketDataProvider {
     return observed(this.options.onFetch, { source: this.name, symbol }, async (marks) => {
       // `to` absent means "up to now": one entry per (symbol, from) until the TTL runs out.
       const key = `yahoo-chart:${symbol}:${query.from ?? 'start'}:${query.to ?? 'latest'}`;
-      const memo = await this.parsed.get(key);
-      if (memo !== undefined) {
-        marks.cached();
-        return barsInRange(memo.value, query.from, query.to);
-      }
-      const stored = asCachedBody((await this.cache.get(key))?.value);
-      const freshForMs = stored === undefined ? 0 : stored.fetchedAt + this.ttlMs - Date.now();
-      if (stored !== undefined && freshForMs > 0) {
-        marks.cached();
-        return barsInRange(await this.remember(key, stored.body, symbol, freshForMs), query.from, query.to);
-      }
-      let response: RawResponse;
-      try {
-        response = await this.request(this.chartUrl(symbol, query));
-      } catch (error) {
-        // Yahoo down: an older answer beats none; the observer is told it is stale.
-        if (!(error instanceof UnavailableError) || stored === undefined) throw error;
-        marks.stale();
-        return barsInRange(parseChartBody(JSON.parse(stored.body), symbol), query.from, query.to);
-      }
-      const bars = parseChartBody(decodeBody(response, symbol), symbol);
-      await this.cache.set(key, { fetchedAt: Date.now(), body: response.text });
-      return barsInRange(await this.remember(key, response.text, symbol, this.ttlMs, bars), query.from, query.to);
+      // Concurrent requests for the same chart share one lookup and at most one HTTP request.
+      const loaded = await this.singleFlight(key, () => this.load(key, symbol, query));
+      if (loaded.origin === 'stale') marks.stale();
+      else if (loaded.origin === 'cache') marks.cached();
+      return barsInRange(loaded.bars, query.from, query.to);
     });
+  }
+
+  private async load(key: string, symbol: string, query: BarQuery): Promise<{ bars: readonly Bar[]; origin: 'cache' | 'network' | 'stale' }> {
+    const memo = await this.parsed.get(key);
+    if (memo !== undefined) return { bars: memo.value, origin: 'cache' };
+    const stored = asCachedBody((await this.cache.get(key))?.value);
+    const freshForMs = stored === undefined ? 0 : stored.fetchedAt + this.ttlMs - Date.now();
+    if (stored !== undefined && freshForMs > 0) return { bars: await this.remember(key, stored.body, symbol, freshForMs), origin: 'cache' };
+    let response: RawResponse;
+    try {
+      response = await this.request(this.chartUrl(symbol, query));
+    } catch (error) {
+      // Yahoo down: an older answer beats none; the observer is told it is stale.
+      if (!(error instanceof UnavailableError) || stored === undefined) throw error;
+      return { bars: parseChartBody(JSON.parse(stored.body), symbol), origin: 'stale' };
+    }
+    const bars = parseChartBody(decodeBody(response, symbol), symbol);
+    await this.cache.set(key, { fetchedAt: Date.now(), body: response.text });
+    return { bars: await this.remember(key, response.text, symbol, this.ttlMs, bars), origin: 'network' };
   }
 
   /** Keeps parsed bars in memory while their body is fresh, so a hit does not re-parse the JSON. */

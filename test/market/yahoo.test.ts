@@ -274,6 +274,13 @@ describe('YahooChartProvider raw-response cache', () => {
     assert.equal((await readdir(cacheDir)).filter((name) => name.endsWith('.json')).length, 1);
   });
 
+  it('makes one request for concurrent reads of the same chart', async () => {
+    const yahoo = provider();
+    const results = await Promise.all(Array.from({ length: 10 }, () => yahoo.getBars('MSFT')));
+    assert.ok(results.every((bars) => bars.length === 252));
+    assert.equal(server.requests.length, 1);
+  });
+
   it('fetches again once the TTL has passed, and never caches failures', async () => {
     const cacheDir = path.join(cacheRoot, 'short-ttl');
     const yahoo = provider({ cacheDir, ttlSeconds: 0.2 });
