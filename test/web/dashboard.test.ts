@@ -48,11 +48,13 @@ interface Bar {
   volume: number;
 }
 
-/** Painted pixels of the chart canvas, pixels in the history and forecast colours, and a hash of all of them. */
+/** Painted pixels of the chart canvas, pixels in each series' colour, and a hash of all of them. */
 interface CanvasStats {
   painted: number;
   history: number;
   forecast: number;
+  bands: number;
+  naive: number;
   hash: number;
 }
 // A string, not a function: the test project is compiled without the DOM library.
@@ -61,14 +63,18 @@ const CANVAS_STATS = `(() => {
   if (!canvas) return null;
   const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   const near = (i, r, g, b) => d[i + 3] > 200 && Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40;
-  let painted = 0, history = 0, forecast = 0, hash = 2166136261;
+  // Band fills are translucent orange (alpha 0.12 and 0.28, more where they overlap).
+  const band = (i) => d[i + 3] > 15 && d[i + 3] < 130 && Math.abs(d[i] - 234) < 40 && Math.abs(d[i + 1] - 88) < 40 && Math.abs(d[i + 2] - 12) < 40;
+  let painted = 0, history = 0, forecast = 0, bands = 0, naive = 0, hash = 2166136261;
   for (let i = 0; i < d.length; i += 4) {
     if (d[i + 3] > 0) painted++;
     if (near(i, 31, 78, 153)) history++;
     if (near(i, 194, 65, 12)) forecast++;
+    if (band(i)) bands++;
+    if (d[i + 3] > 200 && Math.abs(d[i] - 75) < 12 && Math.abs(d[i + 1] - 85) < 12 && Math.abs(d[i + 2] - 99) < 12) naive++;
     hash = Math.imul(hash ^ (d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24)), 16777619) >>> 0;
   }
-  return { painted, history, forecast, hash };
+  return { painted, history, forecast, bands, naive, hash };
 })()`;
 
 const price = (value: number) => value.toFixed(2);
@@ -178,9 +184,12 @@ describe('web dashboard in Chromium against the real service', () => {
     const symbol = await page.getByLabel('Symbol', { exact: true }).inputValue();
     assert.ok(service.symbols.includes(symbol), `opened on ${symbol}, one of the models ${service.symbols.join(', ')}`);
     const stats = await canvasStats(page);
+    console.log(`chart pixels: ${JSON.stringify(stats)}`);
     assert.ok(stats.painted > 5_000, `chart canvas is painted (${stats.painted} px)`);
     assert.ok(stats.history > 100, `history line drawn (${stats.history} px)`);
     assert.ok(stats.forecast > 20, `forecast line drawn (${stats.forecast} px)`);
+    assert.ok(stats.bands > 200, `80% and 95% bands filled (${stats.bands} px)`);
+    assert.ok(stats.naive > 10, `naive forecast line drawn (${stats.naive} px)`);
     await assertPredictionShown(page, symbol, 5);
     await assertModelCardShown(page, symbol);
     // The history table holds the API's bars for the selected range.
@@ -214,6 +223,7 @@ describe('web dashboard in Chromium against the real service', () => {
     const longer = await canvasStats(page);
     assert.notEqual(longer.hash, before.hash, 'a 20-day forecast draws differently from a 3-day one');
     assert.ok(longer.forecast > before.forecast, 'a longer forecast path paints more forecast pixels');
+    assert.ok(longer.bands > before.bands, 'and wider interval bands');
 
     await settleAfter(page, () => page.locator(`button[data-symbol="${second}"]`).click());
     assert.equal(await page.getByLabel('Symbol', { exact: true }).inputValue(), second);
@@ -334,7 +344,7 @@ describe('web dashboard in Chromium against the real service', () => {
     assert.equal(await page.getByTestId('signal').count(), 0, 'no signal without a prediction');
     // History still came from the real API, so the chart shows it (and only it).
     const stats = await canvasStats(page);
-    assert.ok(stats.history > 100 && stats.forecast === 0, 'history drawn, no forecast drawn');
+    assert.ok(stats.history > 100 && stats.forecast === 0 && stats.bands === 0 && stats.naive === 0, 'history drawn, nothing of a forecast drawn');
     await screenshot(page, 'dashboard-rate-limited.png');
 
     await page.unroute('**/api/v1/predict/**');
