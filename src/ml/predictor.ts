@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ValidationError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
+import { intervalHalfWidths } from './evaluation/conformal.js';
 import { directionConfidence } from './evaluation/direction.js';
-import { buildFeatureMatrix, FEATURE_WARMUP } from './features.js';
+import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
 import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
 
@@ -37,7 +38,8 @@ function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
 
 /**
  * Wraps a trained model: bars → causal features → scaled window → predicted cumulative log returns →
- * prices rebuilt from the last close, with split-conformal intervals per step and a direction
+ * prices rebuilt from the last close, with split-conformal intervals per step (scaled by the current
+ * 20-day volatility) and a direction
  * confidence measured on validation data. Deterministic for the same bars.
  */
 export function createForecaster(model: tf.LayersModel, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
@@ -55,7 +57,8 @@ export function createForecaster(model: tf.LayersModel, scaler: ScalerState, met
       throw new InsufficientBarsError(`forecast with window ${window}`, requiredBars, bars.length);
     }
     const recent = bars.slice(-(requiredBars + FORECAST_EXTRA_HISTORY));
-    const rows = buildFeatureMatrix(recent).rows.slice(-window).map((row) => scaleFeatures(scaler, row));
+    const features = buildFeatureMatrix(recent).rows.slice(-window);
+    const rows = features.map((row) => scaleFeatures(scaler, row));
     const input = tf.tensor3d([rows], [1, window, rows[0]?.length ?? 0]);
     let scaled: Float32Array;
     try {
@@ -72,10 +75,11 @@ export function createForecaster(model: tf.LayersModel, scaler: ScalerState, met
     const last = recent[recent.length - 1] as Bar;
     const price = last.adjClose;
     const dates = nextTradingDays(last.date, days);
+    const { w80, w95 } = intervalHalfWidths(metadata.intervals, (features[features.length - 1] as readonly number[])[VOLATILITY_COLUMN] as number);
     const points: ForecastPoint[] = dates.map((date, h) => {
       const r = logReturns[h] as number;
-      const q80 = metadata.intervals.q80[h] as number;
-      const q95 = metadata.intervals.q95[h] as number;
+      const q80 = w80[h] as number;
+      const q95 = w95[h] as number;
       return {
         date,
         price: price * Math.exp(r),

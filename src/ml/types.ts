@@ -58,6 +58,12 @@ export interface Evaluation {
 export interface IntervalCalibration {
   readonly q80: readonly number[];
   readonly q95: readonly number[];
+  /**
+   * 'volatility_20': q80/q95 are multiples of the 20-day volatility of daily log returns on the
+   * forecast day (locally adaptive conformal: bands widen in turbulent markets and narrow in calm
+   * ones). Absent: q80/q95 are the half-widths themselves.
+   */
+  readonly scaled_by?: 'volatility_20';
 }
 
 /**

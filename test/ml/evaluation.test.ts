@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildDataset, chronologicalSplitDates, type Sample } from '../../src/ml/dataset.js';
-import { calibrateIntervals, conformalQuantile, intervalCoverage } from '../../src/ml/evaluation/conformal.js';
+import { calibrateIntervals, conformalQuantile, intervalCoverage, intervalHalfWidths } from '../../src/ml/evaluation/conformal.js';
 import { calibrateDirection, directionConfidence } from '../../src/ml/evaluation/direction.js';
 import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
 import {
@@ -52,16 +52,29 @@ describe('split-conformal intervals', () => {
     assert.equal(conformalQuantile([...Array(99).keys()].map((i) => i + 1), 0.8), 80);
   });
 
-  test('calibrated on one sample, covers about 80% / 95% of a fresh one per step', () => {
+  test('calibrated on one sample, covers about 80% / 95% of a fresh one per step, in calm and turbulent regimes alike', () => {
     const rng = createRng(7);
-    const draw = (n: number) => Array.from({ length: n }, () => [gaussian(rng) * 0.01, gaussian(rng) * 0.03]);
+    // residual spread proportional to the day's volatility, which switches between regimes
+    const volatility = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 0.01 : 0.04));
+    const draw = (vols: readonly number[]) => vols.map((v) => [gaussian(rng) * v, gaussian(rng) * 3 * v]);
     const zeros = (n: number) => Array.from({ length: n }, () => [0, 0]);
-    const calibration = calibrateIntervals(draw(3000), zeros(3000));
-    near(calibration.q80[1] as number, 3 * (calibration.q80[0] as number), 0.004);
-    const fresh = draw(3000);
-    const widths = (q: readonly number[]) => fresh.map(() => q);
-    near(intervalCoverage(fresh, zeros(3000), widths(calibration.q80)), 0.8, 0.025);
-    near(intervalCoverage(fresh, zeros(3000), widths(calibration.q95)), 0.95, 0.015);
+    const calibrationVols = volatility(3000);
+    const calibration = calibrateIntervals(draw(calibrationVols), zeros(3000), calibrationVols);
+    assert.equal(calibration.scaled_by, 'volatility_20');
+    near(calibration.q80[0] as number, 1.2816, 0.08); // the normal 80% two-sided quantile
+    near(calibration.q80[1] as number, 3 * (calibration.q80[0] as number), 0.25);
+    for (const regime of [0.01, 0.04]) {
+      const vols = Array.from({ length: 3000 }, () => regime);
+      const fresh = draw(vols);
+      const widths = (which: 'w80' | 'w95') => vols.map((v) => intervalHalfWidths(calibration, v)[which]);
+      near(intervalCoverage(fresh, zeros(3000), widths('w80')), 0.8, 0.03);
+      near(intervalCoverage(fresh, zeros(3000), widths('w95')), 0.95, 0.015);
+    }
+  });
+
+  test('an unscaled calibration is used as the half-widths themselves', () => {
+    assert.deepEqual(intervalHalfWidths({ q80: [0.02], q95: [0.03] }, 0.5), { w80: [0.02], w95: [0.03] });
+    assert.deepEqual(intervalHalfWidths({ q80: [2], q95: [3], scaled_by: 'volatility_20' }, 0.5), { w80: [1], w95: [1.5] });
   });
 
   test('unavailable (NaN) steps are skipped, not counted as misses', () => {
@@ -97,6 +110,7 @@ describe('test-split evaluation against baselines on the same days', () => {
       movingAverage: s.movingAverage,
       predicted: predict(s, i),
       actual: s.targets,
+      volatility: s.volatility,
       intervals,
     }));
   const index = new Map(bars.map((b, i) => [b.date, i]));

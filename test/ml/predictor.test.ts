@@ -42,11 +42,14 @@ describe('createForecaster', () => {
     assert.equal(forecast.as_of, last?.date);
     assert.equal(forecast.current_price, last?.adjClose);
     assert.deepEqual(forecast.points.map((p) => p.date), nextTradingDays(last?.date ?? '', 5));
+    // the 80% band is the conformal multiple of the last 20 days' volatility (sample std of log returns)
+    const returns = bars.slice(-21).map((b, i, all) => (i === 0 ? 0 : Math.log(b.adjClose / (all[i - 1]?.adjClose as number)))).slice(1);
+    const mean = returns.reduce((a, b) => a + b, 0) / 20;
+    const volatility = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / 19);
     forecast.points.forEach((p, h) => {
       assert.ok(p.lower_95 < p.lower_80 && p.lower_80 < p.price && p.price < p.upper_80 && p.upper_80 < p.upper_95, JSON.stringify(p));
-      // the 80% band is exactly the conformal half-width in log space
       const r = Math.log(p.price / forecast.current_price);
-      assert.ok(Math.abs(Math.log(p.upper_80 / forecast.current_price) - r - (metadata.intervals.q80[h] as number)) < 1e-9);
+      assert.ok(Math.abs(Math.log(p.upper_80 / forecast.current_price) - r - (metadata.intervals.q80[h] as number) * volatility) < 1e-9);
     });
     assert.ok(metadata.direction.hit_rates.includes(forecast.confidence), 'confidence is an empirical hit rate from validation');
     assert.equal((await forecaster.forecast(bars, 2)).points.length, 2);

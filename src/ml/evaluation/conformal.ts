@@ -15,23 +15,35 @@ export function conformalQuantile(absoluteResiduals: readonly number[], coverage
 }
 
 /**
- * Half-widths per horizon step, in log-return units, from held-out (validation) residuals.
+ * Quantiles per horizon step of held-out (validation) absolute residuals divided by the 20-day
+ * volatility on the forecast day: the normalized split-conformal score, whose guarantee holds like
+ * the plain one while the band follows the market's current turbulence.
  * `actual[i][h]` may be NaN where that step's day is unavailable; such cells are skipped.
  */
-export function calibrateIntervals(actual: readonly (readonly number[])[], predicted: readonly (readonly number[])[]): IntervalCalibration {
+export function calibrateIntervals(
+  actual: readonly (readonly number[])[],
+  predicted: readonly (readonly number[])[],
+  volatility: readonly number[],
+): IntervalCalibration {
   const horizon = predicted[0]?.length ?? 0;
   const q80: number[] = [];
   const q95: number[] = [];
   for (let h = 0; h < horizon; h += 1) {
-    const residuals: number[] = [];
+    const scores: number[] = [];
     actual.forEach((row, i) => {
       const a = row[h] as number;
-      if (!Number.isNaN(a)) residuals.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)));
+      if (!Number.isNaN(a)) scores.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) / (volatility[i] as number));
     });
-    q80.push(conformalQuantile(residuals, 0.8));
-    q95.push(conformalQuantile(residuals, 0.95));
+    q80.push(conformalQuantile(scores, 0.8));
+    q95.push(conformalQuantile(scores, 0.95));
   }
-  return { q80, q95 };
+  return { q80, q95, scaled_by: 'volatility_20' };
+}
+
+/** Interval half-widths in log-return units for a forecast made on a day with this 20-day volatility. */
+export function intervalHalfWidths(intervals: IntervalCalibration, volatility: number): { w80: number[]; w95: number[] } {
+  const factor = intervals.scaled_by === 'volatility_20' ? volatility : 1;
+  return { w80: intervals.q80.map((q) => q * factor), w95: intervals.q95.map((q) => q * factor) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Evaluation, IntervalCalibration } from '../types.js';
-import { intervalCoverage } from './conformal.js';
+import { intervalCoverage, intervalHalfWidths } from './conformal.js';
 import {
   correlation,
   directionalHitRate,
@@ -20,7 +20,9 @@ export interface ScoredForecast {
   readonly predicted: readonly number[];
   /** Realised cumulative log returns; NaN where the day is not in the evaluated period. */
   readonly actual: readonly number[];
-  /** The conformal half-widths the forecasting model was calibrated with. */
+  /** 20-day volatility of daily log returns on day t (scales the conformal half-widths). */
+  readonly volatility: number;
+  /** The conformal calibration of the model that made this forecast. */
   readonly intervals: IntervalCalibration;
 }
 
@@ -57,6 +59,7 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
   const mae = meanAbsoluteError(prices.actual, prices.model);
   const naiveMae = meanAbsoluteError(prices.actual, prices.naive);
   const dates = scored.map((f) => f.date).sort();
+  const widths = scored.map((f) => intervalHalfWidths(f.intervals, f.volatility));
   return {
     mae,
     naive_mae: naiveMae,
@@ -69,8 +72,8 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     moving_average_mae: meanAbsoluteError(prices.actual, prices.movingAverage),
     hit_rate: directionalHitRate(actualChanges, predictedChanges),
     always_up_hit_rate: upShare(actualChanges),
-    interval_coverage_80: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), scored.map((f) => f.intervals.q80)),
-    interval_coverage_95: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), scored.map((f) => f.intervals.q95)),
+    interval_coverage_80: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), widths.map((w) => w.w80)),
+    interval_coverage_95: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), widths.map((w) => w.w95)),
     change_correlation: correlation(predictedChanges, actualChanges),
     test_from: dates[0] as string,
     test_to: dates.at(-1) as string,

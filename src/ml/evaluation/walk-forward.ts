@@ -4,6 +4,7 @@ import { buildDataset, type SplitDates } from '../dataset.js';
 import { fitAndCalibrate, scoreSamples, type CalibratedModel } from '../training/train.js';
 import type { Evaluation, TrainingConfig, TrainingProgress } from '../types.js';
 import { assertScalerFitBefore } from '../scaler.js';
+import { intervalHalfWidths } from './conformal.js';
 import { beatsNaive, evaluateForecasts, type ScoredForecast } from './evaluate.js';
 
 export interface WalkForwardOptions {
@@ -65,7 +66,7 @@ function historySplit(bars: readonly Bar[], testStart: number, testEnd: number, 
 function toPoints(forecasts: readonly ScoredForecast[]): WalkForwardPoint[] {
   return forecasts.map((f) => {
     const r = f.predicted[0] as number;
-    const q = f.intervals.q80[0] as number;
+    const q = intervalHalfWidths(f.intervals, f.volatility).w80[0] as number;
     return {
       date: f.date,
       actual: f.lastPrice * Math.exp(f.actual[0] as number),

@@ -75,7 +75,7 @@ export async function fitAndCalibrate(
       model,
       scaler,
       dataset,
-      intervals: calibrateIntervals(validationActual, validationPredicted),
+      intervals: calibrateIntervals(validationActual, validationPredicted, dataset.validation.map((s) => s.volatility)),
       direction: calibrateDirection(validationActual.map((t) => t[0] as number), validationPredicted.map((p) => p[0] as number)),
       fit,
     };
@@ -95,6 +95,7 @@ export function scoreSamples(calibrated: CalibratedModel, samples: readonly Samp
     movingAverage: s.movingAverage,
     predicted: predicted[i] as number[],
     actual: s.targets,
+    volatility: s.volatility,
     intervals: calibrated.intervals,
   }));
 }
