@@ -86,9 +86,10 @@ async function runSetup(argv: string[], io: Io): Promise<number> {
     chown: !args.switches.has('no-chown'),
     redisPassword: io.env.REDIS_PASSWORD,
   });
-  const shown = result.changes.slice(0, 40);
-  for (const line of shown) io.out.write(`${line}\n`);
-  if (result.changes.length > shown.length) io.out.write(`... and ${result.changes.length - shown.length} more changes\n`);
+  // Ownership changes can be thousands of lines on an old tree: count them, print the rest.
+  const chowns = result.changes.filter((line) => line.startsWith('chown '));
+  for (const line of result.changes) if (!line.startsWith('chown ')) io.out.write(`${line}\n`);
+  if (chowns.length > 0) io.out.write(`changed the owner of ${chowns.length} paths to their container users (see persistent_data/README.md)\n`);
   io.out.write(result.changes.length === 0 ? `${layout.root} is complete: nothing changed\n` : `${layout.root} ready (${result.changes.length} changes); compose env: ${result.envFile}\n`);
   return 0;
 }

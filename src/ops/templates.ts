@@ -13,7 +13,7 @@ export function redisConf(options: { readonly password: string | undefined; read
     'bind 0.0.0.0',
     'protected-mode yes',
     'port 6379',
-    'dir /data',
+    '# Data goes to the working directory: /data in the redis image (persistent_data/redis).',
     '',
     '# Persistence: append-only file (fsync every second) plus periodic RDB snapshots,',
     '# which the backup asks for with BGSAVE before it copies dump.rdb.',
