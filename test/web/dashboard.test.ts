@@ -362,6 +362,42 @@ describe('web dashboard in Chromium against the real service', () => {
     await page.close();
   });
 
+  test('loading and empty states are explicit', async () => {
+    const [symbol] = service.symbols;
+    assert.ok(symbol !== undefined);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Hold the prediction until the loading state has been seen, then let the real answer through.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/api/v1/predict/**', async (route) => {
+      await gate;
+      await route.continue();
+    });
+    await page.goto(new URL(`/#symbol=${symbol}&days=4&range=21`, service.url).href);
+    await page.waitForSelector('body[data-state="loading"]');
+    assert.equal(await page.locator('#signal-panel').innerText(), 'Loading…');
+    assert.equal(await page.locator('#signal-panel').getAttribute('aria-busy'), 'true');
+    assert.equal(await page.locator('#status').innerText(), `Loading ${symbol}, 4-day forecast…`);
+    assert.equal(await page.locator('#submit').isDisabled(), true);
+    release();
+    await page.waitForSelector('body[data-state="ready"]');
+    await assertPredictionShown(page, symbol, 4);
+    await page.close();
+
+    // A service with no models yet: the page says so and asks for a symbol instead of showing anything.
+    const empty = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await empty.route('**/api/v1/models', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ count: 0, models: [] }) }));
+    await empty.goto(service.url);
+    await empty.waitForSelector('body[data-state="empty"]');
+    assert.equal(await empty.getByTestId('models-empty').count(), 1);
+    assert.equal(await empty.locator('#status').innerText(), 'Type a symbol to see its forecast.');
+    assert.equal(await empty.locator('#chart canvas').count(), 0);
+    assert.equal(await empty.getByTestId('history-empty').count(), 1);
+    await empty.close();
+  });
+
   test('phone-sized viewport: no horizontal overflow, chart and tables readable', async () => {
     const { page, consoleErrors } = await open({ viewport: { width: 390, height: 844 } });
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
