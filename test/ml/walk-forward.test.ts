@@ -41,6 +41,13 @@ describe('walk-forward backtest', () => {
     });
   }
 
+  test('maxBars bounds the history before the first window', async () => {
+    const options = { symbol: 'GOOGL', backend, windows: 1, step: 10, refit: false } as const;
+    const bounded = await walkForward({ ...options, bars, config: { ...config, maxBars: 200 } });
+    const sliced = await walkForward({ ...options, bars: bars.slice(-210), config });
+    assert.deepEqual(bounded.points, sliced.points);
+  });
+
   test('bad input', async () => {
     await assert.rejects(walkForward({ symbol: 'GOOGL', bars, config, backend, windows: 0, step: 5, refit: false }), RangeError);
     await assert.rejects(walkForward({ symbol: 'GOOGL', bars: bars.slice(-20), config, backend, windows: 2, step: 15, refit: false }), InsufficientBarsError);

@@ -84,10 +84,12 @@ function toPoints(forecasts: readonly ScoredForecast[]): WalkForwardPoint[] {
  * window, or retrained before each), and scored against the baselines on the same days.
  */
 export async function walkForward(options: WalkForwardOptions): Promise<WalkForwardResult> {
-  const { bars, config, windows, step, symbol } = options;
+  const { config, windows, step, symbol } = options;
   if (!Number.isInteger(windows) || windows < 1 || !Number.isInteger(step) || step < 1) {
     throw new RangeError(`windows and step must be positive integers, got ${windows} and ${step}`);
   }
+  // maxBars bounds the history before the first window, as it bounds a normal training run
+  const bars = config.maxBars > 0 ? options.bars.slice(-(config.maxBars + windows * step)) : options.bars;
   const firstStart = bars.length - windows * step;
   if (firstStart < 1) throw new InsufficientBarsError(`${symbol}: walk-forward of ${windows} x ${step} days`, windows * step + 1, bars.length);
   const series = [{ symbol, bars }];
