@@ -7,7 +7,7 @@
 #   scripts/setup_persistent_data.sh [DIR] --no-chown   # without root: every container runs as your uid (.env)
 #
 # DIR defaults to $PERSISTENT_DATA_PATH, else ./persistent_data of this checkout. Other options:
-# --env-file FILE (default: DIR/../.env, where docker-compose looks for it). REDIS_PASSWORD in the
+# --compose-env FILE (default: DIR/../.env, where docker-compose looks for it). REDIS_PASSWORD in the
 # environment overrides the generated one.
 set -euo pipefail
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)

@@ -24,7 +24,7 @@ const USAGE = `usage: ops <command> [options]        (npm run ops -- <command> .
 
 Every command takes --data <dir> (default: $PERSISTENT_DATA_PATH, else ./persistent_data).
 
-  setup    [--env-file F] [--no-chown]      create/complete persistent_data/, config, .env secrets, operator scripts
+  setup    [--compose-env F] [--no-chown]   create/complete persistent_data/, config, .env secrets, operator scripts
   backup   [--keep N] [--log-days N] [--redis-url URL] [--models-only]
                                             consistent .tar.gz with MANIFEST.json (sizes + sha256) in backups/
   restore  <archive> [--dry-run] [--yes]    verify every checksum, then swap the archive's directories in
@@ -78,11 +78,11 @@ function backupProgress(io: Io): (p: BackupProgress) => void {
 }
 
 async function runSetup(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'env-file'], switches: ['no-chown'] });
+  const args = parseArgs(argv, { values: ['data', 'compose-env'], switches: ['no-chown'] });
   const layout = layoutFrom(args, io.env);
   const result = await setupPersistentData({
     root: layout.root,
-    envFile: args.values['env-file'],
+    envFile: args.values['compose-env'],
     chown: !args.switches.has('no-chown'),
     redisPassword: io.env.REDIS_PASSWORD,
   });

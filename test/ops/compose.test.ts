@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { repoRoot, sharedDir } from '../helpers/paths.js';
+import { run, runOps } from './cli.js';
+
+/**
+ * The deployment files, validated by the real tools (docker-compose config, promtool) and
+ * against the seed document's list of volume mounts. No Docker engine is needed.
+ */
+const composeFile = path.join(repoRoot, 'docker-compose-persistent.yml');
+const seedNotes = path.join(sharedDir, 'seed', 'RELEASE_NOTES_v3.3.1.md');
+let project = '';
+let envFile = '';
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string; target?: string };
+  volumes?: (string | { type: string; source: string; target: string; read_only?: boolean })[];
+  ports?: unknown[];
+  healthcheck?: { test: string[] | string };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string | null>;
+  command?: string[] | string;
+  user?: string;
+}
+
+before(async () => {
+  project = await mkdtemp(path.join(tmpdir(), 'ops-compose-'));
+  envFile = path.join(project, '.env');
+  const setup = await runOps(['setup', '--data', path.join(project, 'persistent_data'), '--no-chown', '--compose-env', envFile]);
+  assert.equal(setup.code, 0, setup.stderr);
+});
+
+after(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
+/** `docker-compose config` (the Debian package) resolves and validates the file; python3-yaml (its dependency) turns the result into JSON. */
+async function composeConfig(env: string): Promise<{ services: Record<string, ComposeService> }> {
+  const config = await run('docker-compose', ['--env-file', env, '-f', composeFile, 'config']);
+  assert.equal(config.code, 0, `docker-compose config failed:\n${config.stderr}`);
+  const yamlFile = path.join(project, 'resolved.yml');
+  await writeFile(yamlFile, config.stdout);
+  const json = await run('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', yamlFile]);
+  assert.equal(json.code, 0, json.stderr);
+  return JSON.parse(json.stdout) as { services: Record<string, ComposeService> };
+}
+
+/** The seed's "Mandatory Volume Mounts", per service, as `./persistent_data/...:<target>[:ro]`. */
+async function seedMounts(): Promise<Record<string, string[]>> {
+  const text = await readFile(seedNotes, 'utf8');
+  const section = text.slice(text.indexOf('### **Mandatory Volume Mounts**'), text.indexOf('## 🔧'));
+  const services: Record<string, string> = { Backend: 'stock-prediction', Redis: 'redis', Prometheus: 'prometheus', Grafana: 'grafana', Frontend: 'frontend' };
+  const mounts: Record<string, string[]> = {};
+  let current: string | undefined;
+  for (const line of section.split('\n')) {
+    const heading = /^#### \*\*(\w+) Service\*\*/.exec(line);
+    if (heading) current = services[heading[1] ?? ''];
+    const mount = /^\s*- (\.\/persistent_data\S*)/.exec(line);
+    if (mount && current !== undefined) (mounts[current] ??= []).push(mount[1] ?? '');
+  }
+  assert.equal(Object.keys(mounts).length, 5, 'the seed lists mounts for five services');
+  return mounts;
+}
+
+function mountString(volume: NonNullable<ComposeService['volumes']>[number]): string {
+  if (typeof volume === 'string') return volume.replace(/:rw$/, '');
+  return `${volume.source}:${volume.target}${volume.read_only ? ':ro' : ''}`;
+}
+
+test('docker-compose config accepts the stack with the .env setup wrote, and every mount is exactly the seed\'s, under ./persistent_data', async () => {
+  const config = await composeConfig(envFile);
+  const seed = await seedMounts();
+  assert.deepEqual(Object.keys(config.services).sort(), ['frontend', 'grafana', 'prometheus', 'redis', 'stock-prediction']);
+  const dataDir = path.join(repoRoot, 'persistent_data');
+  for (const [name, service] of Object.entries(config.services)) {
+    const mounts = (service.volumes ?? []).map(mountString);
+    for (const mount of mounts) {
+      const source = mount.split(':')[0] ?? '';
+      assert.ok(source === dataDir || source.startsWith(`${dataDir}/`), `${name}: ${mount} is under ./persistent_data`);
+    }
+    const relative = mounts.map((m) => m.replace(dataDir, './persistent_data')).sort();
+    assert.deepEqual(relative, [...(seed[name] ?? [])].sort(), `${name} mounts exactly the seed's list`);
+  }
+});
+
+test('the stack has healthchecks, waits for healthy dependencies, publishes no Redis, and keeps the Prometheus admin API off', async () => {
+  const { services } = await composeConfig(envFile);
+  for (const [name, service] of Object.entries(services)) {
+    assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
+    for (const [dependency, spec] of Object.entries(service.depends_on ?? {})) {
+      assert.equal(spec.condition, 'service_healthy', `${name} waits for ${dependency} to be healthy`);
+    }
+    assert.ok(service.user, `${name} runs as a configured uid`);
+  }
+  assert.deepEqual(Object.keys(services['stock-prediction']?.depends_on ?? {}), ['redis']);
+  assert.deepEqual(Object.keys(services.frontend?.depends_on ?? {}), ['stock-prediction']);
+  assert.deepEqual(Object.keys(services.grafana?.depends_on ?? {}), ['prometheus']);
+  assert.equal(services.redis?.ports, undefined, 'Redis is not published to the host');
+  const promCommand = JSON.stringify(services.prometheus?.command ?? '');
+  assert.doesNotMatch(promCommand, /enable-admin-api|enable-lifecycle/);
+  assert.match(String(services['stock-prediction']?.healthcheck?.test), /\/health\/ready/);
+  assert.equal(services.frontend?.build?.target, 'frontend', 'nginx serves the web build of the same Dockerfile');
+});
+
+test('no default passwords: secrets come from .env, and without them compose refuses', async () => {
+  const env = new Map((await readFile(envFile, 'utf8')).split('\n').filter((l) => l.includes('=') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const { services } = await composeConfig(envFile);
+  assert.equal(services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD, env.get('GRAFANA_ADMIN_PASSWORD'));
+  assert.equal(services['stock-prediction']?.environment?.REDIS_URL, `redis://:${env.get('REDIS_PASSWORD')}@redis:6379/0`);
+  const emptyEnv = path.join(project, 'empty.env');
+  await writeFile(emptyEnv, '# nothing\n');
+  const refused = await run('docker-compose', ['--env-file', emptyEnv, '-f', composeFile, 'config']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /setup_persistent_data\.sh/);
+  const example = await run('docker-compose', ['--env-file', path.join(repoRoot, '.env.example'), '-f', composeFile, 'config']);
+  assert.notEqual(example.code, 0, '.env.example has no usable passwords');
+});
+
+test('the Dockerfile builds in stages, runs as a non-root user with a readiness HEALTHCHECK, and ships production dependencies only', async () => {
+  const dockerfile = await readFile(path.join(repoRoot, 'docker', 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1).map((body) => ({ name: /\bAS (\S+)/.exec(body.split('\n')[0] ?? '')?.[1] ?? '', body }));
+  assert.ok(stages.length >= 3, 'multi-stage');
+  assert.equal(stages.at(-1)?.name, 'runtime', 'the service image is the default (last) target');
+  for (const name of ['runtime', 'frontend']) {
+    const stage = stages.find((s) => s.name === name);
+    assert.ok(stage, `stage ${name}`);
+    const users = [...stage.body.matchAll(/^USER (\S+)/gm)].map((m) => m[1] ?? '');
+    assert.ok(users.length > 0 && !/^(0|root)(:|$)/.test(users.at(-1) ?? ''), `${name} runs as a non-root USER (${users.join(',')})`);
+    assert.match(stage.body, /^HEALTHCHECK /m, `${name} has a HEALTHCHECK`);
+  }
+  const runtime = stages.find((s) => s.name === 'runtime')?.body ?? '';
+  assert.match(runtime, /^USER 1001/m);
+  assert.match(runtime, /health\/ready/);
+  const deps = stages.find((s) => s.name === 'deps')?.body ?? '';
+  assert.match(deps, /npm ci --omit=dev/);
+  assert.match(deps, /tfjs-node/);
+  assert.doesNotMatch(runtime, /npm (ci|install)/, 'no dependency install (and no dev dependencies) in the runtime stage');
+});
+
+test('promtool accepts the Prometheus config and the alert rules; only metrics endpoints are scraped', async () => {
+  const config = path.join(repoRoot, 'docker', 'prometheus', 'prometheus.yml');
+  const checkConfig = await run('promtool', ['check', 'config', config]);
+  assert.equal(checkConfig.code, 0, checkConfig.stdout + checkConfig.stderr);
+  assert.match(checkConfig.stdout, /1 rule files found/);
+  const checkRules = await run('promtool', ['check', 'rules', path.join(repoRoot, 'docker', 'prometheus', 'rules', 'alerts.yml')]);
+  assert.equal(checkRules.code, 0, checkRules.stdout + checkRules.stderr);
+  const text = await readFile(config, 'utf8');
+  const targets = [...text.matchAll(/targets: \[([^\]]*)\]/g)].map((m) => m[1]);
+  assert.deepEqual(targets, [`'stock-prediction:8081'`, `'localhost:9090'`]);
+  assert.doesNotMatch(text, /redis:6379|frontend:/);
+});
