@@ -273,7 +273,7 @@ describe('web dashboard in Chromium against the real service', () => {
     const [, second] = service.symbols;
     assert.ok(second !== undefined);
     const { page } = await open();
-    for (const label of ['Symbol', 'Horizon (trading days, 1–60)', 'History shown']) {
+    for (const label of ['Symbol', 'Horizon (trading days, 1–60)', 'History shown (trading days)']) {
       assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `a control labelled "${label}"`);
     }
     await page.evaluate('document.activeElement && document.activeElement.blur()');

@@ -316,7 +316,7 @@ function start(api: ApiClient): void {
     if (fromHash.horizon !== undefined) horizonInput.value = String(fromHash.horizon);
     if (fromHash.range !== undefined) {
       if (![...rangeSelect.options].some((option) => option.value === String(fromHash.range))) {
-        rangeSelect.append(h('option', { value: fromHash.range }, `${fromHash.range} days`));
+        rangeSelect.append(h('option', { value: fromHash.range }, String(fromHash.range)));
       }
       rangeSelect.value = String(fromHash.range);
     }
