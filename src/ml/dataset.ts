@@ -77,8 +77,15 @@ function firstIndexOnOrAfter(bars: readonly Bar[], date: string): number {
   return i < 0 ? bars.length : i;
 }
 
+export interface SeriesSamples extends SplitSamples {
+  readonly scalerRows: readonly (readonly number[])[];
+  /** First and last training day; undefined when the series starts after the training period. */
+  readonly trainFrom: string | undefined;
+  readonly trainTo: string | undefined;
+}
+
 /** Samples of one series, split at the given target-day dates. */
-export function buildSeriesSamples(input: SeriesInput, window: number, horizon: number, split: SplitDates): SplitSamples & { scalerRows: readonly (readonly number[])[]; trainFrom: string; trainTo: string } {
+export function buildSeriesSamples(input: SeriesInput, window: number, horizon: number, split: SplitDates): SeriesSamples {
   const { symbol, bars } = input;
   const minimum = FEATURE_WARMUP + window + horizon;
   if (bars.length < minimum) throw new InsufficientBarsError(`${symbol}: window ${window} + horizon ${horizon} + feature warm-up ${FEATURE_WARMUP}`, minimum, bars.length);
@@ -124,14 +131,14 @@ export function buildSeriesSamples(input: SeriesInput, window: number, horizon: 
       targets,
     });
   }
-  const scalerEnd = Math.max(0, validationStart - matrix.offset);
+  const hasTrainingDays = validationStart > matrix.offset;
   return {
     train,
     validation,
     test,
-    scalerRows: matrix.rows.slice(0, scalerEnd),
-    trainFrom: (bars[matrix.offset] as Bar).date,
-    trainTo: (bars[Math.max(matrix.offset, validationStart - 1)] as Bar).date,
+    scalerRows: hasTrainingDays ? matrix.rows.slice(0, validationStart - matrix.offset) : [],
+    trainFrom: hasTrainingDays ? bars[matrix.offset]?.date : undefined,
+    trainTo: hasTrainingDays ? bars[validationStart - 1]?.date : undefined,
   };
 }
 
@@ -146,8 +153,8 @@ export function buildDataset(series: readonly SeriesInput[], window: number, hor
     validation: parts.flatMap((p) => p.validation),
     test: parts.flatMap((p) => p.test),
     scalerRows: parts.flatMap((p) => p.scalerRows),
-    trainFrom: parts.map((p) => p.trainFrom).sort()[0] ?? '',
-    trainTo: parts.map((p) => p.trainTo).sort().at(-1) ?? '',
+    trainFrom: parts.flatMap((p) => p.trainFrom ?? []).sort()[0] ?? '',
+    trainTo: parts.flatMap((p) => p.trainTo ?? []).sort().at(-1) ?? '',
   };
   if (dataset.train.length === 0 || dataset.validation.length === 0) {
     const available = Math.min(...series.map((s) => s.bars.length));

@@ -97,6 +97,21 @@ describe('several symbols (global model)', () => {
     assert.deepEqual(new Set(both.test.map((s) => s.symbol)), new Set(['AAPL', 'MSFT']));
     assert.ok(both.test.every((s) => s.nextDate >= split.testFrom));
   });
+
+  test('a symbol listed after the training period adds no training rows and does not move the scaler’s end', () => {
+    const aapl = realBars('AAPL', 400);
+    const series = [
+      { symbol: 'AAPL', bars: aapl },
+      { symbol: 'MSFT', bars: realBars('MSFT', 110) },
+    ];
+    const split = chronologicalSplitDates(series, 0.7, 0.15);
+    const dataset = buildDataset(series, WINDOW, HORIZON, split);
+    assert.ok(dataset.train.every((s) => s.symbol === 'AAPL'));
+    assert.ok(dataset.test.some((s) => s.symbol === 'MSFT'));
+    const scaler = fitDatasetScaler(dataset);
+    assert.equal(scaler.fit_to, aapl[aapl.findIndex((b) => b.date === split.validationFrom) - 1]?.date);
+    assert.equal(scaler.fit_rows, aapl.findIndex((b) => b.date === split.validationFrom) - FEATURE_WARMUP);
+  });
 });
 
 describe('bad input', () => {
