@@ -2,10 +2,12 @@ import { h } from './dom.js';
 import { dateTime, percent, price, share } from './format.js';
 import type { Prediction, TradingSignal } from './types.js';
 
+// The thresholds are the service's configuration (STOCK_BUY_THRESHOLD, STOCK_SELL_THRESHOLD), which the API
+// does not report, so they are named rather than quoted.
 const SIGNAL_MEANING: Record<TradingSignal, string> = {
-  BUY: 'BUY: the predicted next-day close is above the current price by more than the service\'s buy threshold (1% by default).',
-  SELL: 'SELL: the predicted next-day close is below the current price by more than the service\'s sell threshold (1% by default).',
-  HOLD: 'HOLD: the predicted next-day close is within the thresholds around the current price, so no move is signalled.',
+  BUY: "BUY: the predicted next-day close is above the current price by more than the service's buy threshold (STOCK_BUY_THRESHOLD).",
+  SELL: "SELL: the predicted next-day close is below the current price by more than the service's sell threshold (STOCK_SELL_THRESHOLD).",
+  HOLD: 'HOLD: the predicted next-day close is within the buy and sell thresholds around the current price, so no move is signalled.',
 };
 
 function fact(label: string, value: string, testId: string): HTMLElement[] {
