@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config/env.js';
-import { buildApp } from './server/app.js';
 
 /**
  * Starts the service: validated configuration (a bad variable → one line naming it, exit 1), the app on
@@ -17,6 +16,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Loaded after validation, so a bad variable is reported before tfjs and the rest are imported.
+  const { buildApp } = await import('./server/app.js');
   const app = await buildApp({ config });
   let stopping = false;
   const stop = (signal: string): void => {
