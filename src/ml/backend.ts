@@ -23,10 +23,13 @@ async function tryTensorflow(): Promise<boolean> {
 async function tryWasm(): Promise<boolean> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // In Node the .wasm binaries must be located explicitly: they sit beside the package's dist files.
-    const require = createRequire(import.meta.url);
-    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-    wasm.setWasmPaths(`${dist}${path.sep}`);
+    // In Node the .wasm binaries must be located explicitly (they sit beside the package's dist
+    // files), once, before the backend's first initialisation.
+    if (tf.findBackend('wasm') === null) {
+      const require = createRequire(import.meta.url);
+      const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(`${dist}${path.sep}`);
+    }
     return await tf.setBackend('wasm');
   } catch {
     return false;
