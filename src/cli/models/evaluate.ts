@@ -14,7 +14,8 @@ import { num, pct, table } from './table.js';
 /**
  * `evaluate SYMBOL [--windows N --step N --refit --out PATH]`: a walk-forward backtest with the
  * current model's training configuration (flags override it), printed per window against the
- * baselines, and charted to SVG (default: evaluation.svg in the current version's folder).
+ * baselines, and charted to SVG (default: evaluation.svg in the current version's folder, with the
+ * results as evaluation.json beside it).
  */
 export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
   const [rawSymbol, ...rest] = args.positionals;

@@ -61,14 +61,16 @@ export function trainInWorker(
     }
     const worker = new Worker(WORKER_ENTRY, { workerData: job });
     let settled = false;
+    let aborted = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', abort);
       fn();
     };
+    // Rejects only once the thread is gone, so nothing can be saved after the caller hears "aborted".
     const abort = (): void => {
-      settle(() => reject(new Error(`training of ${job.key} aborted`)));
+      aborted = true;
       void worker.terminate();
     };
     options.signal?.addEventListener('abort', abort, { once: true });
@@ -78,7 +80,9 @@ export function trainInWorker(
       else settle(() => reject(rebuildError(message.error)));
     });
     worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`training worker for ${job.key} exited with code ${code} before finishing`))));
+    worker.on('exit', (code) =>
+      settle(() => reject(new Error(aborted ? `training of ${job.key} aborted` : `training worker for ${job.key} exited with code ${code} before finishing`))),
+    );
   });
 }
 

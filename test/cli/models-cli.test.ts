@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { access, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { ModelMetadata } from '../../src/ml/types.js';
+import { dataRoot, runCli, TINY } from './run-cli.js';
+
+const versionIn = (text: string): string => {
+  const match = /saved (v\d{8}T\d{6}Z(?:-\d+)?)/.exec(text);
+  assert.ok(match, `no saved version in:\n${text}`);
+  return match[1] as string;
+};
+
+async function currentOf(root: string, key: string): Promise<string> {
+  return (await readFile(path.join(root, 'ml_models', `${key}_lstm_model`, 'CURRENT'), 'utf8')).trim();
+}
+
+async function metadataOf(root: string, key: string, version: string): Promise<ModelMetadata> {
+  return JSON.parse(await readFile(path.join(root, 'ml_models', `${key}_lstm_model`, version, 'metadata.json'), 'utf8')) as ModelMetadata;
+}
+
+describe('models CLI', () => {
+  it('trains, lists, retrains, rolls back and promotes a symbol model', async () => {
+    const root = await dataRoot(['NVDA', 'MSFT']);
+    const env = { PERSISTENT_DATA_PATH: root };
+
+    const first = await runCli(['train', 'NVDA', ...TINY], env);
+    assert.equal(first.code, 0, first.stderr);
+    const v1 = versionIn(first.stdout);
+    // Not a terminal: plain progress lines, then the test-split metrics against naive and a verdict.
+    assert.match(first.stdout, /^nvda epoch 1\/2 loss=\d+\.\d+ val_loss=\d+\.\d+ eta=/m);
+    assert.match(first.stdout, /mae\s+naive_mae\s+mae_ratio\s+hit_rate\s+always_up\s+coverage_80\s+beats_naive/);
+    assert.match(first.stdout, /nvda: (beats|does NOT beat) the naive last-close forecast/);
+    assert.equal(await currentOf(root, 'nvda'), v1);
+    const meta1 = await metadataOf(root, 'nvda', v1);
+    assert.deepEqual([meta1.config.epochs, meta1.config.units, meta1.config.maxBars], [2, 8, 400]);
+    assert.equal(meta1.evaluation.mae_ratio, meta1.evaluation.mae / meta1.evaluation.naive_mae);
+
+    const status = await runCli(['status'], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^nvda\\s+${v1}\\s`, 'm'));
+    assert.match(status.stdout, /symbols with data but no model of their own: MSFT \(no global model either\)/);
+
+    // Training options from the environment (TRAIN_*) as well as flags.
+    const second = await runCli(['train', 'nvda', '--max-bars', '400'], { ...env, TRAIN_EPOCHS: '1', TRAIN_UNITS: '6' });
+    assert.equal(second.code, 0, second.stderr);
+    const v2 = versionIn(second.stdout);
+    assert.notEqual(v2, v1);
+    assert.equal(await currentOf(root, 'nvda'), v2);
+    assert.deepEqual([(await metadataOf(root, 'nvda', v2)).config.epochs, (await metadataOf(root, 'nvda', v2)).config.units], [1, 6]);
+
+    const list = await runCli(['list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`^\\*\\s+nvda\\s+${v2}\\s`, 'm'));
+    assert.match(list.stdout, new RegExp(`^\\s+nvda\\s+${v1}\\s`, 'm'));
+
+    const rollback = await runCli(['rollback', 'NVDA'], env);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.match(rollback.stdout, new RegExp(`rolled back ${v2} -> ${v1}`));
+    assert.equal(await currentOf(root, 'nvda'), v1);
+    assert.match((await runCli(['status'], env)).stdout, new RegExp(`^nvda\\s+${v1}\\s`, 'm'));
+
+    const promote = await runCli(['promote', 'nvda', v2], env);
+    assert.equal(promote.code, 0, promote.stderr);
+    assert.equal(await currentOf(root, 'nvda'), v2);
+
+    // A corrupted version is refused by promote, naming the file; the pointer does not move.
+    const weights = path.join(root, 'ml_models', 'nvda_lstm_model', v1, 'weights.bin');
+    await writeFile(weights, 'not weights');
+    const refused = await runCli(['promote', 'nvda', v1], env);
+    assert.equal(refused.code, 1);
+    assert.ok(refused.stderr.includes(weights), refused.stderr);
+    assert.equal(await currentOf(root, 'nvda'), v2);
+  });
+
+  it('trains every symbol and the global model with --all, two workers at a time', async () => {
+    const root = await dataRoot(['AAPL', 'SPY']);
+    const result = await runCli(['train', '--all', '--parallel', '2', '--epochs', '1', '--units', '4', '--max-bars', '400'], { PERSISTENT_DATA_PATH: root });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /training global, aapl, spy \(2 at a time/);
+    const keys = (await readdir(path.join(root, 'ml_models'))).sort();
+    assert.deepEqual(keys, ['aapl_lstm_model', 'global_lstm_model', 'spy_lstm_model']);
+    const global = await metadataOf(root, 'global', await currentOf(root, 'global'));
+    assert.deepEqual([...global.symbols].sort(), ['AAPL', 'SPY']);
+    assert.equal(global.data.bars, 800);
+  });
+
+  it('evaluate prints the backtest against the baselines and writes a real SVG chart', async () => {
+    const root = await dataRoot(['TSLA']);
+    const env = { PERSISTENT_DATA_PATH: root };
+    const trained = await runCli(['train', 'TSLA', ...TINY], env);
+    assert.equal(trained.code, 0, trained.stderr);
+    const version = versionIn(trained.stdout);
+    const result = await runCli(['evaluate', 'TSLA', '--windows', '2', '--step', '10', '--refit'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /window 1 \(trained through \d{4}-\d\d-\d\d\)/);
+    assert.match(result.stdout, /window 2 .* (yes|NO)$/m);
+    assert.match(result.stdout, /all windows/);
+    const svgFile = path.join(root, 'ml_models', 'tsla_lstm_model', version, 'evaluation.svg');
+    assert.ok(result.stdout.includes(svgFile));
+    const svg = await readFile(svgFile, 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /Naive \(last close\)/);
+    assert.match(svg, /80% interval/);
+    const lines = [...svg.matchAll(/<path d="M([^"]+)"/g)].map((m) => m[1] as string);
+    // band + naive + actual + forecast, each over all 20 backtest days.
+    assert.equal(lines.length, 4);
+    for (const d of lines.slice(1)) assert.equal(d.split('L').length, 20);
+    const json = JSON.parse(await readFile(svgFile.replace(/\.svg$/, '.json'), 'utf8')) as { points: unknown[]; windows: unknown[] };
+    assert.equal(json.points.length, 20);
+    assert.equal(json.windows.length, 2);
+    // The chart beside the model does not break the version's checksums.
+    assert.equal((await runCli(['promote', 'tsla', version], env)).code, 0);
+
+    const out = path.join(root, 'elsewhere', 'chart.svg');
+    const again = await runCli(['evaluate', 'tsla', '--windows', '1', '--step', '5', '--out', out], env);
+    assert.equal(again.code, 0, again.stderr);
+    await access(out);
+  });
+
+  it('refuses bad input with exit status 2, one clear line, and nothing written', async () => {
+    const root = await dataRoot(['NVDA']);
+    const env = { PERSISTENT_DATA_PATH: root };
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['frobnicate'], {}, /unknown command "frobnicate"/],
+      [['train', 'ZZZZ', ...TINY], {}, /unknown symbol ZZZZ/],
+      [['train', 'NVDA', '--epochs', 'many'], {}, /--epochs: invalid value "many"/],
+      [['train', 'NVDA', '--epochs', '0'], {}, /--epochs/],
+      [['train', 'NVDA', '--dropout', '2'], {}, /--dropout/],
+      [['train', 'NVDA', '--batch-size', '-3'], {}, /--batch-size/],
+      [['train', 'NVDA', '--epoch', '2'], {}, /unknown option --epoch/],
+      [['train', 'NVDA', '--epochs'], {}, /--epochs needs a value/],
+      [['train'], {}, /at least one SYMBOL, or --all/],
+      [['train', 'NVDA', '--all'], {}, /not both/],
+      [['train', 'NVDA', '--backend', 'gpu'], {}, /--backend must be one of/],
+      [['train', 'NVDA'], { TRAIN_EPOCHS: 'lots' }, /TRAIN_EPOCHS/],
+      [['train', 'NVDA', '--max-bars', '100'], {}, /needs at least|too little history/],
+      [['evaluate', 'NVDA', '--windows', '0'], {}, /--windows must be a positive integer/],
+      [['evaluate', 'NVDA'], {}, /no model for NVDA/],
+      [['promote', 'nvda'], {}, /usage: promote KEY VERSION/],
+      [['promote', 'nvda', 'v20200101T000000Z'], {}, /no version v20200101T000000Z|no model/],
+      [['promote', 'nvda', '../../etc'], {}, /invalid model version/],
+      [['rollback', '../x'], {}, /invalid model key/],
+      [['status'], { TFJS_BACKEND: 'gpu' }, /TFJS_BACKEND/],
+    ];
+    for (const [args, extraEnv, message] of cases) {
+      const result = await runCli(args, { ...env, ...extraEnv });
+      assert.equal(result.code, 2, `${args.join(' ')}: exit ${result.code}\n${result.stderr}`);
+      const lines = result.stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
+      assert.equal(lines.length, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(lines[0] as string, message);
+    }
+    const modelDirs = await readdir(path.join(root, 'ml_models')).catch(() => []);
+    assert.deepEqual(modelDirs, []);
+  });
+});

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseArgs, UsageError } from '../../src/cli/args.js';
+import { createProgressView, formatDuration } from '../../src/cli/progress.js';
+import { forecastChartSvg } from '../../src/cli/svg-chart.js';
+
+function sink(isTTY: boolean): { write(t: string): boolean; text: string; isTTY: boolean; columns: number } {
+  return { text: '', isTTY, columns: 100, write(t: string) { this.text += t; return true; } };
+}
+
+const progress = (key: string, epoch: number) => ({ key, epoch, epochs: 10, loss: 0.5, val_loss: 0.75, eta_seconds: 125 });
+
+describe('progress output', () => {
+  it('draws one bar per worker on a terminal, redrawn in place', () => {
+    const out = sink(true);
+    const view = createProgressView(out);
+    view.update(progress('nvda', 5));
+    view.update(progress('msft', 1));
+    view.close();
+    view.finish('nvda', 'nvda saved v1');
+    assert.match(out.text, /nvda   \[#{20}-{20}\]  5\/10 loss 0\.5000 val 0\.7500 ETA 2m05s/);
+    assert.match(out.text, /msft   \[#{4}-{36}\]  1\/10/);
+    // Redraws move the cursor back up over the two bars instead of scrolling.
+    assert.ok(out.text.includes('\x1b[2A'));
+    const lastDrawing = out.text.slice(out.text.lastIndexOf('\x1b[2A'));
+    assert.match(lastDrawing, /^\x1b\[2A\r\x1b\[2Knvda saved v1\n\x1b\[2Kmsft   \[/);
+  });
+
+  it('prints plain lines without a terminal', () => {
+    const out = sink(false);
+    const view = createProgressView(out);
+    view.update(progress('nvda', 5));
+    view.finish('nvda', 'nvda saved v1');
+    view.close();
+    assert.equal(out.text, 'nvda epoch 5/10 loss=0.5000 val_loss=0.7500 eta=2m05s\nnvda saved v1\n');
+    assert.ok(!out.text.includes('\x1b'));
+  });
+
+  it('formats durations', () => {
+    assert.deepEqual([formatDuration(2.345), formatDuration(59.6), formatDuration(3725), formatDuration(NaN)], ['2.3s', '1m00s', '1h02m', '--']);
+  });
+});
+
+describe('argument parsing', () => {
+  const spec = { values: ['epochs', 'out'], switches: ['all'] };
+  it('takes --name value, --name=value and switches', () => {
+    const args = parseArgs(['NVDA', '--epochs', '3', '--out=x.svg', '--all', 'MSFT'], spec);
+    assert.deepEqual(args.positionals, ['NVDA', 'MSFT']);
+    assert.deepEqual(args.values, { epochs: '3', out: 'x.svg' });
+    assert.ok(args.switches.has('all'));
+  });
+  it('refuses unknown, valueless, repeated and malformed flags', () => {
+    for (const argv of [['--bogus'], ['--epochs'], ['--epochs', '--all'], ['--epochs', '1', '--epochs', '2'], ['--all=yes'], ['-x']]) {
+      assert.throws(() => parseArgs(argv, spec), UsageError, argv.join(' '));
+    }
+  });
+});
+
+describe('forecast chart', () => {
+  const points = Array.from({ length: 30 }, (_, i) => ({
+    date: `2025-01-${String(i + 1).padStart(2, '0')}`,
+    actual: 100 + Math.sin(i) * 5,
+    predicted: 100 + Math.sin(i - 1) * 5,
+    lower_80: 95 + Math.sin(i - 1) * 5,
+    upper_80: 105 + Math.sin(i - 1) * 5,
+    naive: 100 + Math.sin(i - 1) * 5.2,
+  }));
+
+  it('draws the band, the forecast, the actual and the naive line inside the plot', () => {
+    const svg = forecastChartSvg(points, { title: 'T <&> "q"', width: 800, height: 400 });
+    assert.match(svg, /<title>T &lt;&amp;&gt; &quot;q&quot;<\/title>/);
+    const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1] as string);
+    assert.equal(paths.length, 4);
+    assert.ok(paths[0]?.endsWith('Z'));
+    const coords = paths.flatMap((d) => [...d.matchAll(/[ML]([\d.]+),([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const));
+    assert.equal(coords.length, 30 * 2 + 30 * 3);
+    for (const [x, y] of coords) {
+      assert.ok(x >= 72 && x <= 800 - 24, `x ${x}`);
+      assert.ok(y >= 56 && y <= 400 - 64, `y ${y}`);
+    }
+    assert.ok(svg.includes('2025-01-01') && svg.includes('2025-01-30'));
+  });
+
+  it('refuses an empty series', () => {
+    assert.throws(() => forecastChartSvg([], { title: 'x' }), RangeError);
+  });
+});
