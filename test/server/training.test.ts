@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
+
+interface Json {
+  [key: string]: unknown;
+}
+
+describe('training jobs through the API (worker thread)', () => {
+  let models: ModelsFixture;
+  let server: TestServer;
+
+  before(async () => {
+    models = await trainTinyModels(['nvda', 'global']);
+    server = await startApp(models, await makeDataDir());
+  });
+  after(async () => {
+    await server.app.close();
+    await models.cleanup();
+  });
+
+  const train = (symbol: string, body?: unknown, key: string | null = API_KEY) =>
+    server.app.inject({
+      method: 'POST',
+      url: `/api/v1/models/${symbol}/train`,
+      headers: key ? { 'x-api-key': key } : {},
+      ...(body !== undefined ? { payload: body as Json } : {}),
+    });
+  const getJson = async (url: string): Promise<Json> => JSON.parse((await server.app.inject({ method: 'GET', url })).body) as Json;
+
+  it('refuses bad requests before starting anything', async () => {
+    assert.equal((await train('NVDA', undefined, null)).statusCode, 401);
+    assert.equal((await train('NVDA', { epochs: 0 })).statusCode, 400);
+    assert.equal((await train('NVDA', { epochs: 2, learning: 'fast' })).statusCode, 400);
+    assert.equal((await train('bad$')).statusCode, 400);
+    assert.equal((await train('ZZZZ')).statusCode, 404);
+    const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^training_jobs\{status="running"\} 0$/m);
+    assert.match(metrics, /^training_jobs\{status="queued"\} 0$/m);
+  });
+
+  it('runs a job off the request path: 202, 409 for a second one, progress, then a new served version', async () => {
+    const before = await getJson('/api/v1/models/NVDA');
+    const started = await train('nvda', { epochs: 4, max_bars: 600 });
+    assert.equal(started.statusCode, 202, started.body);
+    const accepted = JSON.parse(started.body) as Json;
+    const jobId = accepted['job_id'] as string;
+    assert.match(jobId, /^[0-9a-f-]{36}$/);
+    assert.equal(started.headers['location'], `/api/v1/jobs/${jobId}`);
+
+    const second = await train('NVDA');
+    assert.equal(second.statusCode, 409);
+    assert.equal((JSON.parse(second.body) as Json)['status'], 409);
+
+    const seen = new Set<string>();
+    let job: Json = {};
+    let predictionsDuringTraining = 0;
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      job = await getJson(`/api/v1/jobs/${jobId}`);
+      seen.add(job['status'] as string);
+      if (job['status'] === 'succeeded' || job['status'] === 'failed') break;
+      assert.ok(Date.now() < deadline, 'training finished within two minutes');
+      // Predictions keep being answered while the worker trains.
+      const res = await server.app.inject({ method: 'GET', url: `/api/v1/predict/NVDA?days=${(predictionsDuringTraining % 10) + 1}` });
+      assert.equal(res.statusCode, 200);
+      predictionsDuringTraining += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(job['status'], 'succeeded', JSON.stringify(job));
+    assert.ok(seen.has('running'), `the job was seen running (${[...seen].join(', ')})`);
+    assert.ok(predictionsDuringTraining > 0);
+    const progress = job['progress'] as Json;
+    assert.equal(progress['epochs'], 4);
+    assert.ok((progress['epoch'] as number) >= 1);
+    assert.equal(typeof progress['loss'], 'number');
+    const result = job['result'] as Json;
+    assert.notEqual(result['version'], before['version']);
+    assert.equal(typeof result['beats_naive'], 'boolean');
+
+    const afterDetail = await getJson('/api/v1/models/NVDA');
+    assert.equal(afterDetail['version'], result['version'], 'the new version is served');
+    assert.equal((afterDetail['training_config'] as Json)['epochs'], 4);
+    const versions = afterDetail['versions'] as Json[];
+    assert.equal(versions.length, 2);
+    assert.equal(versions.find((v) => v['current'] === true)?.['version'], result['version']);
+    const prediction = await getJson('/api/v1/predict/NVDA?days=2');
+    assert.equal(prediction['model_version'], result['version']);
+    const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^training_jobs\{status="succeeded"\} 1$/m);
+    assert.match(metrics, new RegExp(`^model_info\\{model="nvda",version="${result['version'] as string}"`, 'm'));
+
+    // Once finished, the symbol can be trained again.
+    const again = await train('NVDA', { epochs: 1, max_bars: 300 });
+    assert.equal(again.statusCode, 202);
+    const againId = (JSON.parse(again.body) as Json)['job_id'] as string;
+    while (!['succeeded', 'failed'].includes((await getJson(`/api/v1/jobs/${againId}`))['status'] as string)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+});
