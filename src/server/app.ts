@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
 import { packageRoot } from '../config/package-root.js';
@@ -15,6 +15,7 @@ import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { installErrorHandlers } from './errors.js';
+import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { historicalRoutes } from './routes/historical.js';
@@ -103,7 +104,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   installErrorHandlers(base);
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(memoizingSerializerCompiler);
   // Only JSON bodies are accepted: anything else is a 415, not a string handed to the handlers.
   app.removeContentTypeParser(['text/plain']);
   app.addHook('onRequest', async (request, reply) => {

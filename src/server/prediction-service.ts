@@ -26,6 +26,12 @@ export interface BatchResult {
 }
 
 const BATCH_CONCURRENCY = 4;
+/**
+ * Bars read for a symbol are reused this long: concurrent and back-to-back requests share one read (the hot
+ * cached path then costs no file stat), while a replaced CSV or a new bar is seen within a second.
+ */
+const BARS_REUSE_MS = 1000;
+const BARS_MEMO_MAX = 1000;
 
 function errorReason(error: unknown): PredictionErrorReason {
   if (error instanceof AppError) {
@@ -43,13 +49,31 @@ function errorReason(error: unknown): PredictionErrorReason {
  */
 export class PredictionService {
   private readonly now: () => Date;
+  /**
+   * The `cached: true` answer for each value the memory tier holds, frozen and reused, so a hot prediction is
+   * one object whose JSON the serializer keeps (see serializer.ts). Keyed weakly: evicted values go with it.
+   */
+  private readonly hitAnswers = new WeakMap<Prediction, Prediction>();
+  private readonly recentBars = new Map<string, { readonly at: number; readonly bars: Promise<Bar[]> }>();
 
   constructor(private readonly options: PredictionServiceOptions) {
     this.now = options.now ?? (() => new Date());
   }
 
   /** The symbol's bars, oldest first. No data → 404; the data source failing → 503. */
-  async bars(symbol: string): Promise<Bar[]> {
+  bars(symbol: string): Promise<Bar[]> {
+    const now = Date.now();
+    const recent = this.recentBars.get(symbol);
+    if (recent && now - recent.at < BARS_REUSE_MS) return recent.bars;
+    if (this.recentBars.size >= BARS_MEMO_MAX) this.recentBars.clear();
+    const bars = this.readBars(symbol);
+    this.recentBars.set(symbol, { at: now, bars });
+    // A failure is not reused: the next request asks the source again.
+    bars.catch(() => this.recentBars.delete(symbol));
+    return bars;
+  }
+
+  private async readBars(symbol: string): Promise<Bar[]> {
     try {
       const bars = await this.options.market.getBars(symbol);
       if (bars.length === 0) throw new NotFoundError(`no market data for symbol ${symbol}`, { symbol });
@@ -106,6 +130,15 @@ export class PredictionService {
     };
   }
 
+  private hitAnswer(value: Prediction): Prediction {
+    let answer = this.hitAnswers.get(value);
+    if (answer === undefined) {
+      answer = Object.freeze({ ...value, cached: true });
+      this.hitAnswers.set(value, answer);
+    }
+    return answer;
+  }
+
   private async run(symbol: string, days: number): Promise<Prediction> {
     const { registry, cache, metrics } = this.options;
     const bars = await this.bars(symbol);
@@ -159,7 +192,7 @@ export class PredictionService {
         model_version: meta.version,
         cache: tier === 'memory' || tier === 'redis' || tier === 'file' ? tier : 'miss',
       });
-      return result.tier === undefined ? result.value : { ...result.value, cached: true };
+      return result.tier === undefined ? result.value : this.hitAnswer(result.value);
     } finally {
       lease.release();
     }

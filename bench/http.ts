@@ -1,0 +1,354 @@
+/**
+ * HTTP benchmark of the real service on loopback, each figure beside its reference from the same run:
+ *
+ *   npm run -s build && node dist/bench/http.js [--duration 8] [--connections 50] [--models 200]
+ *
+ * - cached GET /api/v1/predict/:symbol throughput vs a bare Fastify route returning the same JSON (ratio);
+ * - p50/p99 of cached predictions at 50 connections;
+ * - uncached single prediction latency per tfjs backend;
+ * - per-prediction cost when N uncached requests for different symbols/horizons arrive together;
+ * - time from process start to /health/ready with the shipped models and with 200 models.
+ *
+ * Every server is a separate `node` process (dist/src/main.js, or this file in `bare` mode); autocannon
+ * runs in this process. The machine has 2 cores shared by both, so compare figures within one run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { packageRoot } from '../src/config/package-root.js';
+import { dataLayout } from '../src/config/layout.js';
+import { CsvMarketData } from '../src/market/csv.js';
+import { selectBackend } from '../src/ml/backend.js';
+import { DEFAULT_TRAINING_CONFIG } from '../src/ml/training/config.js';
+import { trainModel } from '../src/ml/training/train.js';
+import { serializeScaler } from '../src/ml/scaler.js';
+import type { ModelMetadata } from '../src/ml/types.js';
+import { ModelStore } from '../src/model-store/store.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const MAIN = path.join(path.dirname(SELF), '..', 'src', 'main.js');
+const API_KEY = 'bench-key-0123456789';
+const SAMPLE_DIR = path.join(packageRoot, 'data', 'sample');
+const SHIPPED_DIR = path.join(packageRoot, 'models');
+
+export interface Row {
+  readonly measure: string;
+  readonly value: string;
+  readonly reference: string;
+}
+
+interface Server {
+  readonly url: string;
+  readonly process: ChildProcess;
+  readonly startedAt: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = Fastify();
+    server.listen({ port: 0, host: '127.0.0.1' }).then(
+      () => {
+        const address = server.server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : 0;
+        void server.close().then(() => resolve(port));
+      },
+      (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await fetch(url).then((r) => r.status).catch(() => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`server exited with ${code}: ${stderr}\n`);
+  });
+  return child;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+/** Starts `node dist/src/main.js` on a free port and resolves once /health/ready is 200. */
+async function startService(dataDir: string, env: Record<string, string> = {}): Promise<Server & { readySeconds: number }> {
+  const port = await freePort();
+  const startedAt = performance.now();
+  const child = spawnNode([MAIN], {
+    PERSISTENT_DATA_PATH: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '1000000000',
+    API_KEYS: API_KEY,
+    MODEL_WATCH_INTERVAL: '0',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/health/ready`, 600_000);
+  return { url, process: child, startedAt, readySeconds: (performance.now() - startedAt) / 1000, stop: stopper(child) };
+}
+
+/** `node dist/bench/http.js bare PORT FILE`: the reference server, one Fastify route sending the same JSON object. */
+async function runBare(port: number, file: string): Promise<void> {
+  const body = JSON.parse(await readFile(file, 'utf8')) as unknown;
+  const app = Fastify();
+  app.get('/api/v1/predict/:symbol', async () => body);
+  await app.listen({ port, host: '127.0.0.1' });
+}
+
+async function startBare(body: unknown): Promise<Server> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-bare-'));
+  const file = path.join(dir, 'body.json');
+  await writeFile(file, JSON.stringify(body));
+  const port = await freePort();
+  const child = spawnNode([SELF, 'bare', String(port), file], {});
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/api/v1/predict/NVDA`, 30_000);
+  const stop = stopper(child);
+  return {
+    url,
+    process: child,
+    startedAt: 0,
+    stop: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+async function timed(url: string, init?: RequestInit): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
+  return performance.now() - t0;
+}
+
+const clearCache = (url: string) => fetch(`${url}/api/v1/cache/clear`, { method: 'POST', headers: { 'x-api-key': API_KEY } }).then((r) => r.arrayBuffer());
+
+/** A persistent_data with sample prices and the given models (or the shipped ones when none are given). */
+async function prepareDataDir(models?: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-data-'));
+  if (models) {
+    const layout = dataLayout(dir);
+    await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models);
+  }
+  return dir;
+}
+
+async function hasShippedModels(): Promise<boolean> {
+  const entries = await readdir(SHIPPED_DIR).catch(() => [] as string[]);
+  return entries.some((e) => e.endsWith('_lstm_model'));
+}
+
+/** What saveModel takes: the store assigns version and scaler checksum itself. */
+function withoutVersion(metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'> & Partial<ModelMetadata>): Omit<ModelMetadata, 'version' | 'scaler_sha256'> {
+  const copy = Object.fromEntries(Object.entries(metadata).filter(([name]) => name !== 'version' && name !== 'scaler_sha256'));
+  return copy as Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
+}
+
+/** Keys b000, b001, ... for generated models. */
+const generatedKeys = (count: number): string[] => Array.from({ length: count }, (_, i) => `b${String(i).padStart(3, '0')}`);
+
+/**
+ * Valid models under the given keys, each a real saved copy of one trained network (the shipped NVDA
+ * model when present, else one trained here): loading 200 of them costs what loading 200 real models
+ * costs, without training 200 networks on 2 cores.
+ */
+async function generateModels(keys: readonly string[]): Promise<{ dir: string; source: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-models-'));
+  const store = new ModelStore({ modelsDir: dir, scalersDir: path.join(dir, 'scalers'), keepVersions: 1 });
+  await selectBackend('auto');
+  let source: string;
+  let artifacts;
+  if (await hasShippedModels()) {
+    const shipped = new ModelStore({ modelsDir: SHIPPED_DIR, scalersDir: path.join(SHIPPED_DIR, 'scalers') });
+    const loaded = await shipped.loadModel('nvda');
+    artifacts = { model: loaded.model, scalerJson: loaded.scalerJson, metadata: loaded.metadata };
+    source = `copies of the shipped NVDA model ${loaded.metadata.version}`;
+  } else {
+    const bars = await new CsvMarketData({ directory: SAMPLE_DIR }).getBars('NVDA');
+    const config = { ...DEFAULT_TRAINING_CONFIG, epochs: 2, maxBars: 1500 };
+    const trained = await trainModel({ key: 'nvda', series: [{ symbol: 'NVDA', bars: bars.slice(-config.maxBars) }], config, backend: 'wasm', dataSource: 'csv' });
+    artifacts = { model: trained.model, scalerJson: serializeScaler(trained.scaler), metadata: trained.metadata };
+    source = 'copies of one NVDA model trained here (default network, 2 epochs; no shipped models yet)';
+  }
+  const metadata = withoutVersion(artifacts.metadata);
+  for (const key of keys) {
+    await store.saveModel({ model: artifacts.model, scalerJson: artifacts.scalerJson, metadata: { ...metadata, key, name: `${key}_lstm_model` } });
+  }
+  artifacts.model.dispose();
+  return { dir, source };
+}
+
+export interface HttpBenchOptions {
+  readonly duration: number;
+  readonly connections: number;
+  readonly models: number;
+}
+
+export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  const shipped = await hasShippedModels();
+  let fixture: string | undefined;
+  if (!shipped) {
+    // Before the shipped models exist, a small real set stands in (said in the table).
+    fixture = (await generateModels(['nvda', 'global'])).dir;
+  }
+
+  // 1. Start-up with the shipped models (seeded from models/ into an empty persistent_data, as a first start does).
+  const dataDir = await prepareDataDir(shipped ? undefined : fixture);
+  const service = await startService(dataDir);
+  const modelCount = ((await (await fetch(`${service.url}/api/v1/models`)).json()) as { count: number }).count;
+  rows.push({
+    measure: `start → /health/ready, ${shipped ? 'shipped' : 'stand-in'} models (${modelCount})`,
+    value: `${fmt(service.readySeconds, 2)} s`,
+    reference: 'includes seeding persistent_data, loading and warming every model',
+  });
+
+  try {
+    // 2. Cached throughput vs the bare route, same JSON body.
+    const cachedUrl = `${service.url}/api/v1/predict/NVDA?days=5`;
+    const body = (await (await fetch(cachedUrl)).json()) as { cached: boolean };
+    const cached = await autocannon({ url: cachedUrl, connections: options.connections, duration: options.duration });
+    const bare = await startBare({ ...body, cached: true });
+    let reference;
+    try {
+      reference = await autocannon({ url: `${bare.url}/api/v1/predict/NVDA`, connections: options.connections, duration: options.duration });
+    } finally {
+      await bare.stop();
+    }
+    const ratio = cached.requests.average / reference.requests.average;
+    rows.push({
+      measure: `cached GET /api/v1/predict/NVDA?days=5, ${options.connections} connections`,
+      value: `${fmt(cached.requests.average, 0)} req/s (non-2xx ${cached.non2xx}, errors ${cached.errors})`,
+      reference: `bare Fastify route, same JSON: ${fmt(reference.requests.average, 0)} req/s → ratio ${fmt(ratio, 2)} (target ≥ 0.70)`,
+    });
+    rows.push({
+      measure: `cached predictions latency, ${options.connections} connections`,
+      value: `p50 ${cached.latency.p50} ms, p99 ${cached.latency.p99} ms`,
+      reference: `bare route: p50 ${reference.latency.p50} ms, p99 ${reference.latency.p99} ms`,
+    });
+
+    // 3. Uncached per-prediction cost when N requests for different symbols/horizons arrive together.
+    const symbols = await new CsvMarketData({ directory: path.join(dataDir, 'stock_data', 'historical') }).listSymbols();
+    const single: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      await clearCache(service.url);
+      single.push(await timed(`${service.url}/api/v1/predict/NVDA?days=1`));
+    }
+    const singleMs = median(single);
+    for (const n of [8, 32]) {
+      const perPrediction: number[] = [];
+      for (let round = 0; round < 3; round += 1) {
+        await clearCache(service.url);
+        const t0 = performance.now();
+        await Promise.all(
+          Array.from({ length: n }, (_, i) => timed(`${service.url}/api/v1/predict/${symbols[i % symbols.length] ?? 'NVDA'}?days=${Math.floor(i / symbols.length) + 1}`)),
+        );
+        perPrediction.push((performance.now() - t0) / n);
+      }
+      rows.push({
+        measure: `uncached, ${n} concurrent requests for different symbols/horizons`,
+        value: `${fmt(median(perPrediction), 2)} ms per prediction (wall time / ${n})`,
+        reference: `one uncached request alone: ${fmt(singleMs, 2)} ms`,
+      });
+    }
+  } finally {
+    await service.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  // 4. Uncached single prediction latency per backend (tensorflow only when @tensorflow/tfjs-node is installed).
+  const backendModels = fixture ?? SHIPPED_DIR;
+  for (const backend of ['wasm', 'cpu', 'tensorflow'] as const) {
+    const dir = await prepareDataDir(shipped ? undefined : backendModels);
+    const server = await startService(dir, { TFJS_BACKEND: backend });
+    try {
+      const info = (await (await fetch(`${server.url}/api/v1/stats`)).json()) as { models: { backend: string } };
+      const times: number[] = [];
+      for (let i = 0; i < 20; i += 1) {
+        await clearCache(server.url);
+        times.push(await timed(`${server.url}/api/v1/predict/NVDA?days=1`));
+      }
+      const ran = info.models.backend;
+      rows.push({
+        measure: `uncached GET /api/v1/predict/NVDA, TFJS_BACKEND=${backend}`,
+        value: `p50 ${fmt(median(times), 2)} ms, min ${fmt(Math.min(...times), 2)} ms (20 requests)`,
+        reference: ran === backend ? `backend ran: ${ran}` : `${backend} unavailable here; fell back to ${ran}`,
+      });
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  // 5. Start-up with many models.
+  const many = await generateModels(generatedKeys(options.models));
+  const dir = await prepareDataDir(many.dir);
+  const big = await startService(dir);
+  const loaded = ((await (await fetch(`${big.url}/api/v1/stats`)).json()) as { models: { ready: number } }).models.ready;
+  await big.stop();
+  rows.push({
+    measure: `start → /health/ready with ${options.models} models (${loaded} ready)`,
+    value: `${fmt(big.readySeconds, 2)} s`,
+    reference: many.source,
+  });
+  await rm(dir, { recursive: true, force: true });
+  await rm(many.dir, { recursive: true, force: true });
+  if (fixture) await rm(fixture, { recursive: true, force: true });
+  return rows;
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+export function printTable(title: string, rows: readonly Row[]): void {
+  const lines = [`## ${title}`, '', `machine: ${machine()}`, '', '| measure | value | reference (same run) |', '|---|---|---|'];
+  for (const row of rows) lines.push(`| ${row.measure} | ${row.value} | ${row.reference} |`);
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === SELF;
+if (isMain) {
+  if (process.argv[2] === 'bare') {
+    await runBare(Number(process.argv[3]), process.argv[4] ?? '');
+  } else {
+    const { values } = parseArgs({
+      options: { duration: { type: 'string', default: '8' }, connections: { type: 'string', default: '50' }, models: { type: 'string', default: '200' } },
+    });
+    const rows = await runHttpBench({ duration: Number(values.duration), connections: Number(values.connections), models: Number(values.models) });
+    printTable('HTTP service benchmark', rows);
+  }
+}
