@@ -55,6 +55,8 @@ export class PredictionService {
    */
   private readonly hitAnswers = new WeakMap<Prediction, Prediction>();
   private readonly recentBars = new Map<string, { readonly at: number; readonly bars: Promise<Bar[]> }>();
+  /** Cache key of the last answer per (symbol, horizon): what can still be served when the data source is down. */
+  private readonly lastKeys = new Map<string, { readonly key: string; readonly model: string; readonly fallback: boolean }>();
 
   constructor(private readonly options: PredictionServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -139,9 +141,36 @@ export class PredictionService {
     return answer;
   }
 
+  /** The last answer for (symbol, days) if a cache tier still holds it; used only while the data source is down. */
+  private async lastKnown(symbol: string, days: number): Promise<Prediction | undefined> {
+    const last = this.lastKeys.get(`${symbol}:${days}`);
+    if (!last) return undefined;
+    const hit = await this.options.cache.get(last.key);
+    if (!hit) return undefined;
+    this.count(symbol, last.model, hit.value.model_version, hit.tier, last.fallback);
+    return this.hitAnswer(hit.value);
+  }
+
+  private count(symbol: string, model: string, version: string, tier: string | undefined, fallback: boolean): void {
+    this.options.metrics.predictions.inc({
+      symbol: fallback ? 'other' : symbol,
+      model,
+      model_version: version,
+      cache: tier === 'memory' || tier === 'redis' || tier === 'file' ? tier : 'miss',
+    });
+  }
+
   private async run(symbol: string, days: number): Promise<Prediction> {
-    const { registry, cache, metrics } = this.options;
-    const bars = await this.bars(symbol);
+    const { registry, cache } = this.options;
+    let bars: Bar[];
+    try {
+      bars = await this.bars(symbol);
+    } catch (error) {
+      // A source outage degrades to the last answer still cached; only with nothing cached is it a 503.
+      const fallback = error instanceof UnavailableError ? await this.lastKnown(symbol, days) : undefined;
+      if (fallback) return fallback;
+      throw error;
+    }
     const lease = registry.acquire(symbol);
     if (!lease) throw new UnavailableError('no model is loaded to answer this symbol yet', 10, { symbol });
     try {
@@ -157,7 +186,7 @@ export class PredictionService {
       const result = await cache.getOrCompute(
         key,
         async () => {
-          const stop = metrics.inferenceDuration.startTimer({ backend: this.options.backend });
+          const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend });
           let forecast;
           try {
             forecast = await lease.forecaster.forecast(bars, days);
@@ -185,13 +214,9 @@ export class PredictionService {
         },
         this.options.ttlSeconds * 1000,
       );
-      const tier = result.tier ?? 'miss';
-      metrics.predictions.inc({
-        symbol: lease.fallback ? 'other' : symbol,
-        model: lease.key,
-        model_version: meta.version,
-        cache: tier === 'memory' || tier === 'redis' || tier === 'file' ? tier : 'miss',
-      });
+      this.count(symbol, lease.key, meta.version, result.tier, lease.fallback);
+      if (this.lastKeys.size >= 10_000) this.lastKeys.clear();
+      this.lastKeys.set(`${symbol}:${days}`, { key, model: lease.key, fallback: lease.fallback });
       return result.tier === undefined ? result.value : this.hitAnswer(result.value);
     } finally {
       lease.release();

@@ -104,6 +104,27 @@ describe('model registry: hot reload, disposal and failed models', () => {
     assert.deepEqual([...served].sort(), [...versions].sort(), 'both versions answered');
   });
 
+  it('picks up a version switched on disk by itself (MODEL_WATCH_INTERVAL)', async () => {
+    const watched = await startApp(models, await makeDataDir(), { MODEL_WATCH_INTERVAL: '0.2s' });
+    try {
+      const { layout } = watched.config;
+      const watchedStore = new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers });
+      const served = async () => (JSON.parse((await watched.app.inject({ method: 'GET', url: '/api/v1/models/NVDA' })).body) as Json)['version'];
+      const original = await served();
+      const bars = (await new CsvMarketData({ directory: sampleDir }).getBars('NVDA')).slice(-TINY_TRAINING.maxBars);
+      const trained = await trainModel({ key: 'nvda', series: [{ symbol: 'NVDA', bars }], config: TINY_TRAINING, backend: tf.getBackend(), dataSource: 'csv' });
+      const next = await watchedStore.save(trained);
+      trained.model.dispose();
+      const deadline = Date.now() + 10_000;
+      while ((await served()) !== next) {
+        assert.ok(Date.now() < deadline, `version ${next} served within 10 s (still ${String(original)})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await watched.app.close();
+    }
+  });
+
   it('reports a version that fails to load, keeps serving the working one, and never takes down the others', async () => {
     const before = JSON.parse((await server.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA?days=2' })).body) as Json;
     // A new NVDA version whose weights were damaged after saving, and a new model with only a damaged version.

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Bar } from '../../src/market/bar.js';
 import { CsvMarketData } from '../../src/market/csv.js';
 import type { MarketDataProvider } from '../../src/market/provider.js';
+import { UnavailableError } from '../../src/errors.js';
 import { freePort } from '../helpers/free-port.js';
 import { API_KEY, makeDataDir, sampleDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
@@ -367,6 +368,32 @@ describe('REST API on real models and real prices', () => {
     assert.ok(Number(res.headers['retry-after']) > 0);
     assert.equal((await from('10.0.0.2')).statusCode, 200, 'another client is not limited');
     for (let i = 0; i < 5; i += 1) assert.equal((await limited.app.inject({ method: 'GET', url: '/health/ready', remoteAddress: '10.0.0.1' })).statusCode, 200);
+  });
+
+  it('keeps serving the last cached answer while the data source is down, and 503 only for what is not cached', async () => {
+    const csv = new CsvMarketData({ directory: sampleDir });
+    let down = false;
+    // Edge case: a source that goes down on demand (the Yahoo outage itself is tested below with a closed port).
+    const flaky: MarketDataProvider = {
+      name: 'csv',
+      listSymbols: () => csv.listSymbols(),
+      getBars: async (symbol) => {
+        if (down) throw new UnavailableError('source unreachable');
+        return csv.getBars(symbol);
+      },
+    };
+    const app = await startApp(models, await makeDataDir(), {}, { market: flaky });
+    cleanups.push(() => app.app.close());
+    const first = JSON.parse((await app.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA?days=3' })).body) as Json;
+    down = true;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the 1 s reuse of bars
+    const during = await app.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA?days=3' });
+    assert.equal(during.statusCode, 200, during.body);
+    assert.equal(JSON.parse(during.body)['cached'], true);
+    assert.equal(JSON.parse(during.body)['predicted_price'], first['predicted_price']);
+    const uncached = await app.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA?days=4' });
+    assert.equal(uncached.statusCode, 503);
+    assert.ok(Number(uncached.headers['retry-after']) > 0);
   });
 
   it('answers 503 with Retry-After when the data source is down and nothing is cached', async () => {
