@@ -3,7 +3,7 @@ import { access, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelMetadata } from '../../src/ml/types.js';
-import { dataRoot, runCli, TINY } from './run-cli.js';
+import { dataRoot, runCli, TINY, type CliResult } from './run-cli.js';
 
 const versionIn = (text: string): string => {
   const match = /saved (v\d{8}T\d{6}Z(?:-\d+)?)/.exec(text);
@@ -143,8 +143,13 @@ describe('models CLI', () => {
       [['rollback', '../x'], {}, /invalid model key/],
       [['status'], { TFJS_BACKEND: 'gpu' }, /TFJS_BACKEND/],
     ];
-    for (const [args, extraEnv, message] of cases) {
-      const result = await runCli(args, { ...env, ...extraEnv });
+    // Four child processes at a time: the cases write nothing, so they cannot interfere.
+    const results: CliResult[] = [];
+    for (let i = 0; i < cases.length; i += 4) {
+      results.push(...(await Promise.all(cases.slice(i, i + 4).map(([args, extraEnv]) => runCli(args, { ...env, ...extraEnv })))));
+    }
+    for (const [i, [args, , message]] of cases.entries()) {
+      const result = results[i] as CliResult;
       assert.equal(result.code, 2, `${args.join(' ')}: exit ${result.code}\n${result.stderr}`);
       const lines = result.stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
       assert.equal(lines.length, 1, `${args.join(' ')}: ${result.stderr}`);

@@ -137,7 +137,7 @@ describe('ModelStore', () => {
     for (let seed = 1; seed <= 4; seed += 1) saved.push(await store.saveModel(artifacts('msft', seed)));
     assert.deepEqual((await store.versions('msft')).map((v) => v.version), [saved[3], saved[2]]);
     const scalers = (await fs.readdir(store.scalersDir)).sort();
-    assert.deepEqual(scalers, [`msft_scaler_${saved[2]}.json`, `msft_scaler_${saved[3]}.json`]);
+    assert.deepEqual(scalers, [`msft_scaler_${saved[2]}.json`, `msft_scaler_${saved[3]}.json`].sort());
   });
 
   it('never prunes the current version, even when it is older than the kept ones', async () => {
