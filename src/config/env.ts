@@ -169,18 +169,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(variable, error.message.replace(`${variable}: `, ''));
   }
   const root = path.resolve(e.PERSISTENT_DATA_PATH);
-  const resolveIn = (p: string | undefined) => (p === undefined ? undefined : path.resolve(root, p));
-  const logs = resolveIn(e.LOG_PATH);
+  // Explicit paths are relative to the working directory, as in the original .env files.
+  const resolve = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+  // The original's ML_MODEL_PATH named one model folder (…/ml_models/nvda_lstm_model): its parent is the models root.
+  const modelsPath = e.ML_MODEL_PATH !== undefined && /_lstm_model\/?$/.test(e.ML_MODEL_PATH) ? path.dirname(path.resolve(e.ML_MODEL_PATH)) : resolve(e.ML_MODEL_PATH);
+  const logs = resolve(e.LOG_PATH);
   const layout = dataLayout(root, {
-    mlModels: resolveIn(e.ML_MODEL_PATH),
-    scalers: resolveIn(e.SCALERS_PATH),
-    mlCache: resolveIn(e.ML_CACHE_PATH),
-    stockDataCache: resolveIn(e.STOCK_DATA_CACHE_PATH),
+    mlModels: modelsPath,
+    scalers: resolve(e.SCALERS_PATH),
+    mlCache: resolve(e.ML_CACHE_PATH),
+    stockDataCache: resolve(e.STOCK_DATA_CACHE_PATH),
     logs,
     // LOG_FILE is a file name inside the application log folder, or a path of its own.
-    logFile: e.LOG_FILE === undefined ? undefined : path.resolve(logs ?? path.join(root, 'logs'), 'application', e.LOG_FILE),
-    backups: resolveIn(e.BACKUP_PATH),
-    config: resolveIn(e.CONFIG_PATH),
+    logFile: e.LOG_FILE === undefined ? undefined : path.resolve(path.join(logs ?? path.join(root, 'logs'), 'application'), e.LOG_FILE),
+    backups: resolve(e.BACKUP_PATH),
+    config: resolve(e.CONFIG_PATH),
   });
   return {
     port: e.PORT,

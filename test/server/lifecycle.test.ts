@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/env.js';
+import { createAppLogger } from '../../src/observability/logger.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { freePort } from '../helpers/free-port.js';
 import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture } from './fixtures.js';
@@ -75,8 +76,11 @@ describe('configuration, restart, logs and shutdown', () => {
     assert.equal(config.stockDataTtlSeconds, 1800);
     assert.deepEqual(config.apiKeys, []);
     assert.deepEqual(config.corsOrigins, []);
-    const custom = loadConfig({ PERSISTENT_DATA_PATH: '/srv/pd', ML_MODEL_PATH: 'models', LOG_FILE: 'api.log', ML_PREDICTION_TTL: '5m', API_KEYS: 'a1b2c3d4, e5f6g7h8' });
-    assert.equal(custom.layout.mlModels, '/srv/pd/models');
+    const custom = loadConfig({ PERSISTENT_DATA_PATH: '/srv/pd', ML_MODEL_PATH: '/srv/models', LOG_FILE: 'api.log', ML_PREDICTION_TTL: '5m', API_KEYS: 'a1b2c3d4, e5f6g7h8' });
+    assert.equal(custom.layout.mlModels, '/srv/models');
+    assert.equal(custom.layout.scalers, '/srv/pd/scalers');
+    // The original .env named one model's folder; its parent is the models root.
+    assert.equal(loadConfig({ ML_MODEL_PATH: 'persistent_data/ml_models/nvda_lstm_model' }).layout.mlModels, path.resolve('persistent_data/ml_models'));
     assert.equal(custom.layout.logFile, '/srv/pd/logs/application/api.log');
     assert.equal(custom.predictionTtlSeconds, 300);
     assert.deepEqual(custom.apiKeys, ['a1b2c3d4', 'e5f6g7h8']);
@@ -117,6 +121,27 @@ describe('configuration, restart, logs and shutdown', () => {
     const secondLines = await readLog(dataDir);
     assert.deepEqual(secondLines.slice(0, firstLines.length), firstLines, 'the first run’s log lines are kept');
     assert.ok(secondLines.length > firstLines.length);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('rotates the application log by size, keeping stock-prediction.log on the active file, secrets redacted', async () => {
+    const dataDir = await makeDataDir();
+    const file = path.join(dataDir, 'logs', 'application', 'stock-prediction.log');
+    const { logger, close } = await createAppLogger({ level: 'info', file, maxSize: '2k', keepFiles: 50, stdout: false, secrets: ['key-abcdef123'] });
+    for (let i = 0; i < 60; i += 1) {
+      logger.info({ i, url: 'redis://:hunter2pass@10.0.0.1:6379/0', req: { headers: { authorization: 'Bearer key-abcdef123' } } }, `line ${i} key-abcdef123`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await close();
+    const names = (await readdir(path.dirname(file))).filter((n) => /^stock-prediction\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(n));
+    assert.ok(names.length >= 2, `rotated into several files: ${names.join(', ')}`);
+    const active = await readFile(file, 'utf8');
+    assert.match(active, /"i":59/, 'stock-prediction.log shows the newest lines');
+    let all = '';
+    for (const name of names) all += await readFile(path.join(path.dirname(file), name), 'utf8');
+    assert.equal(all.split('\n').filter(Boolean).length, 60, 'no line lost across rotations');
+    assert.ok(!all.includes('hunter2pass') && !all.includes('key-abcdef123'), 'secrets never written');
+    assert.match(all, /redis:\/\/:\[REDACTED\]@10\.0\.0\.1/);
     await rm(dataDir, { recursive: true, force: true });
   });
 
