@@ -164,8 +164,12 @@ export class ModelRegistry {
       this.slots.delete(gone);
     }
     for (const key of keys) {
-      const slot = this.slots.get(key) ?? { status: 'loading', served: undefined, error: undefined, failedVersion: undefined };
-      this.slots.set(key, slot);
+      if (!this.slots.has(key)) this.slots.set(key, { status: 'loading', served: undefined, error: undefined, failedVersion: undefined });
+    }
+    // New models show as "loading" (in /api/v1/models and models_loaded) while they load.
+    this.publish();
+    for (const key of keys) {
+      const slot = this.slots.get(key) as Slot;
       let version: string | null;
       try {
         version = await loader.currentVersion(key);
