@@ -13,13 +13,13 @@ describe('training configuration from the environment', () => {
     const config = trainingConfigFromEnv(
       {
         TRAIN_WINDOW: '20', TRAIN_HORIZON: '10', TRAIN_LAYERS: '2', TRAIN_UNITS: '16', TRAIN_DROPOUT: '0.2', TRAIN_EPOCHS: '5',
-        TRAIN_BATCH_SIZE: '128', TRAIN_LEARNING_RATE: '0.01', TRAIN_PATIENCE: '3', TRAIN_SEED: '9', TRAIN_MAX_BARS: '1000',
+        TRAIN_BATCH_SIZE: '256', TRAIN_LEARNING_RATE: '0.01', TRAIN_PATIENCE: '3', TRAIN_SEED: '9', TRAIN_MAX_BARS: '1000',
       },
       { epochs: 7, units: '24' },
     );
     assert.deepEqual(
       { ...config },
-      { ...DEFAULT_TRAINING_CONFIG, window: 20, horizon: 10, layers: 2, units: 24, dropout: 0.2, epochs: 7, batchSize: 128, learningRate: 0.01, patience: 3, seed: 9, maxBars: 1000 },
+      { ...DEFAULT_TRAINING_CONFIG, window: 20, horizon: 10, layers: 2, units: 24, dropout: 0.2, epochs: 7, batchSize: 256, learningRate: 0.01, patience: 3, seed: 9, maxBars: 1000 },
     );
   });
 
