@@ -8,7 +8,7 @@ import {
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
 import { exists, fileStamp, isMissing, sha256File, walkFiles, type FileEntry } from './files.js';
-import { takeRedisSnapshot } from './redis-snapshot.js';
+import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
 export type BackupPhase = 'snapshot' | 'copy' | 'archive' | 'rotate';
 
@@ -79,9 +79,22 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     if (wanted.includes('redis') && options.redisUrl !== undefined && options.redisUrl !== '') {
       options.onProgress?.({ phase: 'snapshot', done: 0, total: 1, bytes: 0 });
       const snapshot = await takeRedisSnapshot(options.redisUrl, layout.redis);
-      const info = await fs.stat(snapshot.file);
-      extra.push({ source: snapshot.file, name: `redis/${path.basename(snapshot.file)}`, size: info.size });
-      redis = { method: 'bgsave', detail: `BGSAVE at ${new Date(snapshot.savedAt * 1000).toISOString()}` };
+      const size = (await fs.stat(snapshot.file)).size;
+      const forms: string[] = [];
+      if (snapshot.appendOnly !== false) {
+        // The form an append-only Redis loads: a multi-part AOF whose base is the snapshot.
+        const aof = aofFromSnapshot();
+        extra.push({ source: snapshot.file, name: `redis/${aof.dir}/${aof.base}`, size });
+        const manifestFile = path.join(staging, 'redis', aof.dir, aof.manifest);
+        await fs.mkdir(path.dirname(manifestFile), { recursive: true, mode: 0o755 });
+        await fs.writeFile(manifestFile, aof.manifestText, { mode: 0o644 });
+        forms.push(`${aof.dir}/ with the snapshot as its base`);
+      }
+      if (snapshot.appendOnly !== true) {
+        extra.push({ source: snapshot.file, name: `redis/${path.basename(snapshot.file)}`, size });
+        forms.push(path.basename(snapshot.file));
+      }
+      redis = { method: 'bgsave', detail: `BGSAVE at ${new Date(snapshot.savedAt * 1000).toISOString()}, archived as ${forms.join(' and ')}` };
     }
 
     const plan = await planFiles(layout, wanted, options.logDays, createdAt, redis.method === 'bgsave');

@@ -7,6 +7,17 @@ export interface RedisSnapshot {
   /** The fresh dump.rdb, readable from here. */
   readonly file: string;
   readonly savedAt: number;
+  /** Whether the server runs with appendonly (undefined when CONFIG is not available). */
+  readonly appendOnly: boolean | undefined;
+}
+
+/**
+ * Redis 7 with `appendonly yes` ignores a lone dump.rdb at start-up and begins empty. A
+ * multi-part AOF whose base is that RDB is loaded instead: these are the files that restore it.
+ */
+export function aofFromSnapshot(): { readonly dir: string; readonly base: string; readonly manifest: string; readonly manifestText: string } {
+  const base = 'appendonly.aof.1.base.rdb';
+  return { dir: 'appendonlydir', base, manifest: 'appendonly.aof.manifest', manifestText: `file ${base} seq 1 type b\n` };
 }
 
 function infoField(info: string, field: string): string | undefined {
@@ -39,13 +50,22 @@ export async function takeRedisSnapshot(url: string, redisDir: string, timeoutMs
       const lastSave = Number(infoField(info, 'rdb_last_save_time') ?? 0);
       if (!running && lastSave >= startedAt) {
         if (infoField(info, 'rdb_last_bgsave_status') !== 'ok') throw new Error('Redis reported a failed BGSAVE (rdb_last_bgsave_status is not ok)');
-        return { file: await locateDump(client, redisDir), savedAt: lastSave };
+        return { file: await locateDump(client, redisDir), savedAt: lastSave, appendOnly: await appendOnly(client) };
       }
       if (Date.now() > deadline) throw new Error(`Redis BGSAVE did not finish within ${timeoutMs / 1000}s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
     client.disconnect();
+  }
+}
+
+async function appendOnly(client: Redis): Promise<boolean | undefined> {
+  try {
+    const [, value] = (await client.config('GET', 'appendonly')) as string[];
+    return value === undefined ? undefined : value === 'yes';
+  } catch {
+    return undefined;
   }
 }
 

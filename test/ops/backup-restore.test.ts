@@ -40,20 +40,19 @@ interface PredictionView {
  * A real redis-server whose data directory is persistent_data/redis, as in the compose stack
  * (the shared test helper uses a private temp dir, and Redis 7 refuses CONFIG SET dir).
  */
-async function startRedisIn(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startRedisIn(dir: string): Promise<{ url: string; client: Redis; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  // Append-only, as config/redis.conf sets it in the stack.
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { retryStrategy: (n) => (n > 100 ? null : 50), maxRetriesPerRequest: 100 });
-  probe.on('error', () => undefined);
-  try {
-    assert.equal(await probe.ping(), 'PONG');
-  } finally {
-    probe.disconnect();
-  }
+  const client = new Redis(url, { retryStrategy: (n) => (n > 100 ? null : 50), maxRetriesPerRequest: 100 });
+  client.on('error', () => undefined);
+  assert.equal(await client.ping(), 'PONG');
   return {
     url,
+    client,
     async stop() {
+      client.disconnect();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
@@ -134,6 +133,7 @@ test('backup under load, wipe, setup + restore: checksums match and the service 
   const statuses = new Map<number, number>();
   try {
     expected = await predictions(first.base, 5);
+    await redis.client.set('ops-test:marker', 'before-backup');
     stable = await stableChecksums();
     assert.ok(Object.keys(stable).some((f) => f.startsWith('ml_models/nvda_lstm_model/')), 'models were seeded into persistent_data');
 
@@ -167,7 +167,7 @@ test('backup under load, wipe, setup + restore: checksums match and the service 
   const archive = backup.stdout.split('\n')[0] ?? '';
   const manifest = await verifyArchive(archive);
   assert.equal(manifest.redis.method, 'bgsave');
-  assert.ok('redis/dump.rdb' in manifest.files, 'the fresh Redis snapshot is in the archive');
+  assert.ok('redis/appendonlydir/appendonly.aof.1.base.rdb' in manifest.files, 'the fresh Redis snapshot is in the archive, as the base of an AOF');
   assert.deepEqual(Object.keys(manifest.models).sort(), ['aapl', 'global', 'nvda']);
   for (const [file, sum] of Object.entries(stable)) assert.equal(manifest.files[file]?.sha256, sum, `${file} archived as it was`);
   assert.ok(Object.keys(manifest.files).some((f) => f.startsWith('logs/application/')), 'recent logs are included');
@@ -195,6 +195,15 @@ test('backup under load, wipe, setup + restore: checksums match and the service 
   assert.deepEqual(await stableChecksums(), stable);
   assert.deepEqual(worldWritable(await snapshotTree(data)), []);
   if (isRoot) assert.equal((await stat(path.join(data, 'ml_models'))).uid, 1001, 'restored folders keep their container owner');
+
+  // Redis, started as in the stack on the restored folder, has the data of the snapshot.
+  const restoredRedis = await startRedisIn(dataLayout(data).redis);
+  try {
+    assert.equal(await restoredRedis.client.get('ops-test:marker'), 'before-backup');
+    assert.ok((await restoredRedis.client.dbsize()) > 1, 'cached predictions came back with the snapshot');
+  } finally {
+    await restoredRedis.stop();
+  }
 
   // Restart with nothing to seed from: the models can only come from the restore.
   const emptyShipped = path.join(project, 'no-shipped-models');
