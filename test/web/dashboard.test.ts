@@ -172,6 +172,7 @@ async function screenshot(page: Page, name: string): Promise<string> {
 describe('web dashboard in Chromium against the real service', () => {
   before(async () => {
     service = await startService();
+    console.log(`service ${service.url}: ${service.models} models, own: ${service.symbols.join(', ')}; global answers ${service.fallbackSymbol}`);
     browser = await launchChromium();
   });
   after(async () => {
