@@ -313,14 +313,14 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
     try {
       const info = (await (await fetch(`${server.url}/api/v1/stats`)).json()) as { models: { backend: string } };
       const times: number[] = [];
-      for (let i = 0; i < 20; i += 1) {
+      for (let i = 0; i < 50; i += 1) {
         await clearCache(server.url);
         times.push(await timed(`${server.url}/api/v1/predict/NVDA?days=1`));
       }
       const ran = info.models.backend;
       rows.push({
         measure: `uncached GET /api/v1/predict/NVDA, TFJS_BACKEND=${backend}`,
-        value: `p50 ${fmt(median(times), 2)} ms, min ${fmt(Math.min(...times), 2)} ms (20 requests)`,
+        value: `p50 ${fmt(median(times), 2)} ms, min ${fmt(Math.min(...times), 2)} ms (50 requests)`,
         reference: ran === backend ? `backend ran: ${ran}` : `${backend} unavailable here; fell back to ${ran}`,
       });
     } finally {

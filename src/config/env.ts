@@ -88,6 +88,20 @@ const EnvSchema = z.object({
   STOCK_BUY_THRESHOLD: numberIn(1, 10).default(1.01),
   STOCK_SELL_THRESHOLD: numberIn(0, 1).default(0.99),
   RATE_LIMIT_MAX: numberIn(1, 1_000_000_000, true).default(120),
+  /**
+   * Whose X-Forwarded-For to believe, so rate limits and logs see the real client behind nginx:
+   * false (default), true, or comma-separated proxy addresses/CIDRs (e.g. 172.16.0.0/12, loopback).
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .transform((raw, ctx): boolean | string => {
+      if (/^(true|false)$/i.test(raw)) return raw.toLowerCase() === 'true';
+      if (/^[0-9a-fA-F.:/,\s]+$/.test(raw) || /^(loopback|linklocal|uniquelocal)(,|$)/.test(raw)) return raw;
+      ctx.addIssue({ code: 'custom', message: `must be true, false or proxy addresses (got "${raw}")` });
+      return z.NEVER;
+    })
+    .default(false),
   RATE_LIMIT_WINDOW: durationSeconds('RATE_LIMIT_WINDOW').default(60),
   /** Largest accepted request body in bytes. */
   BODY_LIMIT: numberIn(1024, 10 * 1024 * 1024, true).default(64 * 1024),
@@ -124,6 +138,7 @@ export interface AppConfig {
   readonly buyThreshold: number;
   readonly sellThreshold: number;
   readonly rateLimitMax: number;
+  readonly trustProxy: boolean | string;
   readonly rateLimitWindowSeconds: number;
   readonly bodyLimit: number;
   readonly memoryCacheMax: number;
@@ -203,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     buyThreshold: e.STOCK_BUY_THRESHOLD,
     sellThreshold: e.STOCK_SELL_THRESHOLD,
     rateLimitMax: e.RATE_LIMIT_MAX,
+    trustProxy: e.TRUST_PROXY,
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW,
     bodyLimit: e.BODY_LIMIT,
     memoryCacheMax: e.MEMORY_CACHE_MAX,

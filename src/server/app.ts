@@ -5,7 +5,8 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
@@ -43,11 +44,16 @@ export interface BuildAppOptions {
   readonly webDir?: string;
 }
 
-export type App = FastifyInstance & {
-  readonly services: Services;
-  /** Settles once seeding, model loading and warm-up have finished (readiness turns 200 if a model loaded). */
-  readonly started: Promise<void>;
-};
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The service's parts (registry, caches, market data, jobs), for routes, tests and benchmarks. */
+    readonly services: Services;
+    /** Settles once seeding, model loading and warm-up have finished (readiness turns 200 if a model loaded). */
+    readonly started: Promise<void>;
+  }
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -61,7 +67,7 @@ async function packageVersion(): Promise<string> {
  * registry and every route of the contract. Model loading starts when the app becomes ready and runs in the
  * background (`app.started`), so /health/live answers at once and /health/ready turns 200 only when done.
  */
-export async function buildApp(options: BuildAppOptions): Promise<App> {
+export async function buildApp(options: BuildAppOptions) {
   const { config } = options;
   await ensureLayout(config);
   const appLogger = options.logger
@@ -91,9 +97,11 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   });
 
   const loggerInstance: FastifyBaseLogger = logger;
+  const trustProxy: FastifyHttpOptions<Server>['trustProxy'] = config.trustProxy;
   const base = Fastify({
     loggerInstance,
     bodyLimit: config.bodyLimit,
+    trustProxy,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -194,5 +202,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     await appLogger.close();
   });
 
-  return Object.assign(app, { services, started }) as unknown as App;
+  app.decorate('services', services);
+  app.decorate('started', started);
+  return app;
 }
