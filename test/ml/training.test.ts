@@ -127,3 +127,20 @@ describe('early stopping', () => {
     }
   });
 });
+
+describe('divergence', () => {
+  test('a run whose validation loss is not finite is refused, not saved as a model', async () => {
+    const series = [{ symbol: 'NVDA', bars: nvda }];
+    const config: TrainingConfig = { ...TINY_CONFIG, epochs: 2, learningRate: 1 };
+    const dataset = buildDataset(series, config.window, config.horizon, chronologicalSplitDates(series, 0.7, 0.15));
+    const scaler = fitDatasetScaler(dataset);
+    // targets scaled beyond float32 range: the loss overflows, as in a diverging run
+    const exploding = { ...scaler, target_std: scaler.target_std.map(() => 1e-30) };
+    const model = buildLstmModel({ ...config, features: dataset.featureNames.length });
+    try {
+      await assert.rejects(fitNetwork(model, dataset, exploding, config), /training diverged/);
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -85,7 +85,9 @@ export async function fitNetwork(
       onEpoch?.(history[history.length - 1] as EpochReport);
       if (!Number.isFinite(loss) || epoch - best.epoch >= config.patience) break;
     }
-    if (best === undefined) throw new Error('training ran no epoch');
+    if (best === undefined || !Number.isFinite(best.loss)) {
+      throw new Error(`training diverged: validation loss ${best?.loss ?? 'missing'} (try a lower learning rate)`);
+    }
     model.setWeights(best.weights);
     return {
       epochsRun: history.length,
