@@ -141,6 +141,7 @@ async function assertPredictionShown(page: Page, symbol: string, days: number): 
     prediction.forecast.map((p) => [p.date, price(p.price), `${price(p.lower_80)} – ${price(p.upper_80)}`, `${price(p.lower_95)} – ${price(p.upper_95)}`]),
   );
   assert.equal(prediction.forecast.length, days);
+  assert.equal(await page.getByTestId('low-confidence').count(), prediction.confidence < 0.5 ? 1 : 0, 'low confidence is flagged exactly when below 50%');
   return prediction;
 }
 

@@ -34,6 +34,9 @@ export function renderSignal(prediction: Prediction): HTMLElement {
       'Confidence is how often the model got the direction (up or down) right on held-out days for predictions of a similar size — ',
       'a measured frequency, not a guarantee. A signal is not investment advice.',
     ),
+    prediction.confidence < 0.5
+      ? h('p', { class: 'warning', 'data-testid': 'low-confidence' }, 'Below 50%: for predictions like this one, the model got the direction wrong more often than right.')
+      : null,
     h(
       'dl',
       { class: 'facts' },
