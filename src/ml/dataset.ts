@@ -77,7 +77,7 @@ function firstIndexOnOrAfter(bars: readonly Bar[], date: string): number {
   return i < 0 ? bars.length : i;
 }
 
-export interface SeriesSamples extends SplitSamples {
+interface SeriesSamples extends SplitSamples {
   readonly scalerRows: readonly (readonly number[])[];
   /** First and last training day; undefined when the series starts after the training period. */
   readonly trainFrom: string | undefined;
@@ -85,7 +85,7 @@ export interface SeriesSamples extends SplitSamples {
 }
 
 /** Samples of one series, split at the given target-day dates. */
-export function buildSeriesSamples(input: SeriesInput, window: number, horizon: number, split: SplitDates): SeriesSamples {
+function buildSeriesSamples(input: SeriesInput, window: number, horizon: number, split: SplitDates): SeriesSamples {
   const { symbol, bars } = input;
   const minimum = FEATURE_WARMUP + window + horizon;
   if (bars.length < minimum) throw new InsufficientBarsError(`${symbol}: window ${window} + horizon ${horizon} + feature warm-up ${FEATURE_WARMUP}`, minimum, bars.length);

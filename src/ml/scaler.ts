@@ -84,7 +84,7 @@ export function serializeScaler(scaler: ScalerState): string {
   return canonicalJson(scaler);
 }
 
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 

@@ -27,7 +27,7 @@ export interface ScoredForecast {
 }
 
 /** Next-day prices of the model and of each baseline, and the realised price, for each forecast. */
-export interface NextDayPrices {
+interface NextDayPrices {
   readonly actual: number[];
   readonly model: number[];
   readonly naive: number[];
@@ -35,7 +35,7 @@ export interface NextDayPrices {
   readonly movingAverage: number[];
 }
 
-export function nextDayPrices(forecasts: readonly ScoredForecast[]): NextDayPrices {
+function nextDayPrices(forecasts: readonly ScoredForecast[]): NextDayPrices {
   return {
     actual: forecasts.map((f) => f.lastPrice * Math.exp(f.actual[0] as number)),
     model: forecasts.map((f) => f.lastPrice * Math.exp(f.predicted[0] as number)),

@@ -41,7 +41,7 @@ export interface CalibratedModel {
 }
 
 /** The last `maxBars` bars of each series (0 = all). */
-export function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput[] {
+function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput[] {
   return series.map((s) => ({ symbol: s.symbol, bars: maxBars > 0 ? s.bars.slice(-maxBars) : s.bars }));
 }
 
