@@ -42,10 +42,19 @@ async function main() {
   await writeFile(path.join(stagingDir, 'index.html'), html);
 
   const previous = `${outDir}.old-${process.pid}`;
-  await rename(outDir, previous).catch((error) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
-  await rename(stagingDir, outDir);
+  // Another build may swap its folder in between our two renames: then move that one aside too and retry.
+  for (let attempt = 1; ; attempt += 1) {
+    await rename(outDir, previous).catch((error) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    try {
+      await rename(stagingDir, outDir);
+      break;
+    } catch (error) {
+      if (!['ENOTEMPTY', 'EEXIST'].includes(error.code) || attempt === 3) throw error;
+      await rm(previous, { recursive: true, force: true });
+    }
+  }
   await rm(previous, { recursive: true, force: true });
   console.log(`web dashboard built into ${path.relative(root, outDir)}/`);
 }
