@@ -154,6 +154,23 @@ test('backup under load, wipe, setup + restore: checksums match and the service 
     backupSeconds = (performance.now() - t0) / 1000;
     loading = false;
     await Promise.all(load);
+
+    const monitor = await run(path.join(data, 'monitor_data.sh'), ['--json', '--url', first.base]);
+    assert.equal(monitor.code, 0, monitor.stderr);
+    const report = JSON.parse(monitor.stdout) as {
+      health: { reachable: boolean; http_status: number; status: string };
+      backups: { count: number; last: { age_seconds: number } | null };
+      models: { key: string; version: string | null; age_days?: number }[];
+      directories: { directory: string; bytes: number; files: number }[];
+    };
+    assert.equal(report.health.reachable, true);
+    assert.equal(report.health.http_status, 200);
+    assert.match(report.health.status, /^(healthy|degraded)$/);
+    assert.equal(report.backups.count, 1);
+    assert.ok((report.backups.last?.age_seconds ?? Infinity) < 120, 'the backup just made is the last one');
+    assert.deepEqual(report.models.map((m) => m.key), ['aapl', 'global', 'nvda']);
+    assert.ok(report.models.every((m) => m.version !== null && (m.age_days ?? Infinity) < 1), 'fresh models with versions');
+    assert.ok((report.directories.find((d) => d.directory === 'ml_models')?.files ?? 0) > 0);
   } finally {
     await first.server.app.close();
     await redis.stop();
