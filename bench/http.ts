@@ -235,6 +235,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
     reference: 'includes seeding persistent_data, loading and warming every model',
   });
 
+  let singleMs = Number.NaN;
   try {
     // 2. Cached throughput vs the bare route, same JSON body.
     const cachedUrl = `${service.url}/api/v1/predict/NVDA?days=5`;
@@ -266,7 +267,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
       await clearCache(service.url);
       single.push(await timed(`${service.url}/api/v1/predict/NVDA?days=1`));
     }
-    const singleMs = median(single);
+    singleMs = median(single);
     // One untimed pass reads (and memoizes) every symbol's CSV, so the rounds below time predictions, not parsing.
     await Promise.all(symbols.map((symbol) => fetch(`${service.url}/api/v1/historical/${symbol}?days=1`).then((r) => r.arrayBuffer())));
     for (const n of [8, 32]) {
@@ -285,6 +286,26 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
         reference: `one uncached request alone: ${fmt(singleMs, 2)} ms`,
       });
     }
+    // 4. Uncached predictions while a training job runs in its worker thread (the API's POST .../train).
+    const job = (await (
+      await fetch(`${service.url}/api/v1/models/AAPL/train`, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ epochs: 3, max_bars: 1500 }),
+      })
+    ).json()) as { job_id: string };
+    const during: number[] = [];
+    for (let i = 0; i < 200; i += 1) {
+      const status = ((await (await fetch(`${service.url}/api/v1/jobs/${job.job_id}`)).json()) as { status: string }).status;
+      if (status !== 'running' && status !== 'queued') break;
+      await clearCache(service.url);
+      during.push(await timed(`${service.url}/api/v1/predict/NVDA?days=1`));
+    }
+    rows.push({
+      measure: 'uncached GET /api/v1/predict/NVDA while a training job runs (worker thread)',
+      value: during.length > 0 ? `p50 ${fmt(median(during), 2)} ms, max ${fmt(Math.max(...during), 2)} ms (${during.length} requests)` : 'job finished before any request',
+      reference: `idle: ${fmt(singleMs, 2)} ms (2 cores: the worker takes one)`,
+    });
   } finally {
     await service.stop();
   }
