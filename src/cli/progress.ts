@@ -80,7 +80,7 @@ class TerminalProgress implements ProgressView {
   constructor(private readonly out: OutputStream) {}
 
   update(progress: TrainingProgress): void {
-    this.lines.set(progress.key, progressBar(progress, this.out.columns ?? 100));
+    this.lines.set(progress.key, progressBar(progress, this.out.columns || 100));
     this.schedule();
   }
 
@@ -115,7 +115,7 @@ class TerminalProgress implements ProgressView {
   }
 
   private draw(): void {
-    const width = this.out.columns ?? 100;
+    const width = this.out.columns || 100;
     let text = `${cursorUp(this.drawn)}\r`;
     for (const line of this.lines.values()) text += `${CLEAR_LINE}${line.slice(0, Math.max(20, width - 1))}\n`;
     this.out.write(text);
