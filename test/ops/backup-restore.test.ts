@@ -287,7 +287,7 @@ test('tampered, padded (unlisted file), corrupt, truncated and missing archives 
   await refused(path.join(work, 'missing.tar.gz'), /does not exist/);
 });
 
-test('restore without a terminal and without --yes refuses; --dry-run lists the changes and changes nothing', async () => {
+test('restore asks on a terminal, refuses without one unless --yes; --dry-run lists the changes and changes nothing', async () => {
   assert.ok(offsiteArchive);
   const csv = path.join(data, 'stock_data', 'historical', 'NVDA.csv');
   await writeFile(csv, `${await readFile(csv, 'utf8')}2099-01-02,1,1,1,1,1,1\n`);
@@ -306,8 +306,16 @@ test('restore without a terminal and without --yes refuses; --dry-run lists the 
   assert.match(dry.stdout, /dry run: nothing changed/);
   assert.deepEqual(await snapshotTree(data), before);
 
-  const real = await run(path.join(data, 'restore_data.sh'), [offsiteArchive, '--yes']);
-  assert.equal(real.code, 0, real.stderr);
+  // On a terminal (a pseudo-terminal from util-linux `script`) the operator is asked; "n" changes nothing, "y" restores.
+  const onTerminal = (answer: string) => run('script', ['-qec', `${path.join(data, 'restore_data.sh')} ${offsiteArchive}`, '/dev/null'], { input: `${answer}\n` });
+  const declined = await onTerminal('n');
+  assert.equal(declined.code, 1, declined.stdout);
+  assert.match(declined.stdout, /Replace these directories\? \[y\/N\]/);
+  assert.match(declined.stdout, /restore cancelled: nothing was changed/);
+  assert.deepEqual(await snapshotTree(data), before);
+
+  const real = await onTerminal('y');
+  assert.equal(real.code, 0, real.stdout);
   const safety = /kept in (\S+)/.exec(real.stdout)?.[1];
   assert.ok(safety, real.stdout);
   assert.match(await readFile(path.join(safety, 'stock_data', 'historical', 'NVDA.csv'), 'utf8'), /2099-01-02/, 'what was replaced is kept');

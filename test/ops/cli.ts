@@ -10,11 +10,11 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs a command with stdin closed (not a terminal), as cron or CI would. */
-export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}): Promise<RunResult> {
+/** Runs a command with stdin closed (not a terminal), as cron or CI would, or fed with `input`. */
+export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, STOCK_PREDICTION_OPS_CLI: opsCli, ...options.env },
       ...(options.uid === undefined ? {} : { uid: options.uid }),
       ...(options.gid === undefined ? {} : { gid: options.gid }),
@@ -22,9 +22,10 @@ export function run(command: string, args: readonly string[], options: { env?: N
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
+    if (options.input !== undefined) child.stdin?.end(options.input);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
