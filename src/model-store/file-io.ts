@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { CorruptModelError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const MODEL_JSON = 'model.json';
@@ -60,7 +61,14 @@ export function fileSystemIO(directory: string, verify?: VerifyFile): tf.io.IOHa
 }
 
 async function readVerified(directory: string, fileName: string, verify: VerifyFile | undefined): Promise<Uint8Array> {
-  const bytes = await fs.readFile(path.join(directory, fileName));
+  const file = path.join(directory, fileName);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptModelError(`${file} is missing`, { file });
+    throw error;
+  }
   verify?.(fileName, bytes);
   return bytes;
 }

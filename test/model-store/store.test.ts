@@ -90,6 +90,14 @@ describe('ModelStore', () => {
     assert.equal(await store.currentVersion('nvda'), first);
   });
 
+  it('refuses a version whose weights file is missing, naming it', async () => {
+    const store = await newStore();
+    const [, second] = await twoVersions(store);
+    const weights = path.join(store.versionDir('nvda', second), 'weights.bin');
+    await fs.rm(weights);
+    await assert.rejects(store.loadModel('nvda'), (e: unknown) => e instanceof CorruptModelError && e.message === `${weights} is missing`);
+  });
+
   it('refuses a half-written version without a manifest, and rollback skips it', async () => {
     const store = await newStore();
     const [first, second] = await twoVersions(store);
