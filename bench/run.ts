@@ -10,7 +10,7 @@ import { printTable, runHttpBench } from './http.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const rows = await runHttpBench({ duration: 8, connections: 50, models: 200 });
+const rows = await runHttpBench({ duration: 5, connections: 50, models: 200 });
 printTable('HTTP service benchmark (npm run bench)', rows);
 
 const training = path.join(here, 'training.js');

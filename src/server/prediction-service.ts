@@ -68,11 +68,13 @@ export class PredictionService {
     const recent = this.recentBars.get(symbol);
     if (recent && now - recent.at < BARS_REUSE_MS) return recent.bars;
     if (this.recentBars.size >= BARS_MEMO_MAX) this.recentBars.clear();
-    const bars = this.readBars(symbol);
-    this.recentBars.set(symbol, { at: now, bars });
+    const entry = { at: now, bars: this.readBars(symbol) };
+    this.recentBars.set(symbol, entry);
     // A failure is not reused: the next request asks the source again.
-    bars.catch(() => this.recentBars.delete(symbol));
-    return bars;
+    entry.bars.catch(() => {
+      if (this.recentBars.get(symbol) === entry) this.recentBars.delete(symbol);
+    });
+    return entry.bars;
   }
 
   private async readBars(symbol: string): Promise<Bar[]> {
