@@ -167,6 +167,11 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
         await handle.close();
       }
       await fs.chmod(temp, 0o640);
+      // Run as root on the host, the archive still belongs to the owner of backups/ (the app's uid).
+      if (process.getuid?.() === 0) {
+        const owner = await fs.stat(layout.backups);
+        await fs.chown(temp, owner.uid, owner.gid);
+      }
       await fs.rename(temp, archive);
     } catch (error) {
       await fs.rm(temp, { force: true });

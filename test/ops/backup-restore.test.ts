@@ -183,6 +183,7 @@ test('backup under load, wipe, setup + restore: checksums match and the service 
 
   const archive = backup.stdout.split('\n')[0] ?? '';
   const manifest = await verifyArchive(archive);
+  if (isRoot) assert.equal((await stat(archive)).uid, 1001, 'a backup run as root still belongs to the app user');
   assert.equal(manifest.redis.method, 'bgsave');
   assert.ok('redis/appendonlydir/appendonly.aof.1.base.rdb' in manifest.files, 'the fresh Redis snapshot is in the archive, as the base of an AOF');
   assert.deepEqual(Object.keys(manifest.models).sort(), ['aapl', 'global', 'nvda']);
