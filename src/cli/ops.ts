@@ -113,6 +113,7 @@ async function runBackup(argv: string[], io: Io): Promise<number> {
   io.out.write(`${result.archive}\n`);
   io.out.write(`  ${m.totals.files} files, ${formatBytes(m.totals.bytes)} -> ${formatBytes(result.archiveBytes)} archive in ${result.seconds.toFixed(1)}s; sections: ${m.sections.join(', ')}\n`);
   io.out.write(`  models: ${Object.entries(m.models).map(([k, v]) => `${k}@${v ?? '-'}`).join(' ') || 'none'}; redis: ${m.redis.method} (${m.redis.detail})\n`);
+  if (m.skipped.length > 0) io.out.write(`  not readable by uid ${process.getuid?.() ?? '?'}, skipped: ${m.skipped.join(', ')}\n`);
   for (const removed of result.removed) io.out.write(`  rotated out ${removed}\n`);
   return 0;
 }

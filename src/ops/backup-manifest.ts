@@ -42,6 +42,8 @@ const manifestSchema = z.object({
   redis: z.object({ method: z.enum(['bgsave', 'files', 'none']), detail: z.string() }),
   log_days: z.number(),
   totals: z.object({ files: z.number().int(), bytes: z.number().int() }),
+  /** Log files of other services the backup could not read (listed, not archived). */
+  skipped: z.array(z.string()).default([]),
   /** Archive path (`<section>/<path>`) → size and sha256. */
   files: z.record(z.string(), digestSchema),
 });

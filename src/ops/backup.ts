@@ -105,10 +105,10 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     const total = files.length;
     let done = 0;
     let bytes = 0;
-    const copied = new Set<string>();
+    const skipped: string[] = [];
     const progress = (): void => options.onProgress?.({ phase: 'copy', done, total, bytes });
     for (const file of files) {
-      if (await copyInto(staging, file)) copied.add(file.name);
+      if ((await copyInto(staging, file)) === 'unreadable') skipped.push(file.name);
       done += 1;
       bytes += file.size;
       progress();
@@ -119,7 +119,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       if (attempt >= MODEL_COPY_ATTEMPTS) throw new Error('ml_models kept changing during the backup (a version switch raced every copy); try again');
       await fs.rm(path.join(staging, 'ml_models'), { recursive: true, force: true });
       for (const file of await sectionFiles(layout, 'ml_models')) {
-        if (await copyInto(staging, file)) copied.add(file.name);
+        await copyInto(staging, file);
       }
       models = await readStagedModels(options.readModelVersions, staging);
     }
@@ -150,6 +150,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       redis,
       log_days: options.logDays,
       totals: { files: Object.keys(digests).length, bytes: totalBytes },
+      skipped,
       files: digests,
     };
     await fs.writeFile(path.join(staging, BACKUP_MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
@@ -217,15 +218,20 @@ async function planFiles(layout: DataLayout, sections: readonly SectionName[], l
   return files;
 }
 
-/** Copies one file into the staging tree; false when it disappeared meanwhile (a cache entry evicted, an old version pruned). */
-async function copyInto(staging: string, file: PlannedFile): Promise<boolean> {
+/**
+ * Copies one file into the staging tree. `gone` when it disappeared meanwhile (a cache entry
+ * evicted, an old version pruned); `unreadable` for a log file of another service's user
+ * (Grafana keeps its log 0640) — anything else unreadable fails the backup.
+ */
+async function copyInto(staging: string, file: PlannedFile): Promise<'copied' | 'gone' | 'unreadable'> {
   const target = path.join(staging, ...file.name.split('/'));
   await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
   try {
     await fs.copyFile(file.source, target);
-    return true;
+    return 'copied';
   } catch (error) {
-    if (isMissing(error)) return false;
+    if (isMissing(error)) return 'gone';
+    if ((error as NodeJS.ErrnoException).code === 'EACCES' && file.name.startsWith('logs/')) return 'unreadable';
     throw error;
   }
 }
