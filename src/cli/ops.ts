@@ -13,7 +13,7 @@ import { ArchiveRejectedError } from '../ops/backup-manifest.js';
 import { applyCleanup, planCleanup } from '../ops/cleanup.js';
 import { formatBytes } from '../ops/files.js';
 import { currentModels, verifiedStagedVersions } from '../ops/model-catalog.js';
-import { monitor, type MonitorReport } from '../ops/monitor.js';
+import { checkHealth, monitor, type MonitorReport } from '../ops/monitor.js';
 import { readOpsConfig } from '../ops/ops-config.js';
 import { countNewBars, decideRetraining, type SymbolState } from '../ops/retraining.js';
 import { planRestore, restoreBackup, RestoreAbortedError, verifyArchive, type RestorePlan } from '../ops/restore.js';
@@ -27,8 +27,10 @@ Every command takes --data <dir> (default: $PERSISTENT_DATA_PATH, else ./persist
   setup    [--compose-env F] [--no-chown]   create/complete persistent_data/, config, .env secrets, operator scripts
   backup   [--keep N] [--log-days N] [--redis-url URL] [--models-only]
                                             consistent .tar.gz with MANIFEST.json (sizes + sha256) in backups/
-  restore  <archive> [--dry-run] [--yes]    verify every checksum, then swap the archive's directories in
-  monitor  [--json] [--url URL]             sizes, file counts, last backup, model ages, service health
+  restore  <archive> [--dry-run] [--yes] [--url URL]
+                                            verify every checksum, then swap the archive's directories in
+                                            (warns when a service still answers at URL, default loopback:PORT)
+  monitor  [--json] [--url URL] [--no-health] sizes, file counts, last backup, model ages, service health
   cleanup  [--dry-run]                      retention rules of config/ml_config.json
   retrain  [--force] [--symbols A,B] [--max-age-days N] [--min-new-bars N] [--dry-run]
                                             back up models, then retrain missing/stale models via the models CLI`;
@@ -129,7 +131,7 @@ function printPlan(plan: RestorePlan, io: Io): void {
 }
 
 async function runRestore(argv: string[], io: Io, stdin: NodeJS.ReadStream): Promise<number> {
-  const args = parseArgs(argv, { values: ['data'], switches: ['dry-run', 'yes'] });
+  const args = parseArgs(argv, { values: ['data', 'url'], switches: ['dry-run', 'yes'] });
   const layout = layoutFrom(args, io.env);
   const archive = args.positionals[0];
   if (archive === undefined || args.positionals.length > 1) throw new UsageError('restore needs exactly one archive path');
@@ -142,6 +144,8 @@ async function runRestore(argv: string[], io: Io, stdin: NodeJS.ReadStream): Pro
   if (!args.switches.has('yes') && stdin.isTTY !== true) {
     throw new UsageError('refusing to restore without confirmation: stdin is not a terminal; pass --yes to restore non-interactively');
   }
+  const running = await checkHealth(args.values.url ?? `http://127.0.0.1:${io.env.PORT ?? '8081'}`, 1000);
+  if (running.reachable) io.err.write(`warning: a service answers at ${running.url}; stop it (and Redis) before restoring, e.g. docker-compose -f docker-compose-persistent.yml stop\n`);
   const result = await restoreBackup({
     layout,
     archive: path.resolve(archive),
