@@ -2,12 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
-import { isProcessAlive, tempNameFor, tempOwnerPid } from '../model-store/atomic-file.js';
+import { tempNameFor } from '../model-store/atomic-file.js';
 import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
-import { exists, fileStamp, isMissing, sha256File, walkFiles, type FileEntry } from './files.js';
+import { deadLeftovers, exists, fileStamp, isMissing, sha256File, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
 export type BackupPhase = 'snapshot' | 'copy' | 'archive' | 'rotate';
@@ -69,7 +69,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const started = Date.now();
   const createdAt = now();
   await fs.mkdir(layout.backups, { recursive: true, mode: 0o755 });
-  await removeDeadStagings(layout.backups);
+  // Staging folders and temp archives of a backup process that died.
+  for (const leftover of await deadLeftovers(layout.backups)) await fs.rm(leftover, { recursive: true, force: true });
   const staging = tempNameFor(path.join(layout.backups, 'staging'));
   await fs.mkdir(staging, { mode: 0o700 });
   try {
@@ -266,10 +267,3 @@ async function rotateArchives(dir: string, keep: number): Promise<string[]> {
   return remove;
 }
 
-/** Staging folders and temp archives left by a backup process that died. */
-async function removeDeadStagings(dir: string): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    const pid = tempOwnerPid(name);
-    if (pid !== undefined && !isProcessAlive(pid)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
-  }
-}

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataLayout } from '../config/layout.js';
-import { isProcessAlive, tempOwnerPid } from '../model-store/atomic-file.js';
 import { listArchives } from './backup.js';
-import { isMissing, walkFiles } from './files.js';
+import { deadLeftovers, isMissing, walkFiles } from './files.js';
 import type { OpsConfig } from './ops-config.js';
 
 export interface CleanupItem {
@@ -54,18 +53,8 @@ export async function planCleanup(layout: DataLayout, retention: OpsConfig['rete
     items.push({ path: dir, bytes: await dirSize(dir), reason: `more than ${retention.safety_copies_keep} pre-restore safety copies` });
   }
   for (const dir of [layout.backups, layout.root]) {
-    let entries: string[] = [];
-    try {
-      entries = await fs.readdir(dir);
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    for (const name of entries) {
-      const pid = tempOwnerPid(name);
-      if (pid !== undefined && !isProcessAlive(pid)) {
-        const leftover = path.join(dir, name);
-        items.push({ path: leftover, bytes: await dirSize(leftover).catch(() => 0), reason: `leftover of dead process ${pid}` });
-      }
+    for (const leftover of await deadLeftovers(dir)) {
+      items.push({ path: leftover, bytes: await dirSize(leftover).catch(() => 0), reason: 'leftover of a process that died' });
     }
   }
   return items;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TEMP_MARKER } from '../model-store/atomic-file.js';
+import { isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../model-store/atomic-file.js';
 
 /** A regular file below some root, named by its POSIX path relative to that root. */
 export interface FileEntry {
@@ -90,4 +90,19 @@ export function formatBytes(bytes: number): string {
 /** UTC timestamp usable in file names: 20261125T223000Z. */
 export function fileStamp(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Temporary files and folders in `dir` whose writer process is gone (crashed backups, restores, saves). */
+export async function deadLeftovers(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+  return names.filter((name) => {
+    const pid = tempOwnerPid(name);
+    return pid !== undefined && !isProcessAlive(pid);
+  }).map((name) => path.join(dir, name));
 }
