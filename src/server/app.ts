@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
@@ -15,6 +15,7 @@ import type { MarketDataProvider } from '../market/provider.js';
 import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
+import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
 import { installErrorHandlers } from './errors.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -102,7 +103,8 @@ export async function buildApp(options: BuildAppOptions) {
     loggerInstance,
     bodyLimit: config.bodyLimit,
     trustProxy,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new OneLinePerRequest(),
+    childLoggerFactory: lazyChildLoggerFactory,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

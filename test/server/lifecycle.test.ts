@@ -150,7 +150,8 @@ describe('configuration, restart, logs and shutdown', () => {
     const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
     await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
     const port = await freePort();
-    const proc = runMain({ PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0' });
+    // debug: requests are logged as they arrive ("incoming request"), which tells the test they are in flight.
+    const proc = runMain({ PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOG_LEVEL: 'debug' });
     const base = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -159,7 +160,11 @@ describe('configuration, restart, logs and shutdown', () => {
       assert.ok(Date.now() < deadline, 'ready within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const received = () => proc.stdout().split('\n').filter((line) => line.includes('"url":"/api/v1/predict/NVDA?days=')).length;
+    const received = () =>
+      proc
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"incoming request"') && line.includes('"url":"/api/v1/predict/NVDA?days=')).length;
     const inFlight = Array.from({ length: 12 }, (_, i) => fetch(`${base}/api/v1/predict/NVDA?days=${(i % 10) + 1}`).then((r) => r.status));
     // SIGTERM once the service has logged every request as incoming, i.e. they are in flight.
     while (received() < 12) await new Promise((resolve) => setTimeout(resolve, 2));
