@@ -305,6 +305,12 @@ describe('REST API on real models and real prices', () => {
       server.app.inject({ method: 'OPTIONS', url: '/api/v1/predict/NVDA', headers: { origin, 'access-control-request-method': 'GET' } });
     assert.equal((await preflight('http://allowed.example')).headers['access-control-allow-origin'], 'http://allowed.example');
     assert.equal((await preflight('http://evil.example')).headers['access-control-allow-origin'], undefined);
+    // Without CORS_ORIGINS no origin is allowed at all.
+    const closed = await startApp(models, await makeDataDir(), { CORS_ORIGINS: '' });
+    cleanups.push(() => closed.app.close());
+    const res = await closed.app.inject({ method: 'GET', url: '/api/v1/historical/NVDA?days=1', headers: { origin: 'http://allowed.example' } });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
   });
 
   it('exports every metric of the catalog after traffic, with bounded labels', async () => {
