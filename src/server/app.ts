@@ -19,13 +19,14 @@ import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/requ
 import { installErrorHandlers } from './errors.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
+import modelRegistryPlugin from './plugins/model-registry.js';
 import { healthRoutes } from './routes/health.js';
 import { historicalRoutes } from './routes/historical.js';
 import { modelRoutes } from './routes/models.js';
 import { predictRoutes } from './routes/predict.js';
 import { rootRoutes } from './routes/root.js';
 import { statsRoutes } from './routes/stats.js';
-import { createServices, ensureLayout, seedPersistentData, type Services } from './services.js';
+import { createServices, ensureLayout, type Services } from './services.js';
 import type { TrainRunner } from './training-jobs.js';
 import { workerTrainRunner } from './train-runner.js';
 
@@ -162,11 +163,11 @@ export async function buildApp(options: BuildAppOptions) {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  let resolveStarted: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => {
-    resolveStarted = resolve;
+  await app.register(modelRegistryPlugin, {
+    services,
+    seed: { shippedModelsDir: options.shippedModelsDir, sampleDataDir: options.sampleDataDir },
   });
-  await app.register(metricsPlugin, { services, started });
+  await app.register(metricsPlugin, { services });
 
   const routeOptions = { services };
   await app.register(healthRoutes, routeOptions);
@@ -176,40 +177,12 @@ export async function buildApp(options: BuildAppOptions) {
   await app.register(statsRoutes, routeOptions);
   await app.register(rootRoutes, { services, webDir: options.webDir ?? path.join(packageRoot, 'dist', 'web') });
 
-  let startupRun: Promise<void> | undefined;
-  let watch: NodeJS.Timeout | undefined;
-  const startup = async (): Promise<void> => {
-    const t0 = performance.now();
-    try {
-      if (config.seedOnStart) await seedPersistentData(services, options, logger);
-      const report = await services.registry.reload();
-      logger.info(
-        { loaded: report.loaded.length, failed: report.failed, backend, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) },
-        'models loaded and warmed',
-      );
-    } catch (error) {
-      logger.error({ err: error }, 'start-up failed; the service stays not ready');
-    }
-    if (config.modelWatchIntervalSeconds > 0) {
-      // Picks up versions that the CLI or a training job switched CURRENT to.
-      watch = setInterval(() => {
-        services.registry.reload().catch((error: unknown) => logger.error({ err: error }, 'model watch failed'));
-      }, config.modelWatchIntervalSeconds * 1000);
-      watch.unref();
-    }
-  };
-  app.addHook('onReady', async () => {
-    startupRun = startup().finally(resolveStarted);
-  });
+  // Registered after the plugins, so it runs after their onClose hooks: the last line written is "service stopped".
   app.addHook('onClose', async () => {
-    clearInterval(watch);
-    await startupRun;
-    await services.close();
     logger.info('service stopped');
     await appLogger.close();
   });
 
   app.decorate('services', services);
-  app.decorate('started', started);
   return app;
 }

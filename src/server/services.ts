@@ -177,7 +177,9 @@ export function createServices(options: ServiceOptions): Services {
  * First start on an empty persistent_data: copy the shipped sample prices and pretrained models in.
  * Never overwrites operator data (both seeders do nothing when their target already has content).
  */
-export async function seedPersistentData(services: Services, options: Pick<ServiceOptions, 'shippedModelsDir' | 'sampleDataDir'>, logger: Logger): Promise<void> {
+export type SeedSources = Pick<ServiceOptions, 'shippedModelsDir' | 'sampleDataDir'>;
+
+export async function seedPersistentData(services: Services, options: SeedSources, logger: Pick<Logger, 'info'>): Promise<void> {
   const { layout } = services.config;
   const sampleDir = options.sampleDataDir ?? path.join(packageRoot, 'data', 'sample');
   const shippedDir = options.shippedModelsDir ?? path.join(packageRoot, 'models');

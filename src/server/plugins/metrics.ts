@@ -7,7 +7,7 @@ import type { Services } from '../services.js';
  * HTTP metrics by route template (bounded labels: `unmatched` for 404s), the /metrics endpoint, and the
  * gauges that would be costly per scrape (storage walk, Redis key count) refreshed on an interval.
  */
-async function metricsPlugin(app: FastifyInstance, { services, started }: { services: Services; started: Promise<void> }): Promise<void> {
+async function metricsPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { metrics } = services;
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -42,7 +42,7 @@ async function metricsPlugin(app: FastifyInstance, { services, started }: { serv
   };
   app.addHook('onReady', async () => {
     // First reading once seeding and model loading are done, then periodically.
-    void started.then(tick);
+    void app.started.then(tick);
     timer = setInterval(tick, services.config.storageMetricsIntervalSeconds * 1000);
     timer.unref();
   });
@@ -52,4 +52,4 @@ async function metricsPlugin(app: FastifyInstance, { services, started }: { serv
   });
 }
 
-export default fp(metricsPlugin, { name: 'metrics' });
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['model-registry'] });
