@@ -37,13 +37,34 @@ class LazyChildLogger implements FastifyBaseLogger {
     this.materialize().level = level;
   }
 
-  fatal = (...args: LogArgs): void => this.write('fatal', args);
-  error = (...args: LogArgs): void => this.write('error', args);
-  warn = (...args: LogArgs): void => this.write('warn', args);
-  info = (...args: LogArgs): void => this.write('info', args);
-  debug = (...args: LogArgs): void => this.write('debug', args);
-  trace = (...args: LogArgs): void => this.write('trace', args);
-  silent = (): void => undefined;
+  // Prototype methods, not per-instance closures: one of these exists per request.
+  fatal(...args: LogArgs): void {
+    this.write('fatal', args);
+  }
+
+  error(...args: LogArgs): void {
+    this.write('error', args);
+  }
+
+  warn(...args: LogArgs): void {
+    this.write('warn', args);
+  }
+
+  info(...args: LogArgs): void {
+    this.write('info', args);
+  }
+
+  debug(...args: LogArgs): void {
+    this.write('debug', args);
+  }
+
+  trace(...args: LogArgs): void {
+    this.write('trace', args);
+  }
+
+  silent(): void {
+    // Nothing is ever written at "silent".
+  }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.materialize().child(bindings, options);
