@@ -35,6 +35,8 @@ export interface Evaluation {
   readonly naive_mae: number;
   /** mae / naive_mae; below 1 means the model beats the random walk. */
   readonly mae_ratio: number;
+  /** One-sided Diebold–Mariano p-value of "the model's absolute errors are smaller than naive's". */
+  readonly naive_dm_p_value: number;
   readonly rmse: number;
   readonly naive_rmse: number;
   readonly mape: number;

@@ -6,9 +6,11 @@ import { calibrateDirection, directionConfidence } from '../../src/ml/evaluation
 import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
 import {
   correlation,
+  dieboldMarianoPValue,
   directionalHitRate,
   meanAbsoluteError,
   meanAbsolutePercentageError,
+  normalCdf,
   rootMeanSquaredError,
   upShare,
 } from '../../src/ml/evaluation/metrics.js';
@@ -147,5 +149,31 @@ describe('test-split evaluation against baselines on the same days', () => {
     near(oracle.change_correlation, 1, 1e-9);
     assert.equal(oracle.interval_coverage_80, 1);
     assert.equal(beatsNaive(oracle), true);
+    assert.ok(oracle.naive_dm_p_value < 1e-6);
+  });
+
+  test('a MAE ratio just under 1 is noise, not a win: beats_naive needs a significant difference', () => {
+    // random tiny moves: ratio around 1 (either side), p-value far from significant
+    const rng = createRng(11);
+    const noise = evaluateForecasts(scored(() => [(rng.next() - 0.5) * 2e-3, 0, 0, 0, 0]));
+    assert.ok(noise.naive_dm_p_value > 0.05, `p ${noise.naive_dm_p_value}`);
+    assert.equal(beatsNaive(noise), false);
+  });
+});
+
+describe('Diebold–Mariano p-value', () => {
+  test('normal CDF matches tabulated values', () => {
+    near(normalCdf(0), 0.5, 1e-7);
+    near(normalCdf(1.959964), 0.975, 1e-6);
+    near(normalCdf(-1.644854), 0.05, 1e-6);
+  });
+
+  test('hand-computed statistic on a small series', () => {
+    const actual = [10, 11, 12, 13];
+    const model = [10.5, 11, 12.5, 13];       // |e| = .5, 0, .5, 0
+    const baseline = [11, 12, 11, 14];        // |e| = 1, 1, 1, 1
+    // d = -.5, -1, -.5, -1: mean -.75, sample sd .288675, n 4 → z = -.75 / (.288675 / 2) = -5.196
+    near(dieboldMarianoPValue(actual, model, baseline), normalCdf(-5.196152), 1e-6);
+    assert.equal(dieboldMarianoPValue(actual, baseline, baseline), 1);
   });
 });

@@ -51,7 +51,7 @@ export function artifacts(key: string, seed: number): ModelArtifactsToSave {
     config: { window: WINDOW, horizon: HORIZON, layers: 1, units: 4, dropout: 0, epochs: 1, batchSize: 8, learningRate: 0.001, patience: 1, seed, trainFraction: 0.7, validationFraction: 0.15, maxBars: 0 },
     data: { from: '2024-01-02', to: '2024-06-28', bars: 124, sha256: 'a'.repeat(64), source: 'test' },
     evaluation: {
-      mae: 1.1, naive_mae: 1.2, mae_ratio: 1.1 / 1.2, rmse: 1.5, naive_rmse: 1.6, mape: 0.01, naive_mape: 0.011, drift_mae: 1.25, moving_average_mae: 1.4,
+      mae: 1.1, naive_mae: 1.2, naive_dm_p_value: 0.3, mae_ratio: 1.1 / 1.2, rmse: 1.5, naive_rmse: 1.6, mape: 0.01, naive_mape: 0.011, drift_mae: 1.25, moving_average_mae: 1.4,
       hit_rate: 0.52, always_up_hit_rate: 0.55, interval_coverage_80: 0.8, interval_coverage_95: 0.95, change_correlation: 0.05,
       test_from: '2024-06-01', test_to: '2024-06-28', test_days: 20,
     },

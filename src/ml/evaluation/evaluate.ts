@@ -2,6 +2,7 @@ import type { Evaluation, IntervalCalibration } from '../types.js';
 import { intervalCoverage, intervalHalfWidths } from './conformal.js';
 import {
   correlation,
+  dieboldMarianoPValue,
   directionalHitRate,
   meanAbsoluteError,
   meanAbsolutePercentageError,
@@ -64,6 +65,7 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     mae,
     naive_mae: naiveMae,
     mae_ratio: mae / naiveMae,
+    naive_dm_p_value: dieboldMarianoPValue(prices.actual, prices.model, prices.naive),
     rmse: rootMeanSquaredError(prices.actual, prices.model),
     naive_rmse: rootMeanSquaredError(prices.actual, prices.naive),
     mape: meanAbsolutePercentageError(prices.actual, prices.model),
@@ -81,7 +83,13 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
   };
 }
 
-/** The contract's verdict: a model beats naive only if its next-day MAE is strictly lower. */
+/** Significance level of the Diebold–Mariano test behind `beats_naive`. */
+export const BEATS_NAIVE_SIGNIFICANCE = 0.05;
+
+/**
+ * A model beats naive only if its next-day MAE is lower AND the difference is significant
+ * (one-sided Diebold–Mariano, 5%): a ratio of 0.9999 on noisy daily prices is not a win.
+ */
 export function beatsNaive(evaluation: Evaluation): boolean {
-  return evaluation.mae_ratio < 1;
+  return evaluation.mae_ratio < 1 && evaluation.naive_dm_p_value < BEATS_NAIVE_SIGNIFICANCE;
 }
