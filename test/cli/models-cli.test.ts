@@ -29,7 +29,7 @@ describe('models CLI', () => {
     const v1 = versionIn(first.stdout);
     // Not a terminal: plain progress lines, then the test-split metrics against naive and a verdict.
     assert.match(first.stdout, /^nvda epoch 1\/2 loss=\d+\.\d+ val_loss=\d+\.\d+ eta=/m);
-    assert.match(first.stdout, /mae\s+naive_mae\s+mae_ratio\s+hit_rate\s+always_up\s+coverage_80\s+beats_naive/);
+    assert.match(first.stdout, /mae\s+naive_mae\s+mae_ratio\s+dm_p\s+hit_rate\s+always_up\s+coverage_80\s+beats_naive/);
     assert.match(first.stdout, /nvda: (beats|does NOT beat) the naive last-close forecast/);
     assert.equal(await currentOf(root, 'nvda'), v1);
     const meta1 = await metadataOf(root, 'nvda', v1);

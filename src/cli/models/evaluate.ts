@@ -58,12 +58,12 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
 
 function printResult(ctx: CliContext, result: WalkForwardResult): void {
   const row = (label: string, e: WalkForwardResult['overall'], beats: boolean): string[] => [
-    label, `${e.test_from}..${e.test_to}`, num(e.mae, 3), num(e.naive_mae, 3), num(e.drift_mae, 3), num(e.moving_average_mae, 3), num(e.mae_ratio, 3),
+    label, `${e.test_from}..${e.test_to}`, num(e.mae, 3), num(e.naive_mae, 3), num(e.drift_mae, 3), num(e.moving_average_mae, 3), num(e.mae_ratio, 3), num(e.naive_dm_p_value, 3),
     pct(e.hit_rate), pct(e.always_up_hit_rate), pct(e.interval_coverage_80), beats ? 'yes' : 'NO',
   ];
   const rows = result.windows.map((w, i) => row(`window ${i + 1} (trained through ${w.trained_through})`, w.evaluation, w.beats_naive));
   rows.push(row('all windows', result.overall, result.beats_naive));
-  ctx.out.write(`\n${table(['', 'test days', 'mae', 'naive_mae', 'drift_mae', 'ma_mae', 'mae_ratio', 'hit_rate', 'always_up', 'coverage_80', 'beats_naive'], rows)}\n\n`);
+  ctx.out.write(`\n${table(['', 'test days', 'mae', 'naive_mae', 'drift_mae', 'ma_mae', 'mae_ratio', 'dm_p', 'hit_rate', 'always_up', 'coverage_80', 'beats_naive'], rows)}\n\n`);
   ctx.out.write(
     result.beats_naive
       ? `${result.symbol}: the model beats the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}).\n`
