@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/env.js';
 import { createAppLogger } from '../../src/observability/logger.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { freePort } from '../helpers/free-port.js';
-import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture } from './fixtures.js';
+import { buildApp } from '../../src/server/app.js';
+import { API_KEY, makeDataDir, sampleDir, startApp, testConfig, trainTinyModels, type ModelsFixture } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;
@@ -84,6 +85,21 @@ describe('configuration, restart, logs and shutdown', () => {
     assert.equal(custom.layout.logFile, '/srv/pd/logs/application/api.log');
     assert.equal(custom.predictionTtlSeconds, 300);
     assert.deepEqual(custom.apiKeys, ['a1b2c3d4', 'e5f6g7h8']);
+  });
+
+  it('is live at once and ready only after the models are loaded and warmed', async () => {
+    const dataDir = await makeDataDir();
+    const app = await buildApp({ config: testConfig(dataDir), logToStdout: false, shippedModelsDir: models.modelsDir, sampleDataDir: sampleDir });
+    await app.ready();
+    // Loading runs in the background after ready: the first probes see it still loading.
+    const [live, ready] = await Promise.all([app.inject({ method: 'GET', url: '/health/live' }), app.inject({ method: 'GET', url: '/health/ready' })]);
+    assert.equal(live.statusCode, 200);
+    assert.equal(ready.statusCode, 503);
+    assert.ok(Number(ready.headers['retry-after']) > 0);
+    await app.started;
+    assert.equal((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200);
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('keeps cached predictions (file tier) and logs across a restart, with request ids and no secrets in the log', async () => {
