@@ -35,7 +35,7 @@ export async function trainCommand(ctx: CliContext, args: ParsedArgs): Promise<n
   const jobs = [...(wantsGlobal ? [job(GLOBAL_MODEL_KEY, available)] : []), ...[...new Set(symbols)].map((s) => job(modelKey(s), [s]))];
 
   const view = createProgressView(ctx.out);
-  view.log(`training ${jobs.map((j) => j.key).join(', ')} (${Math.min(parallel, jobs.length)} at a time, backend ${backend}, epochs ${config.epochs}, window ${config.window}, units ${config.units}, layers ${config.layers}, horizon ${config.horizon}, max bars ${config.maxBars || 'all'}) into ${layout.mlModels}`);
+  view.log(`training ${jobs.map((j) => j.key).join(', ')} (${Math.min(parallel, jobs.length)} at a time, backend ${backend}, epochs ${config.epochs}, window ${config.window}, units ${config.units}, layers ${config.layers}, horizon ${config.horizon}, batch ${config.batchSize}, patience ${config.patience}, max bars ${config.maxBars || 'all'}) into ${layout.mlModels}`);
   const started = performance.now();
   const outcomes = await trainAll(jobs, {
     parallel,
