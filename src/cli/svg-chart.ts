@@ -13,6 +13,8 @@ export interface ChartOptions {
   readonly subtitle?: string;
   readonly width?: number;
   readonly height?: number;
+  /** Indices of points where a new backtest window starts; drawn as dotted vertical lines. */
+  readonly windowStarts?: readonly number[];
 }
 
 const COLORS = { actual: '#111827', predicted: '#2563eb', band: '#93c5fd', naive: '#d97706', grid: '#e5e7eb', text: '#374151' };
@@ -69,6 +71,14 @@ export function forecastChartSvg(points: readonly ChartPoint[], options: ChartOp
   const xLabels = [...new Set(xTicks)]
     .map((i) => `<text x="${fmt(x(i))}" y="${height - margin.bottom + 20}" text-anchor="${i === 0 ? 'start' : i === points.length - 1 ? 'end' : 'middle'}">${escapeXml(points[i]?.date ?? '')}</text>`)
     .join('');
+  const windowLines = (options.windowStarts ?? [])
+    .filter((i) => i > 0 && i < points.length)
+    .map((i, k) => {
+      const wx = fmt(x(i - 0.5));
+      return `<line x1="${wx}" x2="${wx}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#6b7280" stroke-dasharray="2 3"/>` +
+        `<text x="${wx}" y="${margin.top + 12}" text-anchor="middle" font-size="10">window ${k + 2}</text>`;
+    })
+    .join('');
   const legendItems: [string, string, string][] = [
     ['Actual close', COLORS.actual, ''],
     ['Model forecast', COLORS.predicted, ''],
@@ -93,6 +103,7 @@ export function forecastChartSvg(points: readonly ChartPoint[], options: ChartOp
     `<text x="${margin.left}" y="24" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
     options.subtitle ? `<text x="${margin.left}" y="42">${escapeXml(options.subtitle)}</text>` : '',
     grid,
+    windowLines,
     `<path d="${band}" fill="${COLORS.band}" fill-opacity="0.5" stroke="none"/>`,
     `<path d="${path((p) => p.naive)}" fill="none" stroke="${COLORS.naive}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
     `<path d="${path((p) => p.actual)}" fill="none" stroke="${COLORS.actual}" stroke-width="1.5"/>`,

@@ -81,6 +81,13 @@ describe('forecast chart', () => {
     assert.ok(svg.includes('2025-01-01') && svg.includes('2025-01-30'));
   });
 
+  it('marks where each backtest window starts', () => {
+    const svg = forecastChartSvg(points, { title: 't', windowStarts: [10, 20] });
+    assert.equal([...svg.matchAll(/stroke-dasharray="2 3"/g)].length, 2);
+    assert.match(svg, />window 2</);
+    assert.match(svg, />window 3</);
+  });
+
   it('refuses an empty series', () => {
     assert.throws(() => forecastChartSvg([], { title: 'x' }), RangeError);
   });

@@ -48,6 +48,7 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
   await mkdir(path.dirname(out), { recursive: true });
   const chart = forecastChartSvg(result.points, {
     title: `${symbol}: next-day forecast vs actual (walk-forward, ${windows} x ${step} days${refit ? ', refit' : ''})`,
+    windowStarts: Array.from({ length: windows - 1 }, (_, k) => (k + 1) * step),
     subtitle: `MAE ${num(result.overall.mae, 3)} vs naive ${num(result.overall.naive_mae, 3)} (ratio ${num(result.overall.mae_ratio, 3)}), 80% coverage ${pct(result.overall.interval_coverage_80)}, backend ${backend}`,
   });
   await writeFileAtomic(out, chart);
