@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { BEATS_NAIVE_SIGNIFICANCE } from '../../src/ml/evaluation/evaluate.js';
 import { walkForward } from '../../src/ml/evaluation/walk-forward.js';
 import { InsufficientBarsError } from '../../src/ml/errors.js';
 import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
@@ -27,7 +28,7 @@ describe('walk-forward backtest', () => {
       for (const window of result.windows) {
         assert.ok(window.trained_through < window.from);
         assert.equal(window.evaluation.test_days, 15);
-        assert.equal(window.beats_naive, window.evaluation.mae_ratio < 1);
+        assert.equal(window.beats_naive, window.evaluation.mae_ratio < 1 && window.evaluation.naive_dm_p_value < BEATS_NAIVE_SIGNIFICANCE);
       }
       assert.equal(result.windows[1]?.trained_through, refit ? bars.at(-16)?.date : bars.at(-31)?.date);
       result.points.forEach((p, i) => {
@@ -37,7 +38,7 @@ describe('walk-forward backtest', () => {
         assert.ok(p.lower_80 < p.predicted && p.predicted < p.upper_80);
       });
       assert.equal(result.overall.test_days, 30);
-      assert.equal(result.beats_naive, result.overall.mae_ratio < 1);
+      assert.equal(result.beats_naive, result.overall.mae_ratio < 1 && result.overall.naive_dm_p_value < BEATS_NAIVE_SIGNIFICANCE);
     });
   }
 
