@@ -101,6 +101,25 @@ export interface ModelMetadata {
   readonly scaler_sha256: string;
 }
 
+/** One held-out next-day (step 1) forecast of the test split, in prices, for the day being predicted. */
+export interface TestForecastPoint {
+  readonly date: string;
+  readonly actual: number;
+  readonly predicted: number;
+  readonly lower_80: number;
+  readonly upper_80: number;
+  readonly lower_95: number;
+  readonly upper_95: number;
+  /** The naive forecast: the previous close. */
+  readonly naive: number;
+}
+
+/**
+ * The test-split forecasts the evaluation was computed from, by symbol (upper-case), oldest first:
+ * one entry for a per-symbol model, one per trained symbol for the global model.
+ */
+export type TestForecasts = Readonly<Record<string, readonly TestForecastPoint[]>>;
+
 export interface ForecastPoint {
   readonly date: string;
   readonly price: number;

@@ -5,13 +5,15 @@ import { CorruptModelError, NotFoundError, ValidationError } from '../errors.js'
 import { createForecaster } from '../ml/predictor.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
-import type { Forecaster, ModelMetadata } from '../ml/types.js';
+import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
 import { isProcessAlive, tempNameFor, tempOwnerPid, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { compareVersions, isVersion, nextVersion } from './versions.js';
 
 export const METADATA_JSON = 'metadata.json';
+/** Optional: the test-split forecasts behind the evaluation (versions saved before it existed have none). */
+export const TEST_FORECASTS_JSON = 'test_forecasts.json';
 export const CURRENT_FILE = 'CURRENT';
 const MODEL_DIR_SUFFIX = '_lstm_model';
 const KEY_PATTERN = /^[a-z][a-z0-9.-]{0,9}$/;
@@ -35,6 +37,7 @@ export interface ModelArtifactsToSave {
   /** The scaler as serialized JSON; its sha256 becomes `scaler_sha256`. */
   readonly scalerJson: string;
   readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
+  readonly testForecasts?: TestForecasts;
 }
 
 export interface LoadedModel {
@@ -80,7 +83,8 @@ export function modelKey(symbolOrKey: string): string {
 
 /**
  * Versioned models on the file system:
- * `<modelsDir>/<key>_lstm_model/<version>/{model.json,weights.bin,metadata.json,manifest.json}`,
+ * `<modelsDir>/<key>_lstm_model/<version>/{model.json,weights.bin,metadata.json,test_forecasts.json,manifest.json}`
+ * (test_forecasts.json is optional: older versions have none),
  * `<modelsDir>/<key>_lstm_model/CURRENT` (the current version's name) and
  * `<scalersDir>/<key>_scaler_<version>.json`. Every file is written to a temporary name and renamed;
  * a version folder appears under its final name only once complete, and the manifest (checksums of
@@ -161,13 +165,28 @@ export class ModelStore {
     return this.readCheckedMetadata(dir, resolved, manifest);
   }
 
+  /**
+   * The test-split next-day forecasts of a version (default: current) for one symbol, checked
+   * against the manifest; [] when the version was saved without them or has none for the symbol.
+   */
+  async readTestForecasts(key: string, symbol: string, version?: string): Promise<TestForecastPoint[]> {
+    const resolved = await this.resolveVersion(key, version);
+    const manifest = await this.readCheckedManifest(key, resolved);
+    if (manifest.files[TEST_FORECASTS_JSON] === undefined) return [];
+    const file = path.join(this.versionDir(key, resolved), TEST_FORECASTS_JSON);
+    const bytes = await readRequired(file);
+    checkDigest(file, bytes, manifest.files[TEST_FORECASTS_JSON]);
+    const forecasts = JSON.parse(bytes.toString('utf8')) as TestForecasts;
+    return [...(forecasts[symbol.toUpperCase()] ?? [])];
+  }
+
   /** Checks every file of a version against its manifest, and the scaler binding. Throws CorruptModelError naming the file. */
   async verify(key: string, version: string): Promise<ModelMetadata> {
     const dir = this.versionDir(key, version);
     const manifest = await this.readCheckedManifest(key, version);
     const metadata = await this.readCheckedMetadata(dir, version, manifest);
     await this.readCheckedScaler(key, version, manifest, metadata);
-    for (const name of [MODEL_JSON, WEIGHTS_BIN]) {
+    for (const name of [MODEL_JSON, WEIGHTS_BIN, ...optionalFiles(manifest)]) {
       checkDigest(path.join(dir, name), await readRequired(path.join(dir, name)), manifest.files[name]);
     }
     return metadata;
@@ -193,8 +212,13 @@ export class ModelStore {
       await artifacts.model.save(fileSystemIO(staging));
       const metadata: ModelMetadata = { ...artifacts.metadata, key, version, scaler_sha256: sha256(scalerBytes) };
       await writeFileAtomic(path.join(staging, METADATA_JSON), `${JSON.stringify(metadata, null, 2)}\n`);
+      const names = [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON];
+      if (artifacts.testForecasts !== undefined) {
+        await writeFileAtomic(path.join(staging, TEST_FORECASTS_JSON), `${JSON.stringify(artifacts.testForecasts)}\n`);
+        names.push(TEST_FORECASTS_JSON);
+      }
       const files: Record<string, ReturnType<typeof digest>> = {};
-      for (const name of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON]) files[name] = digest(await fs.readFile(path.join(staging, name)));
+      for (const name of names) files[name] = digest(await fs.readFile(path.join(staging, name)));
       const manifest: Manifest = {
         format: MANIFEST_FORMAT,
         key,
@@ -220,7 +244,12 @@ export class ModelStore {
 
   /** Saves what trainModel returned as a new current version (see saveModel). */
   async save(trained: TrainedModel): Promise<string> {
-    return this.saveModel({ model: trained.model, scalerJson: serializeScaler(trained.scaler), metadata: trained.metadata });
+    return this.saveModel({
+      model: trained.model,
+      scalerJson: serializeScaler(trained.scaler),
+      metadata: trained.metadata,
+      ...(trained.testForecasts !== undefined ? { testForecasts: trained.testForecasts } : {}),
+    });
   }
 
   /** A verified version (default: current) ready to forecast. The caller owns it and must dispose it. */
@@ -343,7 +372,7 @@ export class ModelStore {
   }
 
   /**
-   * Copies one complete version (its four files and its scaler) from another store into this one,
+   * Copies one complete version (its files and its scaler) from another store into this one,
    * under the same name, and verifies the copy. Used to seed from and to export to the shipped models.
    */
   async importVersion(source: ModelStore, key: string, version: string): Promise<void> {
@@ -354,7 +383,8 @@ export class ModelStore {
     await fs.mkdir(staging);
     try {
       const from = source.versionDir(key, version);
-      for (const name of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON, MANIFEST_JSON]) {
+      const manifest = await source.readCheckedManifest(key, version);
+      for (const name of [MODEL_JSON, WEIGHTS_BIN, METADATA_JSON, ...optionalFiles(manifest), MANIFEST_JSON]) {
         await writeFileAtomic(path.join(staging, name), await fs.readFile(path.join(from, name)));
       }
       await writeFileAtomic(this.scalerFile(key, version), await fs.readFile(source.scalerFile(key, version)));
@@ -467,6 +497,11 @@ export class ModelStore {
       return { version, current, complete, error: (error as Error).message };
     }
   }
+}
+
+/** The optional files a version's manifest lists (they must then be present and intact). */
+function optionalFiles(manifest: Manifest): string[] {
+  return manifest.files[TEST_FORECASTS_JSON] !== undefined ? [TEST_FORECASTS_JSON] : [];
 }
 
 async function readRequired(file: string): Promise<Buffer> {

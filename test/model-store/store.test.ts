@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { CorruptModelError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { compareVersions, nextVersion } from '../../src/model-store/versions.js';
+import type { TestForecastPoint } from '../../src/ml/types.js';
 import { artifacts, predict, tempDir } from './fixtures.js';
 
 async function newStore(keepVersions = 5): Promise<ModelStore> {
@@ -234,5 +235,37 @@ describe('ModelStore', () => {
     assert.deepEqual(report.seeded, []);
     assert.equal(report.refused[0]?.version, version);
     assert.deepEqual(await target.keys(), []);
+  });
+  it('keeps the test-split forecasts with the version, checksummed, and seeds them along', async () => {
+    const store = await newStore();
+    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2 };
+    const older = await store.saveModel(artifacts('tsla', 3));
+    const version = await store.saveModel({ ...artifacts('tsla', 4), testForecasts: { TSLA: [point] } });
+    const manifest = JSON.parse(await fs.readFile(path.join(store.versionDir('tsla', version), 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
+    assert.ok(manifest.files['test_forecasts.json'], 'the manifest covers test_forecasts.json');
+    assert.deepEqual(await store.readTestForecasts('tsla', 'TSLA'), [point]);
+    assert.deepEqual(await store.readTestForecasts('tsla', 'tsla', version), [point]);
+    assert.deepEqual(await store.readTestForecasts('tsla', 'NVDA'), [], 'no points for a symbol the model was not tested on');
+    assert.deepEqual(await store.readTestForecasts('tsla', 'TSLA', older), [], 'a version saved without them has none');
+    await fs.rename(store.scalersDir, path.join(store.modelsDir, 'scalers'));
+    const target = await newStore();
+    await target.seedFrom(store.modelsDir);
+    assert.deepEqual(await target.readTestForecasts('tsla', 'TSLA', version), [point]);
+  });
+
+  it('refuses tampered or missing test-split forecasts like any other corrupt file', async () => {
+    const store = await newStore();
+    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2 };
+    const older = await store.saveModel(artifacts('tsla', 3));
+    const version = await store.saveModel({ ...artifacts('tsla', 4), testForecasts: { TSLA: [point] } });
+    const file = path.join(store.versionDir('tsla', version), 'test_forecasts.json');
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('101.5', '111.5'));
+    await assert.rejects(store.readTestForecasts('tsla', 'TSLA'), (e: unknown) => e instanceof CorruptModelError && e.message.includes(file));
+    await assert.rejects(store.verify('tsla', version), CorruptModelError);
+    await store.promote('tsla', older);
+    await assert.rejects(store.promote('tsla', version), CorruptModelError);
+    assert.equal(await store.currentVersion('tsla'), older);
+    await fs.rm(file);
+    await assert.rejects(store.readTestForecasts('tsla', 'TSLA', version), (e: unknown) => e instanceof CorruptModelError && e.message.includes('missing'));
   });
 });

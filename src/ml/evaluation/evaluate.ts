@@ -1,4 +1,4 @@
-import type { Evaluation, IntervalCalibration } from '../types.js';
+import type { Evaluation, IntervalCalibration, TestForecastPoint } from '../types.js';
 import { intervalCoverage, intervalHalfWidths } from './conformal.js';
 import {
   correlation,
@@ -81,6 +81,30 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     test_to: dates.at(-1) as string,
     test_days: new Set(dates).size,
   };
+}
+
+/**
+ * The next-day prices behind `evaluateForecasts`, one point per forecast with a realised next day:
+ * what the model predicted (with its conformal bands), what happened and what naive predicted.
+ */
+export function nextDayForecastPoints(forecasts: readonly ScoredForecast[]): TestForecastPoint[] {
+  const scored = forecasts.filter((f) => !Number.isNaN(f.actual[0]));
+  const prices = nextDayPrices(scored);
+  return scored.map((f, i) => {
+    const { w80, w95 } = intervalHalfWidths(f.intervals, f.volatility);
+    const r = f.predicted[0] as number;
+    const band = (w: number): number => f.lastPrice * Math.exp(r + w);
+    return {
+      date: f.date,
+      actual: prices.actual[i] as number,
+      predicted: prices.model[i] as number,
+      lower_80: band(-(w80[0] as number)),
+      upper_80: band(w80[0] as number),
+      lower_95: band(-(w95[0] as number)),
+      upper_95: band(w95[0] as number),
+      naive: prices.naive[i] as number,
+    };
+  });
 }
 
 /** Significance level of the Diebold–Mariano test behind `beats_naive`. */

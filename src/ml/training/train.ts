@@ -5,11 +5,11 @@ import { InsufficientBarsError } from '../errors.js';
 import { buildDataset, chronologicalSplitDates, fitDatasetScaler, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
 import { calibrateIntervals } from '../evaluation/conformal.js';
 import { calibrateDirection } from '../evaluation/direction.js';
-import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../evaluation/evaluate.js';
+import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from '../evaluation/evaluate.js';
 import { FEATURE_NAMES } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
-import type { DirectionCalibration, IntervalCalibration, ModelMetadata, TrainingConfig, TrainingProgress } from '../types.js';
+import type { DirectionCalibration, IntervalCalibration, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
 import { fitNetwork, predictSamples, type FitResult } from './fit.js';
 
 export interface TrainingInput {
@@ -28,6 +28,8 @@ export interface TrainedModel {
   readonly model: tf.LayersModel;
   readonly scaler: ScalerState;
   readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
+  /** The test-split next-day forecasts the evaluation was computed from, by symbol (kept out of the metadata: hundreds of points). */
+  readonly testForecasts?: TestForecasts;
 }
 
 /** A model fitted on the train split and calibrated on the validation split of `dataset`. */
@@ -100,6 +102,17 @@ export function scoreSamples(calibrated: CalibratedModel, samples: readonly Samp
   }));
 }
 
+/** Next-day forecast points of scored test samples, grouped by the samples' symbols. */
+function testForecastsBySymbol(samples: readonly Sample[], scored: readonly ScoredForecast[]): TestForecasts {
+  const bySymbol: Record<string, ScoredForecast[]> = {};
+  samples.forEach((s, i) => (bySymbol[s.symbol] ??= []).push(scored[i] as ScoredForecast));
+  const result: Record<string, ReturnType<typeof nextDayForecastPoints>> = {};
+  for (const [symbol, forecasts] of Object.entries(bySymbol)) {
+    result[symbol] = nextDayForecastPoints(forecasts).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  }
+  return result;
+}
+
 /** sha256 over the exact bars used, symbol by symbol in symbol order. */
 export function barsChecksum(series: readonly SeriesInput[]): string {
   const hash = createHash('sha256');
@@ -134,7 +147,8 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     if (dataset.test.length === 0) {
       throw new InsufficientBarsError(`${input.key}: no test samples after the ${config.horizon}-day purge`, 0, dataRange(series).bars);
     }
-    const evaluation = evaluateForecasts(scoreSamples(calibrated, dataset.test));
+    const scored = scoreSamples(calibrated, dataset.test);
+    const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
     const trainSeconds = (performance.now() - started) / 1000;
     return {
@@ -162,6 +176,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
           samples_per_second: calibrated.fit.samplesPerSecond,
         },
       },
+      testForecasts: testForecastsBySymbol(dataset.test, scored),
     };
   } catch (error) {
     calibrated.model.dispose();
