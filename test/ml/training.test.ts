@@ -44,6 +44,22 @@ describe('trainModel on real NVDA bars', () => {
       assert.equal(metadata.direction.hit_rates.length, metadata.direction.counts.length);
       assert.ok(metadata.timings.samples_per_second > 0 && metadata.timings.epochs_run === 3);
       assert.ok(metadata.timings.best_epoch >= 1 && metadata.timings.best_epoch <= 3);
+      // the per-day test forecasts are exactly what the evaluation was computed from
+      const points = trained.testForecasts?.['NVDA'] ?? [];
+      assert.deepEqual(Object.keys(trained.testForecasts ?? {}), ['NVDA']);
+      assert.equal(points.length, metadata.evaluation.test_days);
+      assert.equal(points[0]?.date, metadata.evaluation.test_from);
+      assert.equal(points.at(-1)?.date, metadata.evaluation.test_to);
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      assert.ok(Math.abs(mean(points.map((p) => Math.abs(p.actual - p.predicted))) - metadata.evaluation.mae) < 1e-9);
+      assert.ok(Math.abs(mean(points.map((p) => Math.abs(p.actual - p.naive))) - metadata.evaluation.naive_mae) < 1e-9);
+      const closes = new Map(nvda.map((b) => [b.date, b.adjClose]));
+      for (const p of points) {
+        assert.ok(Math.abs(p.actual - (closes.get(p.date) as number)) < 1e-6 * p.actual, `${p.date}: actual is the real close`);
+        assert.ok(p.lower_95 <= p.lower_80 && p.lower_80 <= p.predicted && p.predicted <= p.upper_80 && p.upper_80 <= p.upper_95);
+      }
+      const inside80 = points.filter((p) => p.actual >= p.lower_80 && p.actual <= p.upper_80).length;
+      assert.ok(inside80 > 0, 'the bands are real bands');
     } finally {
       trained.model.dispose();
     }
@@ -84,6 +100,10 @@ describe('trainModel on real NVDA bars', () => {
       assert.deepEqual(trained.metadata.symbols, ['AAPL', 'MSFT']);
       assert.equal(trained.metadata.data.bars, 600);
       assert.equal(trained.metadata.name, 'global_lstm_model');
+      // one series of held-out points per symbol, not one pooled series
+      assert.deepEqual(Object.keys(trained.testForecasts ?? {}).sort(), ['AAPL', 'MSFT']);
+      const aapl = trained.testForecasts?.['AAPL'] ?? [];
+      assert.equal(new Set(aapl.map((p) => p.date)).size, aapl.length);
     } finally {
       trained.model.dispose();
     }
