@@ -1,12 +1,4 @@
-/** One backtest day: what happened, what the model said (with its 80% interval), and the naive forecast. */
-export interface ChartPoint {
-  readonly date: string;
-  readonly actual: number;
-  readonly predicted: number;
-  readonly lower_80: number;
-  readonly upper_80: number;
-  readonly naive: number;
-}
+import type { WalkForwardPoint as ChartPoint } from '../ml/evaluation/walk-forward.js';
 
 export interface ChartOptions {
   readonly title: string;
