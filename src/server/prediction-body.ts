@@ -23,7 +23,8 @@ const round = (value: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 };
-const price = (value: number): number => round(value, 4);
+/** Prices in API bodies: 4 decimals. */
+export const price = (value: number): number => round(value, 4);
 
 export interface PredictionInput {
   readonly symbol: string;
@@ -46,7 +47,6 @@ export function buildPrediction(input: PredictionInput): Prediction {
   const numbers = [current, forecast.confidence, ...forecast.points.flatMap((p) => [p.price, p.lower_80, p.upper_80, p.lower_95, p.upper_95])];
   // Garbage in the bars must surface as an error, never as a cached prediction of NaN.
   if (!numbers.every(Number.isFinite)) throw new Error(`forecast for ${input.symbol} contains non-finite numbers`);
-  const e = metadata.evaluation;
   return {
     symbol: input.symbol,
     current_price: price(current),
@@ -77,20 +77,7 @@ export function buildPrediction(input: PredictionInput): Prediction {
       horizon: metadata.horizon,
       features: [...metadata.features],
       backend: metadata.backend,
-      evaluation: {
-        mae: e.mae,
-        naive_mae: e.naive_mae,
-        mae_ratio: e.mae_ratio,
-        rmse: e.rmse,
-        mape: e.mape,
-        hit_rate: e.hit_rate,
-        always_up_hit_rate: e.always_up_hit_rate,
-        interval_coverage_80: e.interval_coverage_80,
-        interval_coverage_95: e.interval_coverage_95,
-        test_from: e.test_from,
-        test_to: e.test_to,
-        test_days: e.test_days,
-      },
+      evaluation: { ...metadata.evaluation },
       beats_naive: metadata.beats_naive,
       fallback: input.fallback,
     },

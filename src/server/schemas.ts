@@ -28,6 +28,9 @@ export const MAX_BATCH = 50;
 
 export const SymbolParams = z.object({ symbol: Symbol });
 export const PredictQuery = z.object({ days: intInRange(1, MAX_HORIZON, 1, 'days').describe('Forecast horizon in trading days') });
+export const TestForecastsQuery = z.object({
+  days: intInRange(1, 5000, 250, 'days').describe('Most recent test days to return (more than the test split holds returns all of it)'),
+});
 export const HistoricalQuery = z.object({ days: intInRange(1, 5000, 30, 'days').describe('Number of most recent trading days') });
 
 export const BatchPredictBody = z
@@ -57,16 +60,26 @@ export const ErrorBody = z.object({
   request_id: z.string().optional(),
 });
 
+/**
+ * Test-split scores, model against the naive last-close forecast on the same days. Fields added after
+ * the first model versions were saved are optional: an older version's metadata does not have them.
+ */
 export const EvaluationBody = z.object({
   mae: z.number(),
   naive_mae: z.number(),
-  mae_ratio: z.number(),
+  mae_ratio: z.number().describe('mae / naive_mae; below 1 means a lower error than naive'),
+  naive_dm_p_value: z.number().optional().describe("One-sided Diebold–Mariano p-value of \"the model's absolute errors are smaller than naive's\""),
   rmse: z.number(),
+  naive_rmse: z.number().optional(),
   mape: z.number(),
+  naive_mape: z.number().optional(),
+  drift_mae: z.number().optional().describe('MAE of the drift (average daily return) forecast'),
+  moving_average_mae: z.number().optional().describe('MAE of the moving-average forecast'),
   hit_rate: z.number(),
   always_up_hit_rate: z.number(),
   interval_coverage_80: z.number(),
   interval_coverage_95: z.number().optional(),
+  change_correlation: z.number().optional().describe('Correlation of predicted vs actual one-day changes'),
   test_from: z.string(),
   test_to: z.string(),
   test_days: z.number().optional(),
@@ -93,6 +106,29 @@ export const ModelSummaryBody = z.object({
   evaluation: EvaluationBody,
   beats_naive: z.boolean(),
   fallback: z.boolean().describe('True when the symbol has no model of its own and the global model answered'),
+});
+
+export const TestForecastsBody = z.object({
+  symbol: z.string(),
+  model: z.string().describe('Name of the model whose test split this is'),
+  key: z.string().describe('Model key: the lower-case symbol, or "global"'),
+  version: z.string(),
+  fallback: z.boolean().describe("True when the symbol has no model of its own: the global model's test forecasts for this symbol"),
+  test_from: z.string().nullable().describe("First day of the symbol's test split (null when the version recorded no test forecasts)"),
+  test_to: z.string().nullable(),
+  count: z.number().int(),
+  points: z.array(
+    z.object({
+      date: z.string().describe('The day being predicted (held out: never seen in training, scaling or calibration)'),
+      actual: z.number().describe('Realised adjusted close'),
+      predicted: z.number().describe("The model's next-day forecast made the trading day before"),
+      lower_80: z.number(),
+      upper_80: z.number(),
+      lower_95: z.number(),
+      upper_95: z.number(),
+      naive: z.number().describe('The naive forecast: the previous adjusted close'),
+    }),
+  ),
 });
 
 export const PredictionBody = z.object({

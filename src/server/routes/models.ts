@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError } from '../../errors.js';
+import { NotFoundError, UnavailableError } from '../../errors.js';
 import { GLOBAL_MODEL_KEY } from '../../ml/types.js';
 import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
+import { price } from '../prediction-body.js';
 import type { Services } from '../services.js';
 import type { Job } from '../training-jobs.js';
 import {
@@ -16,6 +17,8 @@ import {
   ModelListItem,
   ReloadBody,
   SymbolParams,
+  TestForecastsBody,
+  TestForecastsQuery,
   TrainBody,
 } from '../schemas.js';
 
@@ -64,6 +67,17 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
   const { registry, store, jobs } = services;
   const guard = requireApiKey(services.config.apiKeys);
 
+  /** The symbol's own model, or the global model for a symbol we have data for; 404 otherwise. */
+  async function modelFor(symbol: string): Promise<{ entry: ModelEntry; fallback: boolean }> {
+    const own = registry.entry(symbol.toLowerCase());
+    if (own) return { entry: own, fallback: false };
+    // Only a symbol we have data for is answered by the global model.
+    await services.predictions.bars(symbol);
+    const global = registry.entry(GLOBAL_MODEL_KEY);
+    if (!global) throw new NotFoundError(`no model for ${symbol}`, { symbol });
+    return { entry: global, fallback: true };
+  }
+
   app.get(
     '/api/v1/models',
     { schema: { tags: ['models'], summary: 'Every model the service knows, with status and evaluation against naive', response: { 200: ModelListBody } } },
@@ -85,23 +99,61 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     },
     async (request) => {
       const { symbol } = request.params;
-      const own = registry.entry(symbol.toLowerCase());
-      let entry = own;
-      if (!own) {
-        // Only a symbol we have data for is answered by the global model.
-        await services.predictions.bars(symbol);
-        entry = registry.entry(GLOBAL_MODEL_KEY);
-      }
-      if (!entry) throw new NotFoundError(`no model for ${symbol}`, { symbol });
+      const { entry, fallback } = await modelFor(symbol);
       const meta = entry.metadata;
       return {
         ...modelItem(entry),
         symbol,
-        fallback: own === undefined,
+        fallback,
         training_config: meta ? { ...meta.config } : null,
         data: meta ? { ...meta.data } : null,
         timings: meta ? { ...meta.timings } : null,
         versions: await store.versions(entry.key),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/models/:symbol/test-forecasts',
+    {
+      schema: {
+        tags: ['models'],
+        summary: "The held-out next-day forecasts behind the served model's evaluation, next to what really happened",
+        description:
+          "Test-split days only (never seen by the network, the scaler or the calibration), oldest first, from the version being served. " +
+          "A symbol without a model of its own gets the global model's forecasts for that symbol. " +
+          'A version saved before test forecasts were recorded returns no points.',
+        params: SymbolParams,
+        querystring: TestForecastsQuery,
+        response: { 200: TestForecastsBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { symbol } = request.params;
+      const { entry, fallback } = await modelFor(symbol);
+      const meta = entry.metadata;
+      if (!meta) throw new UnavailableError(`model ${entry.key} is ${entry.status}`, 30, { symbol });
+      const all = await store.readTestForecasts(entry.key, symbol, meta.version);
+      const points = all.slice(-request.query.days).map((p) => ({
+        date: p.date,
+        actual: price(p.actual),
+        predicted: price(p.predicted),
+        lower_80: price(p.lower_80),
+        upper_80: price(p.upper_80),
+        lower_95: price(p.lower_95),
+        upper_95: price(p.upper_95),
+        naive: price(p.naive),
+      }));
+      return {
+        symbol,
+        model: meta.name,
+        key: entry.key,
+        version: meta.version,
+        fallback,
+        test_from: all[0]?.date ?? null,
+        test_to: all.at(-1)?.date ?? null,
+        count: points.length,
+        points,
       };
     },
   );
