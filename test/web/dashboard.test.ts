@@ -12,6 +12,7 @@ import { startService, type RunningService } from './service.js';
 
 interface Evaluation {
   mae_ratio: number;
+  naive_dm_p_value: number;
   hit_rate: number;
   always_up_hit_rate: number;
   interval_coverage_80: number;
@@ -39,6 +40,11 @@ interface Prediction {
   forecast: { date: string; price: number; lower_80: number; upper_80: number; lower_95: number; upper_95: number }[];
   baseline: { predicted_price: number };
 }
+interface TestForecasts {
+  version: string;
+  count: number;
+  points: { date: string; actual: number; predicted: number; naive: number }[];
+}
 interface Bar {
   timestamp: string;
   open: number;
@@ -55,6 +61,7 @@ interface CanvasStats {
   forecast: number;
   bands: number;
   naive: number;
+  heldOut: number;
   hash: number;
 }
 // A string, not a function: the test project is compiled without the DOM library.
@@ -65,16 +72,17 @@ const CANVAS_STATS = `(() => {
   const near = (i, r, g, b) => d[i + 3] > 200 && Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40;
   // Band fills are translucent orange (alpha 0.12 and 0.28, more where they overlap).
   const band = (i) => d[i + 3] > 15 && d[i + 3] < 130 && Math.abs(d[i] - 234) < 40 && Math.abs(d[i + 1] - 88) < 40 && Math.abs(d[i + 2] - 12) < 40;
-  let painted = 0, history = 0, forecast = 0, bands = 0, naive = 0, hash = 2166136261;
+  let painted = 0, history = 0, forecast = 0, bands = 0, naive = 0, heldOut = 0, hash = 2166136261;
   for (let i = 0; i < d.length; i += 4) {
     if (d[i + 3] > 0) painted++;
     if (near(i, 31, 78, 153)) history++;
     if (near(i, 194, 65, 12)) forecast++;
     if (band(i)) bands++;
     if (d[i + 3] > 200 && Math.abs(d[i] - 75) < 12 && Math.abs(d[i + 1] - 85) < 12 && Math.abs(d[i + 2] - 99) < 12) naive++;
+    if (near(i, 124, 58, 237)) heldOut++;
     hash = Math.imul(hash ^ (d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24)), 16777619) >>> 0;
   }
-  return { painted, history, forecast, bands, naive, hash };
+  return { painted, history, forecast, bands, naive, heldOut, hash };
 })()`;
 
 const price = (value: number) => value.toFixed(2);
@@ -160,6 +168,19 @@ async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDe
   // The warning is there exactly when the model does not beat the naive forecast.
   assert.equal(await page.getByTestId('naive-warning').count(), detail.beats_naive ? 0 : 1);
   assert.equal(await page.getByTestId('verdict').count(), detail.beats_naive ? 1 : 0);
+  // The Diebold–Mariano p-value the API reports, and what it means, in the verdict.
+  const p = detail.evaluation.naive_dm_p_value;
+  const pText = p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(p < 0.01 ? 3 : 2)}`;
+  assert.equal(await text(page, 'model-dm-p-value'), pText);
+  const verdictText = await text(page, detail.beats_naive ? 'verdict' : 'naive-warning');
+  assert.ok(verdictText.includes(`(${pText}, one-sided Diebold–Mariano test`), verdictText);
+  const meaning =
+    detail.evaluation.mae_ratio >= 1
+      ? /MAE [\d.]+% higher than naive/
+      : p < 0.05
+        ? /MAE [\d.]+% lower than naive, and the difference is statistically significant/
+        : /MAE [\d.]+% lower than naive, but the difference is not statistically significant/;
+  assert.match(verdictText, meaning);
   return detail;
 }
 
@@ -297,6 +318,44 @@ describe('web dashboard in Chromium against the real service', () => {
     await settleAfter(page, () => page.keyboard.press('Enter'));
     assert.equal(await page.locator('#symbol-error').innerText(), '');
     await assertPredictionShown(page, second, 7);
+    await page.close();
+  });
+
+  test('held-out test predictions are drawn as their own series, with the numbers of the test-forecasts endpoint', async () => {
+    const [symbol] = service.symbols;
+    assert.ok(symbol !== undefined);
+    const { page, consoleErrors } = await open({ hash: `#symbol=${symbol}&days=5&range=252` });
+    const detail = await assertModelCardShown(page, symbol);
+    const tested = await api<TestForecasts>(`/api/v1/models/${symbol}/test-forecasts?days=252`);
+    assert.equal(tested.version, detail.version, 'the points belong to the version the card describes');
+    const history = await api<{ data: Bar[] }>(`/api/v1/historical/${symbol}?days=252`);
+    const from = history.data[0]?.timestamp.slice(0, 10) ?? '';
+    const to = history.data.at(-1)?.timestamp.slice(0, 10) ?? '';
+    const visible = tested.points.filter((p) => p.date >= from && p.date <= to);
+    assert.ok(visible.length > 0, `the models in use have held-out points in the last year (${tested.count} returned)`);
+    assert.equal(await page.evaluate('document.body.dataset.heldOut'), String(visible.length));
+    const legend = await page.locator('#chart .u-legend').innerText();
+    assert.match(legend, /Held-out test predictions \(model, next day\)/);
+    assert.match(legend, /Held-out test: actual close/);
+    const first = visible[0];
+    const last = visible.at(-1);
+    assert.ok(first !== undefined && last !== undefined);
+    const description = await page.locator('#chart-description').innerText();
+    assert.ok(
+      description.includes(
+        `Held-out test predictions: ${visible.length} day(s) the model never trained on, from ${first.date} (predicted ${price(first.predicted)}, actual ${price(first.actual)}) to ${last.date} (predicted ${price(last.predicted)}, actual ${price(last.actual)}).`,
+      ),
+      description,
+    );
+    const withHeldOut = await canvasStats(page);
+    assert.ok(withHeldOut.heldOut > 20, `held-out prediction series drawn (${withHeldOut.heldOut} px)`);
+    // Without the endpoint's answer the series is gone and the page says so instead of inventing points.
+    await page.route(/\/test-forecasts\?/, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: 'no model', status: 404 }) }));
+    await settleAfter(page, () => page.locator('#submit').click());
+    assert.match(await page.locator('#chart-description').innerText(), /Held-out test predictions could not be loaded: no model/);
+    assert.equal((await canvasStats(page)).heldOut, 0);
+    await screenshot(page, 'dashboard-held-out.png');
+    assert.deepEqual(consoleErrors.filter((e) => !e.includes('404')), []);
     await page.close();
   });
 

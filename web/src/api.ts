@@ -6,6 +6,7 @@ import type {
   ModelSummary,
   Prediction,
   StatsResponse,
+  TestForecastsResponse,
 } from './types.js';
 
 /** Why a request failed, in the terms the page explains to the user. */
@@ -79,6 +80,8 @@ export function createApiClient(baseUrl: string, fetchImpl: typeof fetch = fetch
     model: (symbol: string) => getJson<ModelDetail>(`api/v1/models/${symbolPath(symbol)}`),
     predict: (symbol: string, days: number) =>
       getJson<Prediction>(`api/v1/predict/${symbolPath(symbol)}?days=${days}`),
+    testForecasts: (symbol: string, days: number) =>
+      getJson<TestForecastsResponse>(`api/v1/models/${symbolPath(symbol)}/test-forecasts?days=${days}`),
     historical: (symbol: string, days: number) =>
       getJson<HistoricalResponse>(`api/v1/historical/${symbolPath(symbol)}?days=${days}`),
     // 503 still carries the health document (status "unhealthy"), which is what the panel shows.

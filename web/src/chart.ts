@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { dayToUnixSeconds, price, tradingDate } from './format.js';
-import type { HistoricalBar, Prediction } from './types.js';
+import type { HistoricalBar, Prediction, TestForecastPoint } from './types.js';
 
 const COLORS = {
   history: '#1f4e99',
@@ -8,7 +8,19 @@ const COLORS = {
   band80: 'rgba(234, 88, 12, 0.28)',
   band95: 'rgba(234, 88, 12, 0.12)',
   naive: '#4b5563',
+  heldOutPredicted: '#7c3aed',
+  heldOutActual: '#0f766e',
 };
+
+/** Held-out test days that fall inside the history shown (the chart never widens the range for them). */
+export function visibleTestForecasts(history: readonly HistoricalBar[], points: readonly TestForecastPoint[]): TestForecastPoint[] {
+  const first = history[0];
+  const last = history[history.length - 1];
+  if (first === undefined || last === undefined) return [];
+  const from = tradingDate(first.timestamp);
+  const to = tradingDate(last.timestamp);
+  return points.filter((p) => p.date >= from && p.date <= to);
+}
 
 type Column = (number | null)[];
 
@@ -16,10 +28,12 @@ type Column = (number | null)[];
  * Lines up history and forecast on one time axis (uPlot wants one x array and a column per series,
  * null where a series has no value). The forecast line starts at the last close the prediction used
  * (`current_price` on `as_of`) so it visibly continues the history; bands start on the first forecast day.
+ * Held-out test days (already limited to the visible range) add the model's next-day prediction and the
+ * actual close of each day.
  */
-export function alignSeries(history: readonly HistoricalBar[], prediction: Prediction | null): uPlot.AlignedData {
+export function alignSeries(history: readonly HistoricalBar[], prediction: Prediction | null, heldOut: readonly TestForecastPoint[] = []): uPlot.AlignedData {
   const rows = new Map<number, Column>();
-  const WIDTH = 7; // close, forecast, upper80, lower80, upper95, lower95, naive
+  const WIDTH = 9; // close, forecast, upper80, lower80, upper95, lower95, naive, held-out predicted, held-out actual
   const row = (date: string): Column => {
     const x = dayToUnixSeconds(date);
     let existing = rows.get(x);
@@ -44,6 +58,11 @@ export function alignSeries(history: readonly HistoricalBar[], prediction: Predi
       // The naive (random-walk) forecast is the same price for every day ahead.
       r[6] = prediction.baseline.predicted_price;
     }
+  }
+  for (const point of heldOut) {
+    const r = row(point.date);
+    r[7] = point.predicted;
+    r[8] = point.actual;
   }
   const xs = [...rows.keys()].sort((a, b) => a - b);
   const columns: Column[] = Array.from({ length: WIDTH }, (_, i) => xs.map((x) => rows.get(x)?.[i] ?? null));
@@ -75,6 +94,21 @@ function options(width: number, height: number): uPlot.Options {
       bandEdge('95% upper', COLORS.band95),
       bandEdge('95% lower', COLORS.band95),
       { label: 'Naive (last close)', stroke: COLORS.naive, width: 1.5, dash: [6, 4], value: legendValue },
+      {
+        label: 'Held-out test predictions (model, next day)',
+        stroke: COLORS.heldOutPredicted,
+        width: 1.5,
+        value: legendValue,
+        points: { show: true, size: 4, fill: COLORS.heldOutPredicted },
+      },
+      {
+        label: 'Held-out test: actual close',
+        stroke: COLORS.heldOutActual,
+        value: legendValue,
+        // Markers only: the history line already joins the closes.
+        paths: () => null,
+        points: { show: true, size: 5, fill: COLORS.heldOutActual },
+      },
     ],
     bands: [
       { series: [5, 6], fill: COLORS.band95 },
@@ -90,10 +124,10 @@ export function createPriceChart(container: HTMLElement) {
   new ResizeObserver(() => plot?.setSize(size())).observe(container);
 
   return {
-    draw(history: readonly HistoricalBar[], prediction: Prediction | null): void {
+    draw(history: readonly HistoricalBar[], prediction: Prediction | null, heldOut: readonly TestForecastPoint[] = []): void {
       plot?.destroy();
       const { width, height } = size();
-      plot = new uPlot(options(width, height), alignSeries(history, prediction), container);
+      plot = new uPlot(options(width, height), alignSeries(history, prediction, heldOut), container);
     },
     clear(): void {
       plot?.destroy();
@@ -103,7 +137,7 @@ export function createPriceChart(container: HTMLElement) {
 }
 
 /** Text alternative for the chart, built from the same API values. */
-export function describeChart(history: readonly HistoricalBar[], prediction: Prediction | null): string {
+export function describeChart(history: readonly HistoricalBar[], prediction: Prediction | null, heldOut: readonly TestForecastPoint[] = []): string {
   const first = history[0];
   const last = history[history.length - 1];
   const parts: string[] = [];
@@ -118,6 +152,13 @@ export function describeChart(history: readonly HistoricalBar[], prediction: Pre
   if (prediction !== null && end !== undefined) {
     parts.push(
       `Forecast: ${prediction.forecast.length} trading day(s) from ${prediction.as_of} (last close ${price(prediction.current_price)}) to ${end.date} at ${price(end.price)}, 80% interval ${price(end.lower_80)}–${price(end.upper_80)}, 95% interval ${price(end.lower_95)}–${price(end.upper_95)}; naive forecast ${price(prediction.baseline.predicted_price)}.`,
+    );
+  }
+  const firstTest = heldOut[0];
+  const lastTest = heldOut[heldOut.length - 1];
+  if (firstTest !== undefined && lastTest !== undefined) {
+    parts.push(
+      `Held-out test predictions: ${heldOut.length} day(s) the model never trained on, from ${firstTest.date} (predicted ${price(firstTest.predicted)}, actual ${price(firstTest.actual)}) to ${lastTest.date} (predicted ${price(lastTest.predicted)}, actual ${price(lastTest.actual)}).`,
     );
   }
   return parts.join(' ');

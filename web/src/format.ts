@@ -26,6 +26,13 @@ export function ratio(value: number | null | undefined): string {
   return isNumber(value) ? value.toFixed(3) : MISSING;
 }
 
+/** A p-value as "p = 0.39" (three decimals below 0.01, "p < 0.001" below that). */
+export function pValue(value: number | null | undefined): string {
+  if (!isNumber(value)) return MISSING;
+  if (value < 0.001) return 'p < 0.001';
+  return `p = ${value.toFixed(value < 0.01 ? 3 : 2)}`;
+}
+
 export function integer(value: number | null | undefined): string {
   return isNumber(value) ? Math.round(value).toLocaleString('en-US') : MISSING;
 }

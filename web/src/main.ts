@@ -1,5 +1,5 @@
 import { ApiError, createApiClient, type ApiClient } from './api.js';
-import { createPriceChart, describeChart } from './chart.js';
+import { createPriceChart, describeChart, visibleTestForecasts } from './chart.js';
 import { byId, h, replaceChildren } from './dom.js';
 import { renderForecastTable, renderSignal } from './forecast-panel.js';
 import { ratio } from './format.js';
@@ -168,10 +168,12 @@ function start(api: ApiClient): void {
     for (const panel of [signalPanel, modelCard, forecastTable]) loading(panel, 'Loading…');
     chartElement.setAttribute('aria-busy', 'true');
 
-    const [prediction, bars, detail] = await Promise.allSettled([
+    const [prediction, bars, detail, tested] = await Promise.allSettled([
       api.predict(state.symbol, state.horizon),
       api.historical(state.symbol, state.range),
       api.model(state.symbol),
+      // The test split ends with the data, so the last `range` test days cover the visible history.
+      api.testForecasts(state.symbol, state.range),
     ]);
     if (mine !== generation) return;
     submit.disabled = false;
@@ -187,6 +189,7 @@ function start(api: ApiClient): void {
 
     const predicted = prediction.status === 'fulfilled' ? prediction.value : null;
     const historyBars = bars.status === 'fulfilled' ? bars.value.data : [];
+    const heldOut = tested.status === 'fulfilled' ? visibleTestForecasts(historyBars, tested.value.points) : [];
 
     if (prediction.status === 'fulfilled') {
       settle(signalPanel, renderSignal(prediction.value));
@@ -208,9 +211,17 @@ function start(api: ApiClient): void {
       chartDescription.textContent = 'Nothing to draw: neither a forecast nor price history could be loaded.';
       document.body.dataset['chart'] = 'empty';
     } else {
-      chart.draw(historyBars, predicted);
-      chartDescription.textContent = describeChart(historyBars, predicted);
+      chart.draw(historyBars, predicted, heldOut);
+      // Held-out points are extra evidence, not the answer: their absence is said here, not raised as an error.
+      const heldOutNote =
+        tested.status === 'rejected'
+          ? ` Held-out test predictions could not be loaded: ${tested.reason instanceof Error ? tested.reason.message : String(tested.reason)}`
+          : heldOut.length === 0
+            ? ' No held-out test predictions fall in this range.'
+            : '';
+      chartDescription.textContent = describeChart(historyBars, predicted, heldOut) + heldOutNote;
       document.body.dataset['chart'] = 'drawn';
+      document.body.dataset['heldOut'] = String(heldOut.length);
     }
 
     if (detail.status === 'fulfilled') settle(modelCard, renderModelCard(detail.value, predicted));

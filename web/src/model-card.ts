@@ -1,5 +1,5 @@
 import { h } from './dom.js';
-import { dateTime, MISSING, price, ratio, scalar, share } from './format.js';
+import { dateTime, MISSING, price, pValue, ratio, scalar, share } from './format.js';
 import type { Evaluation, ModelDetail, ModelVersion, Prediction } from './types.js';
 
 /**
@@ -19,7 +19,24 @@ export function verdict(evaluation: Evaluation | null | undefined, beatsNaive: b
       ? `It called the next-day direction right ${share(evaluation.hit_rate)} of the time, more often than always guessing "up" (${share(evaluation.always_up_hit_rate)}).`
       : `It called the next-day direction right ${share(evaluation.hit_rate)} of the time, no better than always guessing "up" (${share(evaluation.always_up_hit_rate)}).`;
   const coverage = `Its 80% interval held the real price ${share(evaluation.interval_coverage_80)} of the time (80% would be well calibrated).`;
-  return { text: `${accuracy} ${direction} ${coverage}`, warn: !beatsNaive };
+  return { text: `${accuracy} ${significance(evaluation)} ${direction} ${coverage}`, warn: !beatsNaive };
+}
+
+/** The significance level behind the service's beats_naive. */
+const SIGNIFICANCE = 0.05;
+
+/** Whether the MAE difference to naive could be luck, in words, from the API's Diebold–Mariano p-value. */
+function significance(evaluation: Evaluation): string {
+  const p = evaluation.naive_dm_p_value;
+  if (p === undefined) return 'The service did not report whether the difference to naive is statistically significant.';
+  // mae_ratio restated as a percentage difference (the API's number, not a new measurement).
+  const gap = evaluation.mae_ratio - 1;
+  const size = share(Math.abs(gap), Math.abs(gap) < 0.001 ? 2 : 1);
+  const test = `${pValue(p)}, one-sided Diebold–Mariano test`;
+  if (gap >= 0) return `MAE ${size} higher than naive (${test} of "lower than naive").`;
+  return p < SIGNIFICANCE
+    ? `MAE ${size} lower than naive, and the difference is statistically significant (${test}).`
+    : `MAE ${size} lower than naive, but the difference is not statistically significant (${test}): it may be luck.`;
 }
 
 function row(label: string, value: string, testId: string): HTMLElement[] {
@@ -86,6 +103,7 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
       ...row('Test days', evaluation === undefined ? MISSING : `${evaluation.test_from} → ${evaluation.test_to}`, 'model-test-window'),
       ...row('MAE (model / naive)', evaluation === undefined ? MISSING : `${price(evaluation.mae)} / ${price(evaluation.naive_mae)}`, 'model-mae'),
       ...row('MAE ratio vs naive', ratio(evaluation?.mae_ratio), 'model-mae-ratio'),
+      ...row('Significance vs naive', pValue(evaluation?.naive_dm_p_value), 'model-dm-p-value'),
       ...row('Direction hit rate', share(evaluation?.hit_rate), 'model-hit-rate'),
       ...row('Always-up hit rate', share(evaluation?.always_up_hit_rate), 'model-always-up'),
       ...row('80% interval coverage', share(evaluation?.interval_coverage_80), 'model-coverage-80'),

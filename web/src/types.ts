@@ -8,6 +8,8 @@ export interface Evaluation {
   readonly mae: number;
   readonly naive_mae: number;
   readonly mae_ratio: number;
+  /** One-sided Diebold–Mariano p-value of "the model's errors are smaller than naive's"; older servers omit it. */
+  readonly naive_dm_p_value?: number;
   readonly rmse?: number;
   readonly mape?: number;
   readonly hit_rate: number;
@@ -73,6 +75,29 @@ export interface ForecastPoint {
   readonly upper_80: number;
   readonly lower_95: number;
   readonly upper_95: number;
+}
+
+/** One held-out (test-split) day: the model's next-day forecast made the day before, and what happened. */
+export interface TestForecastPoint {
+  readonly date: string;
+  readonly actual: number;
+  readonly predicted: number;
+  readonly lower_80: number;
+  readonly upper_80: number;
+  readonly lower_95: number;
+  readonly upper_95: number;
+  readonly naive: number;
+}
+
+/** `GET /api/v1/models/:symbol/test-forecasts`. */
+export interface TestForecastsResponse {
+  readonly symbol: string;
+  readonly model: string;
+  readonly version: string;
+  readonly test_from: string | null;
+  readonly test_to: string | null;
+  readonly count: number;
+  readonly points: readonly TestForecastPoint[];
 }
 
 export type TradingSignal = 'BUY' | 'SELL' | 'HOLD';
