@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound, TEMP_SUFFIX, writeFileAtomic } from './fs.js';
+import { isNotFound, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
 import {
   errorMessage,
   HitCounter,
@@ -89,7 +89,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
     const stored: StoredEntry<T> = { key, expiresAt: this.now() + (ttlMs ?? this.ttlMs), value };
     try {
       const index = await this.loadIndex();
-      await writeFileAtomic(path.join(this.directory, name), JSON.stringify(stored));
+      await writeFileAtomic(path.join(this.directory, name), JSON.stringify(stored), { durable: false });
       index.delete(name);
       index.add(name);
       this.lastError = undefined;
@@ -173,7 +173,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
       const info = await stat(file).catch(() => undefined);
       if (info === undefined) continue;
       if (ENTRY_FILE.test(name)) entries.push([name, info.mtimeMs]);
-      else if (name.endsWith(TEMP_SUFFIX) && this.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+      else if (name.includes(TEMP_MARKER) && this.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
     }
     entries.sort((a, b) => a[1] - b[1]);
     return new Set(entries.map(([name]) => name));

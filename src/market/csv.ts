@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound } from '../cache/fs.js';
+import { isNotFound } from '../fs/atomic-file.js';
 import { DataValidationError, NotFoundError, ValidationError } from '../errors.js';
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
 import { observed, type FetchObserver } from './observer.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound, writeFileAtomic } from '../cache/fs.js';
+import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 
 export interface SeedHistoricalOptions {
   /** `persistent_data/stock_data/historical/`. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 
 export const MANIFEST_JSON = 'manifest.json';
 export const MANIFEST_FORMAT = 'stock-prediction-model/1';

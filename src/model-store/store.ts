@@ -6,7 +6,7 @@ import { createForecaster } from '../ml/predictor.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
-import { isProcessAlive, tempNameFor, tempOwnerPid, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
+import { isProcessAlive, tempNameFor, tempOwnerPid, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { compareVersions, isVersion, nextVersion } from './versions.js';

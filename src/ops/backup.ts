@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
-import { tempNameFor } from '../model-store/atomic-file.js';
+import { tempNameFor } from '../fs/atomic-file.js';
 import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../model-store/atomic-file.js';
+import { isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../fs/atomic-file.js';
 
 /** A regular file below some root, named by its POSIX path relative to that root. */
 export interface FileEntry {

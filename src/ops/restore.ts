@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { layoutDirectories, type DataLayout } from '../config/layout.js';
-import { tempNameFor } from '../model-store/atomic-file.js';
+import { tempNameFor } from '../fs/atomic-file.js';
 import {
   ArchiveRejectedError, BACKUP_MANIFEST_NAME, isMergedSection, parseBackupManifest, sectionDirectory,
   type BackupManifest, type SectionName,

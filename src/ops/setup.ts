@@ -3,7 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataLayout, layoutDirectories, type DataLayout } from '../config/layout.js';
-import { writeFileAtomic } from '../model-store/atomic-file.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { isMissing } from './files.js';
 import { ML_CONFIG_FILE } from './ops-config.js';
 import { DEFAULT_ACCOUNTS, ownerOf, SERVICE_NAMES, type Account, type ServiceName } from './ownership.js';

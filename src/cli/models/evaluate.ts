@@ -3,7 +3,7 @@ import path from 'node:path';
 import { selectBackend } from '../../ml/backend.js';
 import { walkForward, type WalkForwardResult } from '../../ml/evaluation/walk-forward.js';
 import type { TrainingConfig } from '../../ml/types.js';
-import { writeFileAtomic } from '../../model-store/atomic-file.js';
+import { writeFileAtomic } from '../../fs/atomic-file.js';
 import { modelKey } from '../../model-store/store.js';
 import { positiveInt, UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView } from '../progress.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-/** Marker in the name of every temporary file or folder the store creates; `clean` removes stale ones. */
+/** Marker in the name of every temporary file or folder we create; cleaners remove stale ones, scans skip them. */
 export const TEMP_MARKER = '.tmp-';
 
 /**
@@ -13,13 +13,21 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Writes a file under a temporary name, flushes it, and renames it into place: readers see the old or the new file, never half. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * Flush to disk before the rename (default). Caches pass false: losing a cache entry in a power cut
+   * is harmless, and an fsync per entry would sit on the prediction path.
+   */
+  readonly durable?: boolean;
+}
+
+/** Writes a file under a temporary name and renames it into place: readers see the old or the new file, never half. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = tempNameFor(target);
   const handle = await fs.open(temp, 'wx', 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (options.durable !== false) await handle.sync();
   } finally {
     await handle.close();
   }
@@ -29,6 +37,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await fs.rm(temp, { force: true });
     throw error;
   }
+}
+
+/** True for "no such file or directory". */
+export function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
 }
 
 /** The pid recorded in a temporary name, or undefined when the name is not one of ours. */
