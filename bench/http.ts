@@ -19,7 +19,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import rateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { packageRoot } from '../src/config/package-root.js';
@@ -31,6 +30,7 @@ import { trainModel } from '../src/ml/training/train.js';
 import { serializeScaler } from '../src/ml/scaler.js';
 import type { ModelMetadata } from '../src/ml/types.js';
 import { ModelStore } from '../src/model-store/store.js';
+import rateLimitPlugin from '../src/server/plugins/rate-limit.js';
 import { PredictQuery, SymbolParams } from '../src/server/schemas.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -128,7 +128,7 @@ async function runReference(kind: ReferenceKind, port: number, file: string): Pr
   if (kind === 'bare') {
     app.get('/api/v1/predict/:symbol', async () => body);
   } else {
-    await app.register(rateLimit, { max: 1_000_000_000, timeWindow: 60_000 });
+    await app.register(rateLimitPlugin, { max: 1_000_000_000, windowSeconds: 60 });
     app.setValidatorCompiler(validatorCompiler);
     app.addHook('onRequest', (request, reply, done) => {
       void reply.header('X-Request-Id', String(request.id));

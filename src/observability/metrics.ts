@@ -9,27 +9,38 @@ export type CacheTierName = 'memory' | 'redis' | 'file';
 export type PredictionCacheLabel = CacheTierName | 'miss';
 export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';
 
+const HTTP_LABELS = ['method', 'route', 'status_code'] as const;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  /** Observed once per request by the metrics plugin; http_requests_total is derived from it. */
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status code',
+    labelNames: HTTP_LABELS,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
 
   return {
     registry,
+    httpDuration,
     httpRequests: new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
+      labelNames: HTTP_LABELS,
       registers,
-    }),
-    httpDuration: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
+      // The histogram already counts every request per label set (its _count): the counter is read from it at
+      // scrape time, so a request pays one metric update instead of two.
+      async collect() {
+        this.reset();
+        for (const value of (await httpDuration.get()).values) {
+          if (value.metricName === 'http_request_duration_seconds_count') this.inc(value.labels, value.value);
+        }
+      },
     }),
     predictions: new Counter({
       name: 'predictions_total',

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
@@ -20,6 +19,7 @@ import { installErrorHandlers } from './errors.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { historicalRoutes } from './routes/historical.js';
 import { modelRoutes } from './routes/models.js';
@@ -143,12 +143,11 @@ export async function buildApp(options: BuildAppOptions) {
       maxAge: 600,
     });
   }
-  await app.register(rateLimit, {
-    global: true,
+  await app.register(rateLimitPlugin, {
     max: config.rateLimitMax,
-    timeWindow: config.rateLimitWindowSeconds * 1000,
+    windowSeconds: config.rateLimitWindowSeconds,
     // Probes and scrapes must never be throttled into a false outage.
-    allowList: (request) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health'),
+    exempt: (request) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health'),
   });
   await app.register(swagger, {
     openapi: {

@@ -22,7 +22,7 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; message?: string }> = {
 
 /**
  * Every error leaves as the contract's JSON: validation → 400 naming the field, typed AppErrors → their
- * status (503 with Retry-After), framework client errors → 400/413/415/429, anything else → 500 with the
+ * status (503 with Retry-After), framework client errors → 400/413/415, anything else → 500 with the
  * request id, logged with its stack. Never an HTML page, a stack trace or plain text.
  */
 export function installErrorHandlers(app: FastifyInstance): void {
@@ -43,7 +43,6 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
     if (known) return sendError(reply, known.status, known.message ?? error.message);
-    if (error.statusCode === 429) return sendError(reply, 429, `rate limit exceeded: ${error.message}`);
     if (!isResponseSerializationError(error) && error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, error.message);
     }

@@ -11,9 +11,11 @@ async function metricsPlugin(app: FastifyInstance, { services }: { services: Ser
   const { metrics } = services;
 
   app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    // One observation: http_requests_total is read from this histogram's counts at scrape time.
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 
