@@ -9,10 +9,6 @@
 #
 # Weekly from cron, for example:  0 2 * * 0  /path/to/repo/scripts/enhanced_training.sh >> /var/log/retrain.log 2>&1
 set -euo pipefail
-ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
-CLI=${STOCK_PREDICTION_OPS_CLI:-$ROOT/dist/src/cli/ops.js}
-if [ ! -f "$CLI" ]; then
-  echo "building the project first (npm run build)..." >&2
-  (cd "$ROOT" && npm run -s build)
-fi
+# shellcheck source=lib/ops-cli.sh
+source "$(dirname -- "$0")/lib/ops-cli.sh"
 exec node "$CLI" retrain --data "${PERSISTENT_DATA_PATH:-$ROOT/persistent_data}" "$@"

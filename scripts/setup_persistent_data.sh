@@ -10,12 +10,8 @@
 # --compose-env FILE (default: DIR/../.env, where docker-compose looks for it). REDIS_PASSWORD in the
 # environment overrides the generated one.
 set -euo pipefail
-ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
-CLI=${STOCK_PREDICTION_OPS_CLI:-$ROOT/dist/src/cli/ops.js}
-if [ ! -f "$CLI" ]; then
-  echo "building the project first (npm run build)..." >&2
-  (cd "$ROOT" && npm run -s build)
-fi
+# shellcheck source=lib/ops-cli.sh
+source "$(dirname -- "$0")/lib/ops-cli.sh"
 DATA=${PERSISTENT_DATA_PATH:-$ROOT/persistent_data}
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   DATA=$1
