@@ -349,12 +349,13 @@ describe('web dashboard in Chromium against the real service', () => {
     );
     const withHeldOut = await canvasStats(page);
     assert.ok(withHeldOut.heldOut > 20, `held-out prediction series drawn (${withHeldOut.heldOut} px)`);
+    await screenshot(page, 'dashboard-held-out.png');
     // Without the endpoint's answer the series is gone and the page says so instead of inventing points.
     await page.route(/\/test-forecasts\?/, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: 'no model', status: 404 }) }));
     await settleAfter(page, () => page.locator('#submit').click());
     assert.match(await page.locator('#chart-description').innerText(), /Held-out test predictions could not be loaded: no model/);
     assert.equal((await canvasStats(page)).heldOut, 0);
-    await screenshot(page, 'dashboard-held-out.png');
+    await screenshot(page, 'dashboard-held-out-unavailable.png');
     assert.deepEqual(consoleErrors.filter((e) => !e.includes('404')), []);
     await page.close();
   });
