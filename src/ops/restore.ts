@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { layoutDirectories, type DataLayout } from '../config/layout.js';
@@ -179,7 +179,7 @@ async function swapSection(section: SectionChanges, extracted: string, ensureSaf
   let previous: { uid: number; gid: number; mode: number } | undefined;
   try {
     const info = await fs.stat(section.directory);
-    previous = { uid: info.uid, gid: info.gid, mode: info.mode & 0o777 };
+    previous = { uid: info.uid, gid: info.gid, mode: info.mode & ~fsConstants.S_IFMT };
     await fs.rename(section.directory, path.join(await ensureSafety(), section.section));
   } catch (error) {
     if (!isMissing(error)) throw error;

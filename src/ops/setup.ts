@@ -152,7 +152,7 @@ async function fixPermissions(layout: DataLayout, accounts: Readonly<Record<Serv
     const info = await fs.lstat(target);
     if (info.isSymbolicLink()) return;
     if ((info.mode & WORLD_WRITABLE) !== 0) {
-      await fs.chmod(target, info.mode & 0o7775);
+      await fs.chmod(target, info.mode & ~WORLD_WRITABLE);
       changes.push(`removed world-write permission from ${target}`);
     }
     if (accounts !== undefined) {

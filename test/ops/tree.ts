@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -21,7 +22,7 @@ export async function snapshotTree(root: string): Promise<TreeEntry[]> {
     const entry: TreeEntry = {
       path: path.relative(root, abs) || '.',
       type,
-      mode: info.mode & 0o7777,
+      mode: info.mode & ~constants.S_IFMT,
       uid: info.uid,
       gid: info.gid,
       mtimeMs: info.mtimeMs,
