@@ -12,9 +12,9 @@ import { parseEnvFile } from '../../src/ops/templates.js';
 import { freePort } from '../helpers/free-port.js';
 import { repoRoot } from '../helpers/paths.js';
 import { run, type RunResult } from './cli.js';
+import { snapshotTree, worldWritable } from './tree.js';
 
 const permissionBits = (mode: number): number => mode & ~constants.S_IFMT;
-import { snapshotTree, worldWritable } from './tree.js';
 
 const isRoot = process.getuid?.() === 0;
 const setupScript = path.join(repoRoot, 'scripts', 'setup_persistent_data.sh');
