@@ -58,8 +58,16 @@ export function redactUrl(url: string): string {
   return redactLine(url);
 }
 
-function redactingStream(target: DestinationStream, secrets: readonly string[]): DestinationStream {
-  return { write: (line: string) => target.write(redactLine(line, secrets)) };
+/**
+ * Redacts each line before `target` sees it. `isOpen` lets a closed file destination drop late lines
+ * (a dependency's error logged during shutdown) instead of throwing from a destroyed stream.
+ */
+function redactingStream(target: DestinationStream, secrets: readonly string[], isOpen: () => boolean = () => true): DestinationStream {
+  return {
+    write: (line: string) => {
+      if (isOpen()) target.write(redactLine(line, secrets));
+    },
+  };
 }
 
 async function linkStablePath(logFile: string): Promise<void> {
@@ -94,7 +102,7 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
       limit: { count: options.keepFiles ?? 14 },
     });
     await linkStablePath(options.file);
-    streams.push({ level: 'trace', stream: redactingStream(fileStream, secrets) });
+    streams.push({ level: 'trace', stream: redactingStream(fileStream, secrets, () => fileStream !== undefined) });
   }
 
   const logger = pino(

@@ -161,6 +161,19 @@ describe('configuration, restart, logs and shutdown', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('drops lines logged after close instead of throwing from the closed file (late errors during shutdown)', async () => {
+    const dataDir = await makeDataDir();
+    const file = path.join(dataDir, 'logs', 'application', 'stock-prediction.log');
+    const { logger, close } = await createAppLogger({ level: 'info', file, stdout: false });
+    logger.info('before close');
+    await close();
+    assert.doesNotThrow(() => logger.error('a redis error reported while shutting down'));
+    const written = await readFile(file, 'utf8');
+    assert.match(written, /before close/);
+    assert.doesNotMatch(written, /while shutting down/);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
   it('serves from `node dist/src/main.js` and shuts down gracefully on SIGTERM, finishing in-flight requests', async () => {
     const dataDir = await makeDataDir();
     const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
