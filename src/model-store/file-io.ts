@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-file.js';
+import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -66,7 +66,7 @@ async function readVerified(directory: string, fileName: string, verify: VerifyF
   try {
     bytes = await fs.readFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptModelError(`${file} is missing`, { file });
+    if (isNotFound(error)) throw new CorruptModelError(`${file} is missing`, { file });
     throw error;
   }
   verify?.(fileName, bytes);

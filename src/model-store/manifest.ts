@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-file.js';
+import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 
 export const MANIFEST_JSON = 'manifest.json';
 export const MANIFEST_FORMAT = 'stock-prediction-model/1';
@@ -49,7 +49,7 @@ export async function readManifest(versionDir: string): Promise<Manifest> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (isNotFound(error)) {
       throw new CorruptModelError(`${file} is missing: the model version is incomplete (interrupted save?)`, { file });
     }
     throw error;

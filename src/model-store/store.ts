@@ -6,7 +6,7 @@ import { createForecaster } from '../ml/predictor.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
-import { isProcessAlive, tempNameFor, tempOwnerPid, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
+import { isNotFound, isProcessAlive, TEMP_MARKER, tempNameFor, tempOwnerPid, writeFileAtomic } from '../fs/atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { compareVersions, isVersion, nextVersion } from './versions.js';
@@ -141,7 +141,7 @@ export class ModelStore {
     try {
       text = await fs.readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (!isNotFound(error)) throw error;
       const complete = await this.completeVersions(key);
       return complete.at(-1) ?? null;
     }
@@ -508,7 +508,7 @@ async function readRequired(file: string): Promise<Buffer> {
   try {
     return await fs.readFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptModelError(`${file} is missing`, { file });
+    if (isNotFound(error)) throw new CorruptModelError(`${file} is missing`, { file });
     throw error;
   }
 }
@@ -517,7 +517,7 @@ async function readDirOrEmpty(dir: string): Promise<import('node:fs').Dirent[]> 
   try {
     return await fs.readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
 }

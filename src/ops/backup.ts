@@ -2,12 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
-import { tempNameFor } from '../fs/atomic-file.js';
+import { isNotFound, tempNameFor } from '../fs/atomic-file.js';
 import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
-import { deadLeftovers, exists, fileStamp, isMissing, sha256File, walkFiles, type FileEntry } from './files.js';
+import { deadLeftovers, exists, fileStamp, sha256File, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
 export type BackupPhase = 'snapshot' | 'copy' | 'archive' | 'rotate';
@@ -231,7 +231,7 @@ async function copyInto(staging: string, file: PlannedFile): Promise<'copied' | 
     await fs.copyFile(file.source, target);
     return 'copied';
   } catch (error) {
-    if (isMissing(error)) return 'gone';
+    if (isNotFound(error)) return 'gone';
     if ((error as NodeJS.ErrnoException).code === 'EACCES' && file.name.startsWith('logs/')) return 'unreadable';
     throw error;
   }
@@ -244,7 +244,7 @@ async function uniqueArchivePath(dir: string, at: Date, label: string | undefine
     try {
       await fs.access(candidate);
     } catch (error) {
-      if (isMissing(error)) return candidate;
+      if (isNotFound(error)) return candidate;
       throw error;
     }
   }
@@ -255,7 +255,7 @@ export async function listArchives(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir)).filter(isArchiveName).sort().map((name) => path.join(dir, name));
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
 }

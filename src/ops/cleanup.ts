@@ -2,8 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataLayout } from '../config/layout.js';
 import { listArchives } from './backup.js';
-import { deadLeftovers, isMissing, walkFiles } from './files.js';
+import { deadLeftovers, walkFiles } from './files.js';
 import type { OpsConfig } from './ops-config.js';
+import { isNotFound } from '../fs/atomic-file.js';
 
 export interface CleanupItem {
   readonly path: string;
@@ -45,7 +46,7 @@ export async function planCleanup(layout: DataLayout, retention: OpsConfig['rete
   try {
     names = (await fs.readdir(layout.backups)).sort();
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   const safetyCopies = names.filter((name) => name.startsWith('pre_restore_'));
   for (const name of safetyCopies.slice(0, Math.max(0, safetyCopies.length - retention.safety_copies_keep))) {

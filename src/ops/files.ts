@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../fs/atomic-file.js';
+import { isNotFound, isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../fs/atomic-file.js';
 
 /** A regular file below some root, named by its POSIX path relative to that root. */
 export interface FileEntry {
@@ -31,7 +31,7 @@ export async function walkFiles(dir: string, skip: (rel: string) => boolean = ()
     try {
       entries = await fs.readdir(abs, { withFileTypes: true });
     } catch (error) {
-      if (isMissing(error)) return;
+      if (isNotFound(error)) return;
       throw error;
     }
     for (const entry of entries) {
@@ -46,7 +46,7 @@ export async function walkFiles(dir: string, skip: (rel: string) => boolean = ()
           const info = await fs.stat(childAbs);
           out.push({ rel: childRel, size: info.size, mtimeMs: info.mtimeMs });
         } catch (error) {
-          if (!isMissing(error)) throw error;
+          if (!isNotFound(error)) throw error;
         }
       }
     }
@@ -61,16 +61,12 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export function isMissing(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
-}
-
 export async function exists(file: string): Promise<boolean> {
   try {
     await fs.lstat(file);
     return true;
   } catch (error) {
-    if (isMissing(error)) return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
 }
@@ -98,7 +94,7 @@ export async function deadLeftovers(dir: string): Promise<string[]> {
   try {
     names = await fs.readdir(dir);
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isNotFound(error)) return [];
     throw error;
   }
   return names.filter((name) => {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SYMBOL_PATTERN } from '../market/bar.js';
-import { isMissing } from './files.js';
+import { isNotFound } from '../fs/atomic-file.js';
 
 /**
  * `persistent_data/config/ml_config.json`: the operator-editable policy of the ops commands
@@ -44,7 +44,7 @@ export async function readOpsConfig(configDir: string): Promise<OpsConfig> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    if (isMissing(error)) return defaultOpsConfig();
+    if (isNotFound(error)) return defaultOpsConfig();
     throw error;
   }
   let raw: unknown;

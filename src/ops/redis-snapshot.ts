@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { isMissing } from './files.js';
+import { isNotFound } from '../fs/atomic-file.js';
 
 export interface RedisSnapshot {
   /** The fresh dump.rdb, readable from here. */
@@ -86,7 +86,7 @@ async function locateDump(client: Redis, redisDir: string): Promise<string> {
       await fs.access(candidate);
       return candidate;
     } catch (error) {
-      if (!isMissing(error) && (error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+      if (!isNotFound(error) && (error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
     }
   }
   throw new Error(`Redis saved its snapshot, but ${candidates.join(' or ')} is not readable from here`);

@@ -3,12 +3,12 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { layoutDirectories, type DataLayout } from '../config/layout.js';
-import { tempNameFor } from '../fs/atomic-file.js';
+import { isNotFound, tempNameFor } from '../fs/atomic-file.js';
 import {
   ArchiveRejectedError, BACKUP_MANIFEST_NAME, isMergedSection, parseBackupManifest, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
-import { fileStamp, isMissing, sha256File, walkFiles } from './files.js';
+import { fileStamp, sha256File, walkFiles } from './files.js';
 
 export interface SectionChanges {
   readonly section: SectionName;
@@ -42,7 +42,7 @@ export async function verifyArchive(archive: string): Promise<BackupManifest> {
     const info = await fs.stat(archive);
     if (!info.isFile()) throw new ArchiveRejectedError(`${archive} is not a file`);
   } catch (error) {
-    if (isMissing(error)) throw new ArchiveRejectedError(`${archive} does not exist`);
+    if (isNotFound(error)) throw new ArchiveRejectedError(`${archive} does not exist`);
     throw error;
   }
   const seen = new Map<string, { bytes: number; sha256: string }>();
@@ -182,7 +182,7 @@ async function swapSection(section: SectionChanges, extracted: string, ensureSaf
     previous = { uid: info.uid, gid: info.gid, mode: info.mode & ~fsConstants.S_IFMT };
     await fs.rename(section.directory, path.join(await ensureSafety(), section.section));
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   await fs.mkdir(path.dirname(section.directory), { recursive: true });
   await fs.rename(extracted, section.directory);

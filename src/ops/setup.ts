@@ -3,8 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataLayout, layoutDirectories, type DataLayout } from '../config/layout.js';
-import { writeFileAtomic } from '../fs/atomic-file.js';
-import { isMissing } from './files.js';
+import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 import { ML_CONFIG_FILE } from './ops-config.js';
 import { DEFAULT_ACCOUNTS, ownerOf, SERVICE_NAMES, type Account, type ServiceName } from './ownership.js';
 import { dataReadme, envFile, mlConfigJson, OPERATOR_SCRIPTS, operatorScript, parseEnvFile, redisConf } from './templates.js';
@@ -84,7 +83,7 @@ async function checkRoot(root: string): Promise<void> {
   try {
     info = await fs.stat(root);
   } catch (error) {
-    if (isMissing(error)) return;
+    if (isNotFound(error)) return;
     throw error;
   }
   if (!info.isDirectory()) throw new SetupError(`${root} exists but is not a directory`);
@@ -108,7 +107,7 @@ async function ensureEnvFile(file: string, accounts: Readonly<Record<ServiceName
   try {
     return parseEnvFile(await fs.readFile(file, 'utf8'));
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   const text = envFile({ grafanaAdminPassword: secret(), redisPassword: secret(), apiKey: secret(), accounts }, now);
   await writeFileAtomic(file, text);
@@ -122,7 +121,7 @@ async function writeIfAbsent(file: string, content: string, mode: number, change
     await fs.access(file);
     return; // the operator may have edited it: never overwrite
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   await writeFileAtomic(file, content);
   await fs.chmod(file, mode);
@@ -134,7 +133,7 @@ async function writeIfChanged(file: string, content: string, mode: number, chang
   try {
     if ((await fs.readFile(file, 'utf8')) === content) return;
   } catch (error) {
-    if (!isMissing(error)) throw error;
+    if (!isNotFound(error)) throw error;
   }
   await writeFileAtomic(file, content);
   await fs.chmod(file, mode);
