@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { dataLayout, type DataLayout } from '../config/layout.js';
 import { packageRoot } from '../config/package-root.js';
 import { CsvMarketData } from '../market/csv.js';
-import { ModelStore } from '../model-store/store.js';
+import { GLOBAL_MODEL_KEY } from '../ml/types.js';
+import { modelKey, ModelStore } from '../model-store/store.js';
 import { createBackup, type BackupProgress } from '../ops/backup.js';
 import { ArchiveRejectedError } from '../ops/backup-manifest.js';
 import { applyCleanup, planCleanup } from '../ops/cleanup.js';
@@ -206,6 +207,7 @@ async function runCleanup(argv: string[], io: Io): Promise<number> {
 async function symbolStates(layout: DataLayout, symbols: readonly string[]): Promise<SymbolState[]> {
   const store = modelStore(layout);
   const market = new CsvMarketData({ directory: layout.historical });
+  const keys = new Set(await store.keys());
   const states: SymbolState[] = [];
   for (const symbol of symbols) {
     let dates: string[] = [];
@@ -215,9 +217,9 @@ async function symbolStates(layout: DataLayout, symbols: readonly string[]): Pro
       dates = [];
     }
     const lastBar = dates.at(-1);
-    const key = symbol.toLowerCase();
     try {
-      const version = (await store.keys()).includes(key) ? await store.currentVersion(key) : null;
+      const key = modelKey(symbol);
+      const version = keys.has(key) ? await store.currentVersion(key) : null;
       if (version === null) {
         states.push({ symbol, lastBar, newBars: 0 });
         continue;
@@ -239,7 +241,7 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
   if (symbols.length === 0) {
     // Default: every symbol with data, plus every per-symbol model.
     const withData = await new CsvMarketData({ directory: layout.historical }).listSymbols();
-    const withModel = (await modelStore(layout).keys()).filter((k) => k !== 'global').map((k) => k.toUpperCase());
+    const withModel = (await modelStore(layout).keys()).filter((k) => k !== GLOBAL_MODEL_KEY).map((k) => k.toUpperCase());
     symbols = [...new Set([...withData, ...withModel])].sort();
   }
   const decisions = (await symbolStates(layout, symbols)).map((state) => decideRetraining(state, {

@@ -1,4 +1,7 @@
-import type { WalkForwardPoint as ChartPoint } from '../ml/evaluation/walk-forward.js';
+import type { TestForecastPoint } from '../ml/types.js';
+
+/** What the chart draws of a held-out forecast: the 80% band only. */
+type ChartPoint = Pick<TestForecastPoint, 'date' | 'actual' | 'predicted' | 'lower_80' | 'upper_80' | 'naive'>;
 
 export interface ChartOptions {
   readonly title: string;

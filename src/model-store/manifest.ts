@@ -35,10 +35,6 @@ export function digest(bytes: Uint8Array): FileDigest {
   return { sha256: sha256(bytes), bytes: bytes.byteLength };
 }
 
-export async function digestFile(file: string): Promise<FileDigest> {
-  return digest(await fs.readFile(file));
-}
-
 export async function writeManifest(versionDir: string, manifest: Manifest): Promise<void> {
   await writeFileAtomic(path.join(versionDir, MANIFEST_JSON), `${JSON.stringify(manifest, null, 2)}\n`);
 }

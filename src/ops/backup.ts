@@ -7,7 +7,7 @@ import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
-import { deadLeftovers, exists, fileStamp, sha256File, walkFiles, type FileEntry } from './files.js';
+import { deadLeftovers, exists, fileStamp, sha256File, toPosix, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
 export type BackupPhase = 'snapshot' | 'copy' | 'archive' | 'rotate';
@@ -203,7 +203,7 @@ async function sectionFiles(layout: DataLayout, section: SectionName, keep: (ent
   const nested = SECTION_NAMES.filter((other) => other !== section)
     .map((other) => path.relative(dir, sectionDirectory(layout, other)))
     .filter((rel) => rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel))
-    .map((rel) => rel.split(path.sep).join('/'));
+    .map(toPosix);
   const entries = await walkFiles(dir, (rel) => nested.includes(rel));
   return entries.filter(keep).map((entry) => ({ source: path.join(dir, entry.rel), name: `${section}/${entry.rel}`, size: entry.size }));
 }

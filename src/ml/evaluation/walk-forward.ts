@@ -2,10 +2,9 @@ import type { Bar } from '../../market/bar.js';
 import { InsufficientBarsError } from '../errors.js';
 import { buildDataset, type SplitDates } from '../dataset.js';
 import { fitAndCalibrate, scoreSamples, type CalibratedModel } from '../training/train.js';
-import type { Evaluation, TrainingConfig, TrainingProgress } from '../types.js';
+import type { Evaluation, TestForecastPoint, TrainingConfig, TrainingProgress } from '../types.js';
 import { assertScalerFitBefore } from '../scaler.js';
-import { intervalHalfWidths } from './conformal.js';
-import { beatsNaive, evaluateForecasts, type ScoredForecast } from './evaluate.js';
+import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from './evaluate.js';
 
 export interface WalkForwardOptions {
   readonly symbol: string;
@@ -20,16 +19,6 @@ export interface WalkForwardOptions {
   /** true: retrain on all history before each window; false: train once before the first window. */
   readonly refit: boolean;
   readonly onProgress?: (progress: TrainingProgress & { window: number }) => void;
-}
-
-/** One charted day: the next-day forecast made the day before, its 80% band and the naive forecast. */
-export interface WalkForwardPoint {
-  readonly date: string;
-  readonly actual: number;
-  readonly predicted: number;
-  readonly lower_80: number;
-  readonly upper_80: number;
-  readonly naive: number;
 }
 
 export interface WalkForwardWindow {
@@ -50,7 +39,7 @@ export interface WalkForwardResult {
   /** All windows' forecasts scored together. */
   readonly overall: Evaluation;
   readonly beats_naive: boolean;
-  readonly points: readonly WalkForwardPoint[];
+  readonly points: readonly TestForecastPoint[];
 }
 
 /** Train/validation dates inside the history before `testStart`, in the configured proportions. */
@@ -61,21 +50,6 @@ function historySplit(bars: readonly Bar[], testStart: number, testEnd: number, 
     testFrom: (bars[testStart] as Bar).date,
     testTo: (bars[testEnd - 1] as Bar).date,
   };
-}
-
-function toPoints(forecasts: readonly ScoredForecast[]): WalkForwardPoint[] {
-  return forecasts.map((f) => {
-    const r = f.predicted[0] as number;
-    const q = intervalHalfWidths(f.intervals, f.volatility).w80[0] as number;
-    return {
-      date: f.date,
-      actual: f.lastPrice * Math.exp(f.actual[0] as number),
-      predicted: f.lastPrice * Math.exp(r),
-      lower_80: f.lastPrice * Math.exp(r - q),
-      upper_80: f.lastPrice * Math.exp(r + q),
-      naive: f.lastPrice,
-    };
-  });
 }
 
 /**
@@ -101,12 +75,16 @@ export async function walkForward(options: WalkForwardOptions): Promise<WalkForw
     for (let k = 0; k < windows; k += 1) {
       const start = firstStart + k * step;
       const split = historySplit(bars, start, start + step, config);
+      let test;
       if (model === undefined || options.refit) {
         model?.model.dispose();
         model = await fitAndCalibrate(symbol, series, config, split, (p) => options.onProgress?.({ ...p, window: k + 1 }));
         trainedThrough = (bars[start - 1] as Bar).date;
+        // fitAndCalibrate built the dataset of exactly this split
+        test = model.dataset.test;
+      } else {
+        test = buildDataset(series, config.window, config.horizon, split).test;
       }
-      const { test } = buildDataset(series, config.window, config.horizon, split);
       const forecasts = scoreSamples(model, test);
       const evaluation = evaluateForecasts(forecasts);
       assertScalerFitBefore(model.scaler, evaluation.test_from);
@@ -125,6 +103,6 @@ export async function walkForward(options: WalkForwardOptions): Promise<WalkForw
     windows: results,
     overall,
     beats_naive: beatsNaive(overall),
-    points: toPoints(all),
+    points: nextDayForecastPoints(all),
   };
 }
