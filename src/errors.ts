@@ -64,3 +64,8 @@ export class CorruptModelError extends AppError {
     super(message, 500, details);
   }
 }
+
+/** The message of anything thrown, for logs and error bodies. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

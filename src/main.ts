@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config/env.js';
+import { errorMessage } from './errors.js';
 
 /**
  * Starts the service: validated configuration (a bad variable → one line naming it, exit 1), the app on
@@ -43,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`start-up failed: ${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -3,7 +3,6 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isNotFound, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
 import {
-  errorMessage,
   HitCounter,
   parseStoredEntry,
   ttlToMs,
@@ -13,6 +12,7 @@ import {
   type TierCounters,
   type TierStatus,
 } from './tier.js';
+import { errorMessage } from '../errors.js';
 
 export interface FileCacheTierOptions {
   /** Folder owned by this cache (`persistent_data/ml_cache/`, `stock_data/cache/`). */

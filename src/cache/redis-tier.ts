@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import {
-  errorMessage,
   HitCounter,
   parseStoredEntry,
   ttlToMs,
@@ -10,6 +9,7 @@ import {
   type TierCounters,
   type TierStatus,
 } from './tier.js';
+import { errorMessage } from '../errors.js';
 
 export interface RedisCacheTierOptions {
   /** `redis://[:password@]host:port[/db]`. */

@@ -65,9 +65,6 @@ export function ttlToMs(ttlSeconds: number): number {
   return ttlSeconds * 1000;
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Reads a persisted `StoredEntry`; undefined for anything that is not one (corrupt or foreign data). */
 export function parseStoredEntry<T>(text: string): StoredEntry<T> | undefined {

@@ -53,10 +53,6 @@ export class TieredCache<T> {
     this.now = options.now ?? Date.now;
   }
 
-  get tierNames(): string[] {
-    return this.tiers.map((tier) => tier.name);
-  }
-
   async get(key: string): Promise<CacheHit<T> | undefined> {
     for (const [position, tier] of this.tiers.entries()) {
       const entry = await tier.get(key);
@@ -87,10 +83,6 @@ export class TieredCache<T> {
       await this.set(key, value, ttlMs);
       return { value, tier: undefined };
     });
-  }
-
-  async delete(key: string): Promise<void> {
-    await Promise.all(this.tiers.map((tier) => tier.delete(key)));
   }
 
   async clear(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config/env.js';
-import { AppError, CorruptModelError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, CorruptModelError, errorMessage, NotFoundError, ValidationError } from '../errors.js';
 import { parseArgs, UsageError, type ArgSpec, type ParsedArgs } from './args.js';
 import { createContext, TRAINING_FLAGS, type CliContext } from './models/context.js';
 import { evaluateCommand } from './models/evaluate.js';
@@ -63,7 +63,7 @@ export async function runModelsCli(argv: readonly string[], env: NodeJS.ProcessE
     const args = parseArgs(rest, command.spec);
     return await command.run(createContext(env, out, err), args);
   } catch (error) {
-    err.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    err.write(`error: ${errorMessage(error)}\n`);
     return exitStatus(error);
   }
 }

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { dataLayout, type DataLayout } from '../config/layout.js';
-import { packageRoot } from '../config/package-root.js';
+import { packageVersion } from '../config/package-root.js';
 import { CsvMarketData } from '../market/csv.js';
 import { GLOBAL_MODEL_KEY } from '../ml/types.js';
 import { modelKey, ModelStore } from '../model-store/store.js';
@@ -40,11 +39,6 @@ interface Io {
   readonly out: NodeJS.WriteStream;
   readonly err: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
-}
-
-function appVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
 }
 
 function layoutFrom(args: ParsedArgs, env: NodeJS.ProcessEnv): DataLayout {
@@ -104,7 +98,7 @@ async function runBackup(argv: string[], io: Io): Promise<number> {
   const modelsOnly = args.switches.has('models-only');
   const result = await createBackup({
     layout,
-    appVersion: appVersion(),
+    appVersion: packageVersion(),
     readModelVersions: verifiedStagedVersions,
     keep: positiveInt(args, 'keep', policy.backup.keep),
     logDays: nonNegativeInt(args, 'log-days', policy.backup.log_days),
@@ -256,7 +250,7 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const backup = await createBackup({
-    layout, appVersion: appVersion(), readModelVersions: verifiedStagedVersions, keep: policy.backup.keep, logDays: 0,
+    layout, appVersion: packageVersion(), readModelVersions: verifiedStagedVersions, keep: policy.backup.keep, logDays: 0,
     sections: ['ml_models', 'scalers'], label: 'models', onProgress: backupProgress(io),
   });
   io.out.write(`models backed up to ${backup.archive}\n`);

@@ -2,7 +2,7 @@ import { FileCacheTier } from '../cache/file-tier.js';
 import { MemoryCacheTier } from '../cache/memory-tier.js';
 import { createSingleFlight } from '../cache/single-flight.js';
 import type { CacheTier } from '../cache/tier.js';
-import { DataValidationError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import { DataValidationError, errorMessage, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
 import { observed, type FetchObserver } from './observer.js';
 import type { BarQuery, MarketDataProvider } from './provider.js';
@@ -340,7 +340,7 @@ function round6(value: number): number {
 function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `network error: ${error instanceof Error ? error.message : String(error)}${cause}`;
+  return `network error: ${errorMessage(error)}${cause}`;
 }
 
 /** The URL without its query, for error details (the path names the symbol; that is enough). */

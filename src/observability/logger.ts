@@ -53,10 +53,6 @@ export function redactLine(line: string, secrets: readonly string[] = []): strin
   return out;
 }
 
-/** Redis URL with its password hidden, for log messages and health details. */
-export function redactUrl(url: string): string {
-  return redactLine(url);
-}
 
 /**
  * Redacts each line before `target` sees it. `isOpen` lets a closed file destination drop late lines

@@ -5,8 +5,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * alert rules and the Grafana dashboard). One Registry per app instance, so two apps in one process
  * (tests, the benchmark) never share or double-register series.
  */
-export type CacheTierName = 'memory' | 'redis' | 'file';
-export type PredictionCacheLabel = CacheTierName | 'miss';
 export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';
 
 const HTTP_LABELS = ['method', 'route', 'status_code'] as const;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -9,7 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions } from 'fastif
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
-import { packageRoot } from '../config/package-root.js';
+import { packageRoot, packageVersion } from '../config/package-root.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
@@ -59,11 +58,6 @@ export type App = Awaited<ReturnType<typeof buildApp>>;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-async function packageVersion(): Promise<string> {
-  const text = await fs.readFile(path.join(packageRoot, 'package.json'), 'utf8');
-  return String((JSON.parse(text) as { version?: unknown }).version ?? '0.0.0');
-}
-
 /**
  * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
  * registry and every route of the contract. Model loading starts when the app becomes ready and runs in the
@@ -83,7 +77,7 @@ export async function buildApp(options: BuildAppOptions) {
         secrets: [...config.apiKeys, ...(config.redisUrl ? [new URL(config.redisUrl).password] : [])],
       });
   const logger = appLogger.logger;
-  const version = await packageVersion();
+  const version = packageVersion();
   const backend = await selectBackend(config.tfjsBackend);
   const metrics = createMetrics();
   metrics.appInfo.set({ version, backend }, 1);

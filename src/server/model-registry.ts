@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { GLOBAL_MODEL_KEY, type Forecaster, type ModelMetadata } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
+import { errorMessage } from '../errors.js';
 
 /** Where the registry finds model versions (the model store, seen through what serving needs). */
 export interface ModelLoader {
@@ -130,11 +131,6 @@ export class ModelRegistry {
     };
   }
 
-  /** True when the symbol has a model of its own being served (bounded metric labels use this). */
-  hasOwnModel(symbol: string): boolean {
-    return this.slots.get(symbol.toLowerCase())?.served !== undefined;
-  }
-
   entries(): ModelEntry[] {
     return [...this.slots.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -213,7 +209,7 @@ export class ModelRegistry {
   }
 
   private fail(slot: Slot, key: string, version: string | undefined, error: unknown, report: ReloadReport): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     slot.error = version ? `version ${version}: ${message}` : message;
     slot.failedVersion = version;
     // A working version keeps serving; only a model with nothing to serve is "failed".

@@ -1,6 +1,6 @@
 import { predictionCacheKey } from '../cache/keys.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
-import { AppError, DataValidationError, NotFoundError, UnavailableError } from '../errors.js';
+import { AppError, DataValidationError, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { InsufficientBarsError } from '../ml/errors.js';
@@ -85,7 +85,7 @@ export class PredictionService {
     } catch (error) {
       // Only the client's own mistakes pass through; a failing or untrustworthy source is a 503.
       if (error instanceof AppError && (error.status === 400 || error.status === 404)) throw error;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       throw new UnavailableError(`market data source ${this.options.market.name} is unavailable: ${message}`, 30, { symbol });
     }
   }

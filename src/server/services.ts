@@ -15,7 +15,7 @@ import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
 import { GLOBAL_MODEL_KEY, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
-import { redactUrl } from '../observability/logger.js';
+import { redactLine } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelRegistry, type ModelLoader } from './model-registry.js';
 import type { Prediction } from './prediction-body.js';
@@ -85,7 +85,7 @@ export function createServices(options: ServiceOptions): Services {
   metrics.redisConfigured.set(config.redisUrl ? 1 : 0);
   metrics.redisUp.set(0);
   if (config.redisUrl) {
-    const where = redactUrl(config.redisUrl);
+    const where = redactLine(config.redisUrl);
     tiers.push(
       new RedisCacheTier<Prediction>({
         url: config.redisUrl,
@@ -146,7 +146,7 @@ export function createServices(options: ServiceOptions): Services {
   const jobs = new TrainingJobs({
     run: options.trainRunner,
     onTrained: async () => {
-      await registry.reload(true);
+      await registry.reload();
     },
     metrics,
     logger,

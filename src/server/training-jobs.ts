@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConflictError } from '../errors.js';
+import { ConflictError, errorMessage } from '../errors.js';
 import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -109,7 +109,7 @@ export class TrainingJobs {
       job.status = 'succeeded';
       logger.info({ job_id: job.id, symbol: job.symbol, version: metadata.version, beats_naive: metadata.beats_naive }, 'training job succeeded');
     } catch (error) {
-      job.error = error instanceof Error ? error.message : String(error);
+      job.error = errorMessage(error);
       job.status = 'failed';
       logger.error({ job_id: job.id, symbol: job.symbol, err: error }, 'training job failed');
     } finally {
