@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nextTradingDays } from '../calendar/nyse.js';
 import { ValidationError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
@@ -14,21 +15,6 @@ import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types
  * tail also makes a forecast a function of the last bars only, not of how much history was passed.
  */
 export const FORECAST_EXTRA_HISTORY = 250;
-
-/**
- * The next `count` weekdays after `isoDate`. Exchange holidays are not known here and are ignored:
- * a forecast dated on a holiday stands for the next session.
- */
-export function nextTradingDays(isoDate: string, count: number): string[] {
-  const day = new Date(`${isoDate}T00:00:00Z`);
-  const out: string[] = [];
-  while (out.length < count) {
-    day.setUTCDate(day.getUTCDate() + 1);
-    const weekday = day.getUTCDay();
-    if (weekday !== 0 && weekday !== 6) out.push(day.toISOString().slice(0, 10));
-  }
-  return out;
-}
 
 function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
   if (scaler.feature_names.join(',') !== metadata.features.join(',') || scaler.target_mean.length !== metadata.horizon) {

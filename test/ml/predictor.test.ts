@@ -5,7 +5,8 @@ import { ValidationError } from '../../src/errors.js';
 import { buildDataset, chronologicalSplitDates } from '../../src/ml/dataset.js';
 import { InsufficientBarsError } from '../../src/ml/errors.js';
 import { FEATURE_WARMUP } from '../../src/ml/features.js';
-import { createForecaster, nextTradingDays } from '../../src/ml/predictor.js';
+import { nextTradingDays } from '../../src/calendar/nyse.js';
+import { createForecaster } from '../../src/ml/predictor.js';
 import { predictSamples } from '../../src/ml/training/fit.js';
 import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
 import type { Forecaster, ModelMetadata } from '../../src/ml/types.js';
@@ -25,9 +26,12 @@ before(async () => {
 after(() => forecaster.dispose());
 
 describe('forecast dates', () => {
-  test('the following weekdays (holidays ignored)', () => {
+  test('the following NYSE sessions: weekends and holidays skipped', () => {
     assert.deepEqual(nextTradingDays('2025-10-09', 4), ['2025-10-10', '2025-10-13', '2025-10-14', '2025-10-15']);
     assert.deepEqual(nextTradingDays('2025-10-11', 1), ['2025-10-13']);
+    // Thanksgiving (27 Nov) and Christmas (25 Dec) 2025 carry no forecast; later dates are not shifted
+    assert.deepEqual(nextTradingDays('2025-11-25', 3), ['2025-11-26', '2025-11-28', '2025-12-01']);
+    assert.deepEqual(nextTradingDays('2025-12-23', 3), ['2025-12-24', '2025-12-26', '2025-12-29']);
   });
 });
 
