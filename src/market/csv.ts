@@ -179,7 +179,7 @@ export class CsvMarketData implements MarketDataProvider {
 
   private fileFor(symbol: string): string {
     // The pattern also keeps the symbol from naming a path outside the directory.
-    if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
+    if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol }, 'INVALID_SYMBOL');
     return path.join(this.directory, `${symbol}.csv`);
   }
 }

@@ -87,7 +87,7 @@ export class YahooChartProvider implements MarketDataProvider {
   }
 
   async getBars(symbol: string, query: BarQuery = {}): Promise<Bar[]> {
-    if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol });
+    if (!SYMBOL_PATTERN.test(symbol)) throw new ValidationError(`invalid symbol "${symbol}"`, { symbol }, 'INVALID_SYMBOL');
     checkQuery(query);
     return observed(this.options.onFetch, { source: this.name, symbol }, async (marks) => {
       // `to` absent means "up to now": one entry per (symbol, from) until the TTL runs out.

@@ -1,12 +1,12 @@
-import { ValidationError } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /** Too little history for the requested window, horizon or split: a caller problem, never a crash. */
-export class InsufficientBarsError extends ValidationError {
+export class InsufficientBarsError extends AppError {
   readonly required: number;
   readonly available: number;
 
   constructor(what: string, required: number, available: number) {
-    super(`${what}: needs at least ${required} bars, got ${available}`, { required, available });
+    super('INSUFFICIENT_HISTORY', `${what}: needs at least ${required} bars, got ${available}`, { required, available });
     this.required = required;
     this.available = available;
   }

@@ -77,7 +77,7 @@ export interface SeedReport {
 /** Model key of a symbol: its lower-case form (the global model's key is already lower-case). */
 export function modelKey(symbolOrKey: string): string {
   const key = symbolOrKey.trim().toLowerCase();
-  if (!KEY_PATTERN.test(key)) throw new ValidationError(`invalid model key or symbol: ${JSON.stringify(symbolOrKey)}`);
+  if (!KEY_PATTERN.test(key)) throw new ValidationError(`invalid model key or symbol: ${JSON.stringify(symbolOrKey)}`, undefined, 'INVALID_SYMBOL');
   return key;
 }
 
@@ -306,7 +306,7 @@ export class ModelStore {
       return { from, to: candidate };
     }
     const why = refused.length > 0 ? `; refused: ${refused.join('; ')}` : '';
-    throw new NotFoundError(`model ${key} has no valid version older than ${from} to roll back to${why}`);
+    throw new NotFoundError(`model ${key} has no valid version older than ${from} to roll back to${why}`, undefined, 'MODEL_NOT_FOUND');
   }
 
   /** Prunes every model to `keepVersions` and removes leftovers of interrupted writes. */
@@ -433,12 +433,12 @@ export class ModelStore {
       return version;
     }
     const current = await this.currentVersion(key);
-    if (current === null) throw new NotFoundError(`no model for ${key}`);
+    if (current === null) throw new NotFoundError(`no model for ${key}`, undefined, 'MODEL_NOT_FOUND');
     return current;
   }
 
   private async requireVersion(key: string, version: string): Promise<void> {
-    if (!(await exists(this.versionDir(key, version)))) throw new NotFoundError(`model ${key} has no version ${version}`);
+    if (!(await exists(this.versionDir(key, version)))) throw new NotFoundError(`model ${key} has no version ${version}`, undefined, 'MODEL_NOT_FOUND');
   }
 
   /** Version folder names, oldest first (incomplete ones included, temporaries excluded). */

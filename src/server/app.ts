@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -14,7 +13,7 @@ import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
-import { installErrorHandlers } from './errors.js';
+import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './errors.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
@@ -55,8 +54,6 @@ declare module 'fastify' {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
@@ -100,11 +97,12 @@ export async function buildApp(options: BuildAppOptions) {
     trustProxy,
     logController: new OneLinePerRequest(),
     childLoggerFactory: lazyChildLoggerFactory,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
-    return503OnClosing: true,
+    genReqId: (req) => requestIdFor(req.headers),
+    // Errors raised before routing or by Node's HTTP parser get the contract's body too, not Fastify's.
+    frameworkErrors,
+    clientErrorHandler,
+    // Fastify's own 503 while closing has its own body; the onRequest hook below answers in the contract's.
+    return503OnClosing: false,
   });
   installErrorHandlers(base);
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -113,12 +111,17 @@ export async function buildApp(options: BuildAppOptions) {
   // Only JSON bodies are accepted: anything else is a 415, not a string handed to the handlers.
   app.removeContentTypeParser(['text/plain']);
   // Per-request hooks use the callback form: no promise per request on the hot path.
+  // While shutting down, new requests get a 503 and in-flight responses close their keep-alive connection, so
+  // close() does not wait on idle clients.
+  let closing = false;
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', String(request.id));
+    if (closing) {
+      void reply.code(503).header('Retry-After', '5').type('application/json; charset=utf-8').send(errorBody('SERVICE_UNAVAILABLE'));
+      return;
+    }
     done();
   });
-  // While shutting down, in-flight responses close their keep-alive connection, so close() does not wait on idle clients.
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });

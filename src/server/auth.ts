@@ -1,20 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
-
-/** Missing credentials on a protected route. */
-export class UnauthorizedError extends AppError {
-  constructor(message: string) {
-    super(message, 401);
-  }
-}
-
-/** Wrong credentials, or protected routes disabled because no API keys are configured. */
-export class ForbiddenError extends AppError {
-  constructor(message: string) {
-    super(message, 403);
-  }
-}
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
 const digestOf = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
@@ -35,15 +21,15 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 export function requireApiKey(apiKeys: readonly string[]) {
   const digests = apiKeys.map(digestOf);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (digests.length === 0) throw new ForbiddenError('this route is disabled: no API_KEYS are configured on the server');
+    if (digests.length === 0) throw new ForbiddenError('API_KEYS_NOT_CONFIGURED');
     const key = presentedKey(request);
     if (key === undefined) {
       void reply.header('WWW-Authenticate', 'Bearer realm="stock-prediction"');
-      throw new UnauthorizedError('an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)');
+      throw new UnauthorizedError();
     }
     const presented = digestOf(key);
     let match = false;
     for (const digest of digests) match = timingSafeEqual(presented, digest) || match;
-    if (!match) throw new ForbiddenError('the API key is not valid');
+    if (!match) throw new ForbiddenError('INVALID_API_KEY');
   };
 }

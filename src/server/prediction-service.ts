@@ -1,6 +1,6 @@
 import { predictionCacheKey } from '../cache/keys.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
-import { AppError, DataValidationError, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
+import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { InsufficientBarsError } from '../ml/errors.js';
@@ -22,7 +22,7 @@ export interface PredictionServiceOptions {
 
 export interface BatchResult {
   readonly predictions: Prediction[];
-  readonly errors: { symbol: string; error: string; status: number }[];
+  readonly errors: { symbol: string; error: string; status: number; code: ErrorCode }[];
 }
 
 const BATCH_CONCURRENCY = 4;
@@ -116,13 +116,11 @@ export class PredictionService {
         try {
           predictions[index] = await this.predict(validate(raw), days);
         } catch (error) {
-          if (error instanceof AppError && error.status < 500) {
-            errors[index] = { symbol: raw, error: error.message, status: error.status };
-          } else if (error instanceof UnavailableError) {
-            errors[index] = { symbol: raw, error: error.message, status: 503 };
+          if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
+            errors[index] = { symbol: raw, error: error.message, status: error.status, code: error.code };
           } else {
             onInternalError(raw, error);
-            errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500 };
+            errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500, code: 'INTERNAL_ERROR' };
           }
         }
       }
@@ -174,7 +172,7 @@ export class PredictionService {
       throw error;
     }
     const lease = registry.acquire(symbol);
-    if (!lease) throw new UnavailableError('no model is loaded to answer this symbol yet', 10, { symbol });
+    if (!lease) throw new UnavailableError('no model is loaded to answer this symbol yet', 10, { symbol }, 'MODEL_UNAVAILABLE');
     try {
       const meta = lease.forecaster.metadata;
       const lastBar = bars[bars.length - 1] as Bar;
@@ -194,7 +192,7 @@ export class PredictionService {
             forecast = await lease.forecaster.forecast(bars, days);
           } catch (error) {
             if (error instanceof InsufficientBarsError) {
-              throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available });
+              throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available }, 'INSUFFICIENT_HISTORY');
             }
             if (error instanceof DataValidationError) {
               throw new UnavailableError(`market data for ${symbol} failed validation: ${error.message}`, 60, { symbol });

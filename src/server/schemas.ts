@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SYMBOL_PATTERN } from '../market/bar.js';
+import { ERROR_CODES, statusOf } from '../errors.js';
 
 /**
  * Request and response schemas of the API contract. The same objects validate requests, serialize responses
@@ -52,9 +53,15 @@ export const TrainBody = z
 
 export const JobParams = z.object({ id: z.string().uuid('job id must be a UUID') });
 
+/** The catalog's codes (src/errors.ts); each always comes with the same HTTP status. */
+export const ErrorCodeSchema = z
+  .enum(ERROR_CODES)
+  .describe(`Stable machine-readable error code; each code always has the same HTTP status: ${ERROR_CODES.map((c) => `${c} (${statusOf(c)})`).join(', ')}`);
+
 export const ErrorBody = z.object({
-  error: z.string(),
-  status: z.number().int(),
+  error: z.string().describe('Human-readable message'),
+  status: z.number().int().describe('The HTTP status, repeated'),
+  code: ErrorCodeSchema,
   timestamp: z.string(),
   details: z.record(z.string(), z.unknown()).optional(),
   request_id: z.string().optional(),
@@ -151,7 +158,7 @@ export const PredictionBody = z.object({
 
 export const BatchPredictionBody = z.object({
   predictions: z.array(PredictionBody),
-  errors: z.array(z.object({ symbol: z.string(), error: z.string(), status: z.number().int() })),
+  errors: z.array(z.object({ symbol: z.string(), error: z.string(), status: z.number().int(), code: ErrorCodeSchema })),
 });
 
 export const HistoricalBody = z.object({

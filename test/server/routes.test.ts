@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bar } from '../../src/market/bar.js';
 import { CsvMarketData } from '../../src/market/csv.js';
 import type { MarketDataProvider } from '../../src/market/provider.js';
-import { UnavailableError } from '../../src/errors.js';
+import { ERROR_CODES, type ErrorCode, statusOf, UnavailableError } from '../../src/errors.js';
 import { freePort } from '../helpers/free-port.js';
 import { API_KEY, makeDataDir, sampleDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
@@ -15,8 +15,11 @@ interface Json {
 }
 const json = (body: string): Json => JSON.parse(body) as Json;
 
-function assertErrorBody(body: Json, status: number): void {
+/** The contract's error body with its catalog code, whose status is always the code's status. */
+function assertErrorBody(body: Json, status: number, code: ErrorCode): void {
   assert.equal(body['status'], status);
+  assert.equal(body['code'], code, JSON.stringify(body));
+  assert.equal(statusOf(code), status);
   assert.equal(typeof body['error'], 'string');
   assert.ok((body['error'] as string).length > 0);
   assert.ok(!Number.isNaN(Date.parse(body['timestamp'] as string)), 'timestamp is ISO-8601');
@@ -135,23 +138,23 @@ describe('REST API on real models and real prices', () => {
     const statsBefore = json((await get('/api/v1/stats')).body);
     const modelsBefore = (await get('/api/v1/models')).body;
     const cacheFilesBefore = await readdir(server.config.layout.mlCache);
-    for (const url of [
-      '/api/v1/predict/bad$',
-      '/api/v1/predict/1ABC',
-      '/api/v1/predict/TOOLONGSYMBOL',
-      '/api/v1/predict/NVDA?days=0',
-      '/api/v1/predict/NVDA?days=61',
-      '/api/v1/predict/NVDA?days=abc',
-      '/api/v1/predict/NVDA?days=1.5',
-      '/api/v1/historical/NVDA?days=5001',
-      '/api/v1/historical/NVDA?days=0',
-      '/api/v1/historical/bad$',
-      '/api/v1/models/bad$',
-      '/api/v1/jobs/not-a-uuid',
-    ]) {
+    for (const [url, code] of [
+      ['/api/v1/predict/bad$', 'INVALID_SYMBOL'],
+      ['/api/v1/predict/1ABC', 'INVALID_SYMBOL'],
+      ['/api/v1/predict/TOOLONGSYMBOL', 'INVALID_SYMBOL'],
+      ['/api/v1/predict/NVDA?days=0', 'INVALID_REQUEST'],
+      ['/api/v1/predict/NVDA?days=61', 'INVALID_REQUEST'],
+      ['/api/v1/predict/NVDA?days=abc', 'INVALID_REQUEST'],
+      ['/api/v1/predict/NVDA?days=1.5', 'INVALID_REQUEST'],
+      ['/api/v1/historical/NVDA?days=5001', 'INVALID_REQUEST'],
+      ['/api/v1/historical/NVDA?days=0', 'INVALID_REQUEST'],
+      ['/api/v1/historical/bad$', 'INVALID_SYMBOL'],
+      ['/api/v1/models/bad$', 'INVALID_SYMBOL'],
+      ['/api/v1/jobs/not-a-uuid', 'INVALID_REQUEST'],
+    ] as const) {
       const res = await get(url);
       assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
-      assertErrorBody(json(res.body), 400);
+      assertErrorBody(json(res.body), 400, code);
     }
     const statsAfter = json((await get('/api/v1/stats')).body);
     assert.deepEqual((statsAfter['cache'] as Json)['tiers'], (statsBefore['cache'] as Json)['tiers']);
@@ -159,12 +162,29 @@ describe('REST API on real models and real prices', () => {
     assert.deepEqual(await readdir(server.config.layout.mlCache), cacheFilesBefore);
   });
 
-  it('answers 404 for a well-formed symbol with neither data nor model, and for unknown routes and jobs', async () => {
-    for (const url of ['/api/v1/predict/ZZZZ', '/api/v1/historical/ZZZZ', '/api/v1/models/ZZZZ', '/api/v1/jobs/6f1c2a8e-8f47-4a8e-9d7e-0a4c1f0b9e11', '/no/such/route']) {
+  it('answers 404 for a well-formed symbol with neither data nor model, and for unknown routes and jobs, each with its own code', async () => {
+    for (const [url, code] of [
+      ['/api/v1/predict/ZZZZ', 'UNKNOWN_SYMBOL'],
+      ['/api/v1/historical/ZZZZ', 'UNKNOWN_SYMBOL'],
+      ['/api/v1/models/ZZZZ', 'UNKNOWN_SYMBOL'],
+      ['/api/v1/jobs/6f1c2a8e-8f47-4a8e-9d7e-0a4c1f0b9e11', 'JOB_NOT_FOUND'],
+      ['/no/such/route', 'ROUTE_NOT_FOUND'],
+    ] as const) {
       const res = await get(url);
       assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
-      assertErrorBody(json(res.body), 404);
+      assertErrorBody(json(res.body), 404, code);
     }
+  });
+
+  it('tells a symbol with too little history (INSUFFICIENT_HISTORY) apart from an unknown one (UNKNOWN_SYMBOL)', async () => {
+    const lines = (await readFile(path.join(sampleDir, 'NVDA.csv'), 'utf8')).trim().split('\n');
+    // A real listing's first days: a header and 5 bars, far fewer than window + feature warm-up.
+    await writeFile(path.join(server.config.layout.historical, 'NEWCO.csv'), `${lines.slice(0, 6).join('\n')}\n`);
+    const short = await get('/api/v1/predict/NEWCO');
+    assert.equal(short.statusCode, 404, short.body);
+    assertErrorBody(json(short.body), 404, 'INSUFFICIENT_HISTORY');
+    const unknown = await get('/api/v1/predict/NEWCOX');
+    assertErrorBody(json(unknown.body), 404, 'UNKNOWN_SYMBOL');
   });
 
   it('GET /api/v1/historical returns the last N bars oldest first (default 30)', async () => {
@@ -190,10 +210,10 @@ describe('REST API on real models and real prices', () => {
     assert.deepEqual(predictions.map((p) => p['symbol']), ['NVDA', 'TSLA']);
     assert.ok(predictions.every((p) => (p['forecast'] as unknown[]).length === 2));
     assert.deepEqual(
-      (body['errors'] as Json[]).map((e) => [e['symbol'], e['status']]),
+      (body['errors'] as Json[]).map((e) => [e['symbol'], e['status'], e['code']]),
       [
-        ['bad$', 400],
-        ['ZZZZ', 404],
+        ['bad$', 400, 'INVALID_SYMBOL'],
+        ['ZZZZ', 404, 'UNKNOWN_SYMBOL'],
       ],
     );
     const tooMany = await server.app.inject({ method: 'POST', url: '/api/v1/predict', payload: { symbols: Array.from({ length: 51 }, () => 'NVDA') } });
@@ -205,14 +225,14 @@ describe('REST API on real models and real prices', () => {
   it('answers 400 for bad JSON, 413 for a body too large and 415 for a wrong content type', async () => {
     const badJson = await server.app.inject({ method: 'POST', url: '/api/v1/predict', payload: '{"symbols": [', headers: { 'content-type': 'application/json' } });
     assert.equal(badJson.statusCode, 400);
-    assertErrorBody(json(badJson.body), 400);
+    assertErrorBody(json(badJson.body), 400, 'INVALID_JSON');
     const huge = JSON.stringify({ symbols: ['NVDA'], padding: 'x'.repeat(200_000) });
     const tooLarge = await server.app.inject({ method: 'POST', url: '/api/v1/predict', payload: huge, headers: { 'content-type': 'application/json' } });
     assert.equal(tooLarge.statusCode, 413);
-    assertErrorBody(json(tooLarge.body), 413);
+    assertErrorBody(json(tooLarge.body), 413, 'BODY_TOO_LARGE');
     const wrongType = await server.app.inject({ method: 'POST', url: '/api/v1/predict', payload: 'NVDA', headers: { 'content-type': 'text/plain' } });
     assert.equal(wrongType.statusCode, 415);
-    assertErrorBody(json(wrongType.body), 415);
+    assertErrorBody(json(wrongType.body), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('lists models with status and evaluation, and details one with training config and version history', async () => {
@@ -241,10 +261,10 @@ describe('REST API on real models and real prices', () => {
     await get('/api/v1/predict/NVDA?days=4');
     const none = await server.app.inject({ method: 'POST', url: '/api/v1/cache/clear' });
     assert.equal(none.statusCode, 401);
-    assertErrorBody(json(none.body), 401);
+    assertErrorBody(json(none.body), 401, 'API_KEY_REQUIRED');
     const wrong = await server.app.inject({ method: 'POST', url: '/api/v1/cache/clear', headers: { 'x-api-key': 'wrong-key-123456' } });
     assert.equal(wrong.statusCode, 403);
-    assertErrorBody(json(wrong.body), 403);
+    assertErrorBody(json(wrong.body), 403, 'INVALID_API_KEY');
     const stats = json((await get('/api/v1/stats')).body);
     assert.ok(((stats['cache'] as Json)['size'] as number) > 0, 'refused clears changed nothing');
     const ok = await server.app.inject({ method: 'POST', url: '/api/v1/cache/clear', headers: { authorization: `Bearer ${API_KEY}` } });
@@ -298,6 +318,11 @@ describe('REST API on real models and real prices', () => {
     for (const p of ['/api/v1/predict/{symbol}', '/api/v1/predict', '/api/v1/historical/{symbol}', '/api/v1/models/{symbol}/train', '/api/v1/jobs/{id}']) {
       assert.ok(paths.includes(p), `${p} in OpenAPI`);
     }
+    // Error responses document the catalog's codes (the same list the server sends).
+    const notFound = (((openapi['paths'] as Json)['/api/v1/predict/{symbol}'] as Json)['get'] as Json)['responses'] as Record<string, Json>;
+    const errorSchema = ((notFound['404']?.['content'] as Json)['application/json'] as Json)['schema'] as Json;
+    assert.deepEqual(((errorSchema['properties'] as Json)['code'] as Json)['enum'], ERROR_CODES);
+    assert.ok((errorSchema['required'] as string[]).includes('code'));
   });
 
   it('allows CORS only for CORS_ORIGINS', async () => {
@@ -346,7 +371,7 @@ describe('REST API on real models and real prices', () => {
     const res = await buggy.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA', headers: { 'x-request-id': 'req-500-check' } });
     assert.equal(res.statusCode, 500, res.body);
     const body = json(res.body);
-    assertErrorBody(body, 500);
+    assertErrorBody(body, 500, 'INTERNAL_ERROR');
     assert.equal(body['request_id'], 'req-500-check');
     assert.equal(res.headers['x-request-id'], 'req-500-check');
     assert.doesNotMatch(res.body, /at .*\.js/, 'no stack trace');
@@ -359,7 +384,7 @@ describe('REST API on real models and real prices', () => {
     for (const url of ['/api/v1/cache/clear', '/api/v1/models/reload', '/api/v1/models/NVDA/train']) {
       const res = await open.app.inject({ method: 'POST', url, headers: { 'x-api-key': API_KEY } });
       assert.equal(res.statusCode, 403, `${url}: ${res.body}`);
-      assertErrorBody(json(res.body), 403);
+      assertErrorBody(json(res.body), 403, 'API_KEYS_NOT_CONFIGURED');
     }
   });
 
@@ -370,7 +395,7 @@ describe('REST API on real models and real prices', () => {
     for (let i = 0; i < 3; i += 1) assert.equal((await from('10.0.0.1')).statusCode, 200);
     const res = await from('10.0.0.1');
     assert.equal(res.statusCode, 429);
-    assertErrorBody(json(res.body), 429);
+    assertErrorBody(json(res.body), 429, 'RATE_LIMITED');
     assert.ok(Number(res.headers['retry-after']) > 0);
     assert.equal((await from('10.0.0.2')).statusCode, 200, 'another client is not limited');
     for (let i = 0; i < 5; i += 1) assert.equal((await limited.app.inject({ method: 'GET', url: '/health/ready', remoteAddress: '10.0.0.1' })).statusCode, 200);
@@ -413,7 +438,7 @@ describe('REST API on real models and real prices', () => {
     cleanups.push(() => down.app.close());
     const res = await down.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA' });
     assert.equal(res.statusCode, 503, res.body);
-    assertErrorBody(json(res.body), 503);
+    assertErrorBody(json(res.body), 503, 'DATA_SOURCE_UNAVAILABLE');
     assert.ok(Number(res.headers['retry-after']) > 0);
     const health = await down.app.inject({ method: 'GET', url: '/api/v1/health' });
     assert.equal(health.statusCode, 503);

@@ -51,6 +51,7 @@ describe('training jobs through the API (worker thread)', () => {
     const second = await train('NVDA');
     assert.equal(second.statusCode, 409);
     assert.equal((JSON.parse(second.body) as Json)['status'], 409);
+    assert.equal((JSON.parse(second.body) as Json)['code'], 'TRAINING_CONFLICT');
 
     const seen = new Set<string>();
     let job: Json = {};

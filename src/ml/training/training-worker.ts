@@ -38,5 +38,5 @@ async function run(job: TrainingJob): Promise<void> {
 
 run(workerData as TrainingJob).catch((error: unknown) => {
   const e = error instanceof Error ? error : new Error(String(error));
-  post({ type: 'error', error: { name: e.name, message: e.message, ...(e instanceof AppError ? { status: e.status } : {}) } });
+  post({ type: 'error', error: { name: e.name, message: e.message, ...(e instanceof AppError ? { code: e.code } : {}) } });
 });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AppError } from '../../errors.js';
+import { AppError, type ErrorCode } from '../../errors.js';
 import type { BackendPreference } from '../backend.js';
 import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../types.js';
 
@@ -34,12 +34,12 @@ export type TrainingOutcome =
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'done'; readonly result: TrainingJobResult }
-  | { readonly type: 'error'; readonly error: { readonly name: string; readonly message: string; readonly status?: number } };
+  | { readonly type: 'error'; readonly error: { readonly name: string; readonly message: string; readonly code?: ErrorCode } };
 
 const WORKER_ENTRY = new URL('./training-worker.js', import.meta.url);
 
-function rebuildError(error: { name: string; message: string; status?: number }): Error {
-  const rebuilt = error.status === undefined ? new Error(error.message) : new AppError(error.message, error.status);
+function rebuildError(error: { name: string; message: string; code?: ErrorCode }): Error {
+  const rebuilt = error.code === undefined ? new Error(error.message) : new AppError(error.code, error.message);
   rebuilt.name = error.name;
   return rebuilt;
 }

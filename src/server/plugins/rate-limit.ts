@@ -97,7 +97,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions):
       .code(429)
       .header('Retry-After', String(retryAfter))
       .type('application/json; charset=utf-8')
-      .send(errorBody(429, `${message}; retry in ${retryAfter} s`));
+      .send(errorBody('RATE_LIMITED', `${message}; retry in ${retryAfter} s`));
   });
 
   // Without the sweep, clients seen once would stay in the map until it fills.

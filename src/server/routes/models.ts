@@ -74,7 +74,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     // Only a symbol we have data for is answered by the global model.
     await services.predictions.bars(symbol);
     const global = registry.entry(GLOBAL_MODEL_KEY);
-    if (!global) throw new NotFoundError(`no model for ${symbol}`, { symbol });
+    if (!global) throw new NotFoundError(`no model for ${symbol}`, { symbol }, 'MODEL_NOT_FOUND');
     return { entry: global, fallback: true };
   }
 
@@ -132,7 +132,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       const { symbol } = request.params;
       const { entry, fallback } = await modelFor(symbol);
       const meta = entry.metadata;
-      if (!meta) throw new UnavailableError(`model ${entry.key} is ${entry.status}`, 30, { symbol });
+      if (!meta) throw new UnavailableError(`model ${entry.key} is ${entry.status}`, 30, { symbol }, 'MODEL_UNAVAILABLE');
       const all = await store.readTestForecasts(entry.key, symbol, meta.version);
       const points = all.slice(-request.query.days).map((p) => ({
         date: p.date,
@@ -198,7 +198,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     },
     async (request) => {
       const job = jobs.get(request.params.id);
-      if (!job) throw new NotFoundError(`no training job ${request.params.id}`);
+      if (!job) throw new NotFoundError(`no training job ${request.params.id}`, undefined, 'JOB_NOT_FOUND');
       return jobBody(job);
     },
   );

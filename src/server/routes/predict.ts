@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ValidationError } from '../../errors.js';
+import { catalogMessage, ValidationError } from '../../errors.js';
 import type { Services } from '../services.js';
 import { BatchPredictBody, BatchPredictionBody, ErrorBody, PredictionBody, PredictQuery, Symbol, SymbolParams } from '../schemas.js';
 
@@ -7,7 +7,7 @@ const errors = { 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody,
 
 function parseSymbol(raw: string): string {
   const parsed = Symbol.safeParse(raw);
-  if (!parsed.success) throw new ValidationError(`invalid symbol ${JSON.stringify(raw)}: must match ^[A-Z][A-Z0-9.-]{0,9}$ after upper-casing`);
+  if (!parsed.success) throw new ValidationError(catalogMessage('INVALID_SYMBOL', JSON.stringify(raw)), undefined, 'INVALID_SYMBOL');
   return parsed.data;
 }
 
