@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot } from '../helpers/paths.js';
+import { sampleDir } from '../helpers/paths.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/models.js', import.meta.url));
 
@@ -32,7 +32,7 @@ export async function dataRoot(symbols: readonly string[]): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'models-cli-'));
   const historical = path.join(root, 'stock_data', 'historical');
   await mkdir(historical, { recursive: true });
-  for (const s of symbols) await copyFile(path.join(repoRoot, 'data', 'sample', `${s}.csv`), path.join(historical, `${s}.csv`));
+  for (const s of symbols) await copyFile(path.join(sampleDir, `${s}.csv`), path.join(historical, `${s}.csv`));
   return root;
 }
 

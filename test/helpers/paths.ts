@@ -1,8 +1,14 @@
 import path from 'node:path';
 import { packageRoot } from '../../src/config/package-root.js';
 
+/**
+ * Everything the tests read lives inside the repository, so a clone with nothing beside it
+ * passes its own test command.
+ */
 export const repoRoot = packageRoot;
-/** `../shared/` beside the checkout: real market data and recorded Yahoo responses. */
-export const sharedDir = path.resolve(repoRoot, '..', 'shared');
-export const marketDataDir = path.join(sharedDir, 'data', 'market');
-export const yahooFixturesDir = path.join(sharedDir, 'data', 'fixtures', 'yahoo');
+/** The shipped real daily bars (the same CSVs the service seeds its history from). */
+export const sampleDir = path.join(repoRoot, 'data', 'sample');
+/** Recorded Yahoo chart responses (provenance in `SOURCES.md` beside them). */
+export const yahooFixturesDir = path.join(repoRoot, 'test', 'fixtures', 'yahoo');
+/** The seed release notes' mandatory volume mounts, per compose service. */
+export const seedVolumeMountsFile = path.join(repoRoot, 'test', 'fixtures', 'seed-volume-mounts.json');

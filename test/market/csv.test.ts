@@ -8,7 +8,7 @@ import { CsvMarketData, parseBarsCsv } from '../../src/market/csv.js';
 import type { FetchEvent } from '../../src/market/observer.js';
 import { seedHistorical } from '../../src/market/seed.js';
 import { barsInRange } from '../../src/market/validation.js';
-import { marketDataDir, repoRoot } from '../helpers/paths.js';
+import { sampleDir, repoRoot } from '../helpers/paths.js';
 
 const HEADER = 'date,open,high,low,close,adj_close,volume';
 const GOOD_ROWS = ['2024-01-02,10,11,9,10.5,10.5,1000', '2024-01-03,10.5,12,10,11,11,2000'];
@@ -68,7 +68,7 @@ describe('parseBarsCsv', () => {
 });
 
 describe('real market CSVs', () => {
-  // Row counts and ranges documented in ../shared/data/market/SOURCES.md.
+  // Row counts and ranges documented in data/sample/SOURCES.md.
   const expected: Record<string, [number, string, string]> = {
     NVDA: [5031, '2005-10-10', '2025-10-08'],
     TSLA: [3844, '2010-06-29', '2025-10-08'],
@@ -80,7 +80,7 @@ describe('real market CSVs', () => {
   };
   for (const [symbol, [rows, first, last]] of Object.entries(expected)) {
     it(`${symbol} parses to ${rows} validated bars, ${first}..${last}`, async () => {
-      const file = path.join(marketDataDir, `${symbol}.csv`);
+      const file = path.join(sampleDir, `${symbol}.csv`);
       const bars = parseBarsCsv(await readFile(file, 'utf8'), file);
       assert.equal(bars.length, rows);
       assert.equal(bars[0]?.date, first);
@@ -89,7 +89,7 @@ describe('real market CSVs', () => {
   }
 
   it('keeps the documented split-adjusted prices (NVDA 10:1 on 2024-06-10)', async () => {
-    const provider = new CsvMarketData({ directory: marketDataDir });
+    const provider = new CsvMarketData({ directory: sampleDir });
     const bars = await provider.getBars('NVDA', { from: '2024-06-07', to: '2024-06-10' });
     assert.deepEqual(bars.map((bar) => [bar.date, bar.close]), [['2024-06-07', 120.833084], ['2024-06-10', 121.734673]]);
   });
@@ -171,7 +171,6 @@ describe('seedHistorical', () => {
     const root = await mkdtemp(path.join(tmpdir(), 'seed-'));
     try {
       const historicalDir = path.join(root, 'stock_data', 'historical');
-      const sampleDir = path.join(repoRoot, 'data', 'sample');
       const first = await seedHistorical({ historicalDir, sampleDir });
       assert.equal(first.seeded, true);
       assert.deepEqual(first.files, ['AAPL.csv', 'AMZN.csv', 'GOOGL.csv', 'MSFT.csv', 'NVDA.csv', 'SPY.csv', 'TSLA.csv']);
@@ -196,7 +195,7 @@ describe('seedHistorical', () => {
 
 describe('barsInRange', () => {
   it('selects the inclusive date range of sorted bars, including empty and out-of-range queries', async () => {
-    const bars = await new CsvMarketData({ directory: marketDataDir }).getBars('SPY');
+    const bars = await new CsvMarketData({ directory: sampleDir }).getBars('SPY');
     const dates = (from?: string, to?: string): string[] => barsInRange(bars, from, to).map((bar) => bar.date);
     const naive = (from?: string, to?: string): string[] =>
       bars.filter((bar) => (from === undefined || bar.date >= from) && (to === undefined || bar.date <= to)).map((bar) => bar.date);

@@ -11,7 +11,7 @@ import type { FetchEvent } from '../../src/market/observer.js';
 import { TokenBucket } from '../../src/market/rate-limit.js';
 import { YahooChartProvider, type YahooChartProviderOptions } from '../../src/market/yahoo.js';
 import { send, startFixtureServer, type FixtureServer } from '../helpers/http-fixture-server.js';
-import { marketDataDir, yahooFixturesDir } from '../helpers/paths.js';
+import { sampleDir, yahooFixturesDir } from '../helpers/paths.js';
 
 const FIXTURES = {
   AAPL: 'chart_AAPL_1d_2020-08-31_2020-11-06.json',
@@ -24,7 +24,7 @@ const fixtureText: Record<string, string> = {};
 let notFoundBody = '';
 let server: FixtureServer;
 let cacheRoot: string;
-const csv = new CsvMarketData({ directory: marketDataDir });
+const csv = new CsvMarketData({ directory: sampleDir });
 
 /** Serves the recorded body for `/v8/finance/chart/<SYMBOL>` and the recorded 404 for any other symbol. */
 function serveRecorded(): void {
@@ -92,7 +92,7 @@ beforeEach(() => {
 });
 
 describe('YahooChartProvider on recorded real responses', () => {
-  // Constant factors from ../shared/data/fixtures/yahoo/SOURCES.md (dividends paid after the recording).
+  // Constant factors from test/fixtures/yahoo/SOURCES.md (dividends paid after the recording).
   const cases: [FixtureSymbol, number, string, string, number][] = [
     ['AAPL', 49, '2020-08-31', '2020-11-06', 0.99756],
     ['NVDA', 252, '2021-02-01', '2022-01-28', 0.99978],
@@ -339,7 +339,7 @@ describe('TokenBucket', () => {
 
 describe('createMarketDataProvider', () => {
   it('builds the CSV provider by default and the Yahoo one for DATA_SOURCE=yahoo', async () => {
-    const base = { historicalDir: marketDataDir, stockDataCacheDir: path.join(cacheRoot, 'factory'), stockDataTtlSeconds: 60 };
+    const base = { historicalDir: sampleDir, stockDataCacheDir: path.join(cacheRoot, 'factory'), stockDataTtlSeconds: 60 };
     const offline = createMarketDataProvider({ ...base, source: 'csv' });
     assert.equal(offline.name, 'csv');
     assert.ok((await offline.listSymbols()).includes('NVDA'));

@@ -5,11 +5,11 @@ import type { Bar } from '../../src/market/bar.js';
 import { selectBackend } from '../../src/ml/backend.js';
 import { DEFAULT_TRAINING_CONFIG } from '../../src/ml/training/config.js';
 import type { TrainingConfig } from '../../src/ml/types.js';
-import { marketDataDir } from '../helpers/paths.js';
+import { sampleDir } from '../helpers/paths.js';
 
 /** The last `count` real daily bars of a symbol from the shared market CSVs. */
 export function realBars(symbol: string, count?: number): Bar[] {
-  const file = path.join(marketDataDir, `${symbol}.csv`);
+  const file = path.join(sampleDir, `${symbol}.csv`);
   const bars = parseBarsCsv(readFileSync(file, 'utf8'), file);
   return count === undefined ? bars : bars.slice(-count);
 }

@@ -10,7 +10,7 @@ import { trainModel } from '../../src/ml/training/train.js';
 import { trainAll, trainInWorker, type TrainingJob } from '../../src/ml/training/worker-pool.js';
 import type { TrainingProgress } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
-import { repoRoot } from '../helpers/paths.js';
+import { sampleDir } from '../helpers/paths.js';
 import { tempDir } from './fixtures.js';
 
 const config = trainingConfigFromEnv({}, { epochs: 2, units: 8, maxBars: 400 });
@@ -19,7 +19,7 @@ async function workspace(symbols: readonly string[]): Promise<{ root: string; jo
   const root = await tempDir('training-worker');
   const historicalDir = path.join(root, 'historical');
   await mkdir(historicalDir);
-  for (const s of symbols) await copyFile(path.join(repoRoot, 'data', 'sample', `${s}.csv`), path.join(historicalDir, `${s}.csv`));
+  for (const s of symbols) await copyFile(path.join(sampleDir, `${s}.csv`), path.join(historicalDir, `${s}.csv`));
   const modelsDir = path.join(root, 'ml_models');
   const scalersDir = path.join(root, 'scalers');
   return {
@@ -41,7 +41,7 @@ describe('training in worker threads', () => {
     assert.deepEqual(progress.map((p) => [p.key, p.epoch, p.epochs]), [['nvda', 1, 2], ['nvda', 2, 2]]);
     const forecaster = await store.loadForecaster('nvda');
     try {
-      const bars = await new CsvMarketData({ directory: path.join(repoRoot, 'data', 'sample') }).getBars('NVDA');
+      const bars = await new CsvMarketData({ directory: sampleDir }).getBars('NVDA');
       const forecast = await forecaster.forecast(bars, 5);
       assert.equal(forecast.points.length, 5);
       assert.ok(forecast.points.every((p) => p.lower_80 <= p.price && p.price <= p.upper_80));
@@ -74,7 +74,7 @@ describe('training in worker threads', () => {
 describe('a trained model through the store', () => {
   it('forecasts exactly what it forecast before it was saved', async () => {
     const backend = await selectBackend('wasm');
-    const bars = await new CsvMarketData({ directory: path.join(repoRoot, 'data', 'sample') }).getBars('AMZN');
+    const bars = await new CsvMarketData({ directory: sampleDir }).getBars('AMZN');
     const trained = await trainModel({ key: 'amzn', series: [{ symbol: 'AMZN', bars }], config, backend, dataSource: 'csv' });
     const store = new ModelStore({ modelsDir: path.join(await tempDir('roundtrip'), 'ml_models'), scalersDir: path.join(await tempDir('roundtrip'), 'scalers') });
     const version = await store.save(trained);

@@ -3,15 +3,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, sharedDir } from '../helpers/paths.js';
+import { repoRoot, seedVolumeMountsFile } from '../helpers/paths.js';
 import { run, runOps } from './cli.js';
 
 /**
  * The deployment files, validated by the real tools (docker-compose config, promtool) and
- * against the seed document's list of volume mounts. No Docker engine is needed.
+ * against the seed document's list of volume mounts (kept as data in test/fixtures). No Docker engine is needed.
  */
 const composeFile = path.join(repoRoot, 'docker-compose-persistent.yml');
-const seedNotes = path.join(sharedDir, 'seed', 'RELEASE_NOTES_v3.3.1.md');
 let project = '';
 let envFile = '';
 
@@ -51,19 +50,9 @@ async function composeConfig(env: string): Promise<{ services: Record<string, Co
 
 /** The seed's "Mandatory Volume Mounts", per service, as `./persistent_data/...:<target>[:ro]`. */
 async function seedMounts(): Promise<Record<string, string[]>> {
-  const text = await readFile(seedNotes, 'utf8');
-  const section = text.slice(text.indexOf('### **Mandatory Volume Mounts**'), text.indexOf('## 🔧'));
-  const services: Record<string, string> = { Backend: 'stock-prediction', Redis: 'redis', Prometheus: 'prometheus', Grafana: 'grafana', Frontend: 'frontend' };
-  const mounts: Record<string, string[]> = {};
-  let current: string | undefined;
-  for (const line of section.split('\n')) {
-    const heading = /^#### \*\*(\w+) Service\*\*/.exec(line);
-    if (heading) current = services[heading[1] ?? ''];
-    const mount = /^\s*- (\.\/persistent_data\S*)/.exec(line);
-    if (mount && current !== undefined) (mounts[current] ??= []).push(mount[1] ?? '');
-  }
-  assert.equal(Object.keys(mounts).length, 5, 'the seed lists mounts for five services');
-  return mounts;
+  const { services } = JSON.parse(await readFile(seedVolumeMountsFile, 'utf8')) as { services: Record<string, string[]> };
+  assert.equal(Object.keys(services).length, 5, 'the seed lists mounts for five services');
+  return services;
 }
 
 function mountString(volume: NonNullable<ComposeService['volumes']>[number]): string {

@@ -7,8 +7,8 @@ import { dataLayout } from '../../src/config/layout.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { verifyArchive } from '../../src/ops/restore.js';
 import { countNewBars, decideRetraining, type RetrainPolicy } from '../../src/ops/retraining.js';
-import { repoRoot } from '../helpers/paths.js';
-import { sampleDir, trainTinyModels, type ModelsFixture } from '../server/fixtures.js';
+import { repoRoot, sampleDir } from '../helpers/paths.js';
+import { trainTinyModels, type ModelsFixture } from '../server/fixtures.js';
 import { run, runOps } from './cli.js';
 
 const policy: RetrainPolicy = { force: false, maxAgeDays: 30, minNewBars: 5 };

@@ -9,10 +9,7 @@ import { trainModel } from '../../src/ml/training/train.js';
 import { GLOBAL_MODEL_KEY, type TrainingConfig } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { buildApp, type App, type BuildAppOptions } from '../../src/server/app.js';
-import { repoRoot } from '../helpers/paths.js';
-
-/** The repository's real sample prices (copies of ../shared/data/market). */
-export const sampleDir = path.join(repoRoot, 'data', 'sample');
+import { sampleDir } from '../helpers/paths.js';
 
 /** CI-sized training: a real LSTM on real prices, small enough to train in seconds. */
 export const TINY_TRAINING: TrainingConfig = Object.freeze({

@@ -8,8 +8,9 @@ import { loadConfig } from '../../src/config/env.js';
 import { createAppLogger } from '../../src/observability/logger.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { freePort } from '../helpers/free-port.js';
+import { sampleDir } from '../helpers/paths.js';
 import { buildApp } from '../../src/server/app.js';
-import { API_KEY, makeDataDir, sampleDir, startApp, testConfig, trainTinyModels, type ModelsFixture } from './fixtures.js';
+import { API_KEY, makeDataDir, startApp, testConfig, trainTinyModels, type ModelsFixture } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CsvMarketData } from '../../src/market/csv.js';
 import { trainModel } from '../../src/ml/training/train.js';
 import { ModelStore } from '../../src/model-store/store.js';
-import { API_KEY, makeDataDir, sampleDir, startApp, TINY_TRAINING, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
+import { sampleDir } from '../helpers/paths.js';
+import { API_KEY, makeDataDir, startApp, TINY_TRAINING, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;

@@ -8,7 +8,8 @@ import { CsvMarketData } from '../../src/market/csv.js';
 import type { MarketDataProvider } from '../../src/market/provider.js';
 import { ERROR_CODES, type ErrorCode, statusOf, UnavailableError } from '../../src/errors.js';
 import { freePort } from '../helpers/free-port.js';
-import { API_KEY, makeDataDir, sampleDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
+import { sampleDir } from '../helpers/paths.js';
+import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;

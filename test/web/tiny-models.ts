@@ -6,13 +6,13 @@ import { DEFAULT_TRAINING_CONFIG, trainModel } from '../../src/ml/training/index
 import { GLOBAL_MODEL_KEY, type TrainingConfig } from '../../src/ml/types.js';
 import type { SeriesInput } from '../../src/ml/dataset.js';
 import { ModelStore } from '../../src/model-store/store.js';
-import { repoRoot } from '../helpers/paths.js';
+import { sampleDir } from '../helpers/paths.js';
 
 /** Seconds of training per model: a real LSTM on the last real bars, with the service's 60-day head. */
 const TINY: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, window: 10, units: 8, dropout: 0, epochs: 2, patience: 1, maxBars: 1000 };
 
 async function sampleSeries(symbol: string): Promise<SeriesInput> {
-  const file = path.join(repoRoot, 'data', 'sample', `${symbol}.csv`);
+  const file = path.join(sampleDir, `${symbol}.csv`);
   return { symbol, bars: parseBarsCsv(await readFile(file, 'utf8'), file) };
 }
 
