@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
- * Every metric the service exports, exactly the catalog of METRICS.md (the contract with the Prometheus
- * alert rules and the Grafana dashboard). One Registry per app instance, so two apps in one process
+ * Every metric the service exports: this file is the catalog, the contract with the Prometheus alert rules
+ * and the Grafana dashboards (test/server/routes.test.ts pins the names; test/ops/prometheus.test.ts checks
+ * every rule's query against a real Prometheus scraping the service). One Registry per app instance, so two apps in one process
  * (tests, the benchmark) never share or double-register series.
  */
 export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';

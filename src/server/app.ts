@@ -13,7 +13,7 @@ import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
-import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './errors.js';
+import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './error-handler.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';

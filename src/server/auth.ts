@@ -14,7 +14,7 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * A preHandler for protected routes. Keys are compared as SHA-256 digests with timingSafeEqual, over every
+ * The onRequest hook of protected routes (it runs before the body is read, so a refused caller costs no parsing). Keys are compared as SHA-256 digests with timingSafeEqual, over every
  * configured key, so neither the length nor the position of a match leaks through timing.
  * With no keys configured the routes are refused: protection is never open by default.
  */

@@ -1,4 +1,4 @@
-import { predictionCacheKey } from '../cache/keys.js';
+import { predictionCacheKey } from './prediction-cache-key.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
 import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';

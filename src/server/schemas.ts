@@ -8,7 +8,7 @@ import { ERROR_CODES, statusOf } from '../errors.js';
  */
 
 /** Symbols are upper-cased before the contract's pattern is checked ("nvda" is NVDA). */
-export const Symbol = z
+export const TickerSymbol = z
   .string()
   .trim()
   .transform((s) => s.toUpperCase())
@@ -27,7 +27,7 @@ function intInRange(min: number, max: number, fallback: number, what: string) {
 export const MAX_HORIZON = 60;
 export const MAX_BATCH = 50;
 
-export const SymbolParams = z.object({ symbol: Symbol });
+export const SymbolParams = z.object({ symbol: TickerSymbol });
 export const PredictQuery = z.object({ days: intInRange(1, MAX_HORIZON, 1, 'days').describe('Forecast horizon in trading days') });
 export const TestForecastsQuery = z.object({
   days: intInRange(1, 5000, 250, 'days').describe('Most recent test days to return (more than the test split holds returns all of it)'),

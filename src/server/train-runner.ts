@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
-import { trainInWorker } from '../ml/training/worker-pool.js';
+import { trainInWorker } from '../workers/train-in-worker.js';
 import type { TrainRunner } from './training-jobs.js';
 
 /**
- * Training jobs of the API run in a worker thread (the model store's trainInWorker): the event loop that
+ * Training jobs of the API run in a worker thread (trainInWorker, src/workers/): the event loop that
  * answers predictions never runs a training step. The worker reads the CSV bars of
  * `stock_data/historical/` and saves the new version into the store, which switches CURRENT;
  * the job then reloads the registry so the new version serves.

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileCacheTier } from '../../src/cache/file-tier.js';
-import { predictionCacheKey } from '../../src/cache/keys.js';
 import { MemoryCacheTier } from '../../src/cache/memory-tier.js';
 import { createSingleFlight } from '../../src/cache/single-flight.js';
 import { TieredCache } from '../../src/cache/tiered-cache.js';
@@ -22,33 +21,6 @@ before(async () => {
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });
-});
-
-describe('predictionCacheKey', () => {
-  const parts = { symbol: 'NVDA', modelVersion: '20251125T221500Z-1a2b', lastBarDate: '2025-10-08', horizon: 5 };
-
-  it('is made of exactly symbol, model version, last bar date and horizon', () => {
-    const key = predictionCacheKey(parts);
-    assert.equal(key, 'prediction:NVDA:20251125T221500Z-1a2b:2025-10-08:5');
-    const variants = [
-      { ...parts, symbol: 'AAPL' },
-      { ...parts, modelVersion: 'v2' },
-      { ...parts, lastBarDate: '2025-10-09' },
-      { ...parts, horizon: 1 },
-    ].map(predictionCacheKey);
-    assert.equal(new Set([key, ...variants]).size, 5, 'each part changes the key');
-  });
-
-  it('cannot be made to collide through separators in a part, and refuses bad parts', () => {
-    assert.notEqual(
-      predictionCacheKey({ ...parts, modelVersion: 'a:2025', lastBarDate: '01' }),
-      predictionCacheKey({ ...parts, modelVersion: 'a', lastBarDate: '2025:01' }),
-    );
-    assert.throws(() => predictionCacheKey({ ...parts, horizon: 0 }), RangeError);
-    assert.throws(() => predictionCacheKey({ ...parts, horizon: 1.5 }), RangeError);
-    assert.throws(() => predictionCacheKey({ ...parts, symbol: 'nvda/../x' }), RangeError);
-    assert.throws(() => predictionCacheKey({ ...parts, modelVersion: '' }), RangeError);
-  });
 });
 
 describe('MemoryCacheTier', () => {

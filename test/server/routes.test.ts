@@ -26,7 +26,7 @@ function assertErrorBody(body: Json, status: number, code: ErrorCode): void {
   assert.ok(!Number.isNaN(Date.parse(body['timestamp'] as string)), 'timestamp is ISO-8601');
 }
 
-/** Every metric name of METRICS.md (the Grafana dashboard and alert rules query these). */
+/** Every metric name createMetrics (src/observability/metrics.ts) exports; the Grafana dashboard and alert rules query these. */
 const CATALOG = [
   'http_requests_total',
   'http_request_duration_seconds',

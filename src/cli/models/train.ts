@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
 import { GLOBAL_MODEL_KEY, type ModelMetadata } from '../../ml/types.js';
-import { trainAll, type TrainingJob } from '../../ml/training/worker-pool.js';
+import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
 import { modelKey } from '../../model-store/store.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';

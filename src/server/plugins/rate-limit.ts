@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errorBody } from '../errors.js';
+import { errorBody } from '../error-handler.js';
 
 export interface RateLimitOptions {
   /** Requests one client may make per window. */

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { catalogMessage, ValidationError } from '../../errors.js';
 import type { Services } from '../services.js';
-import { BatchPredictBody, BatchPredictionBody, ErrorBody, PredictionBody, PredictQuery, Symbol, SymbolParams } from '../schemas.js';
+import { BatchPredictBody, BatchPredictionBody, ErrorBody, PredictionBody, PredictQuery, SymbolParams, TickerSymbol } from '../schemas.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
 function parseSymbol(raw: string): string {
-  const parsed = Symbol.safeParse(raw);
+  const parsed = TickerSymbol.safeParse(raw);
   if (!parsed.success) throw new ValidationError(catalogMessage('INVALID_SYMBOL', JSON.stringify(raw)), undefined, 'INVALID_SYMBOL');
   return parsed.data;
 }

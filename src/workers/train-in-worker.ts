@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AppError, type ErrorCode } from '../../errors.js';
-import type { BackendPreference } from '../backend.js';
-import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../types.js';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { BackendPreference } from '../ml/backend.js';
+import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 
 /** Everything a worker needs to train and store one model; plain data, so it crosses the thread boundary. */
 export interface TrainingJob {

@@ -3,12 +3,12 @@
  * history, trains, saves through the model store and reports progress and the result to the parent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AppError } from '../../errors.js';
-import { CsvMarketData } from '../../market/csv.js';
-import { ModelStore } from '../../model-store/store.js';
-import { selectBackend } from '../backend.js';
-import { trainModel } from './train.js';
-import type { TrainingJob, WorkerMessage } from './worker-pool.js';
+import { AppError } from '../errors.js';
+import { CsvMarketData } from '../market/csv.js';
+import { ModelStore } from '../model-store/store.js';
+import { selectBackend } from '../ml/backend.js';
+import { trainModel } from '../ml/training/train.js';
+import type { TrainingJob, WorkerMessage } from './train-in-worker.js';
 
 const port = parentPort;
 if (port === null) throw new Error('training-worker must run in a worker thread');

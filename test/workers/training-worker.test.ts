@@ -7,11 +7,11 @@ import { selectBackend } from '../../src/ml/backend.js';
 import { createForecaster } from '../../src/ml/predictor.js';
 import { trainingConfigFromEnv } from '../../src/ml/training/config.js';
 import { trainModel } from '../../src/ml/training/train.js';
-import { trainAll, trainInWorker, type TrainingJob } from '../../src/ml/training/worker-pool.js';
+import { trainAll, trainInWorker, type TrainingJob } from '../../src/workers/train-in-worker.js';
 import type { TrainingProgress } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { sampleDir } from '../helpers/paths.js';
-import { tempDir } from './fixtures.js';
+import { tempDir } from '../model-store/fixtures.js';
 
 const config = trainingConfigFromEnv({}, { epochs: 2, units: 8, maxBars: 400 });
 
