@@ -27,6 +27,16 @@ describe('training jobs through the API (worker thread)', () => {
       ...(body !== undefined ? { payload: body as Json } : {}),
     });
   const getJson = async (url: string): Promise<Json> => JSON.parse((await server.app.inject({ method: 'GET', url })).body) as Json;
+  /** Polls a job until it succeeds or fails (bounded: two minutes). */
+  const finishedJob = async (jobId: string): Promise<Json> => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const job = await getJson(`/api/v1/jobs/${jobId}`);
+      if (job['status'] === 'succeeded' || job['status'] === 'failed') return job;
+      assert.ok(Date.now() < deadline, `job ${jobId} finished within two minutes (${JSON.stringify(job)})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   it('refuses bad requests before starting anything', async () => {
     assert.equal((await train('NVDA', undefined, null)).statusCode, 401);
@@ -91,12 +101,14 @@ describe('training jobs through the API (worker thread)', () => {
     assert.match(metrics, /^training_jobs\{status="succeeded"\} 1$/m);
     assert.match(metrics, new RegExp(`^model_info\\{model="nvda",version="${result['version'] as string}"`, 'm'));
 
-    // Once finished, the symbol can be trained again.
+    // Once finished, the symbol can be trained again, and that job too succeeds and serves its version.
     const again = await train('NVDA', { epochs: 1, max_bars: 300 });
-    assert.equal(again.statusCode, 202);
-    const againId = (JSON.parse(again.body) as Json)['job_id'] as string;
-    while (!['succeeded', 'failed'].includes((await getJson(`/api/v1/jobs/${againId}`))['status'] as string)) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    assert.equal(again.statusCode, 202, again.body);
+    const againJob = await finishedJob((JSON.parse(again.body) as Json)['job_id'] as string);
+    assert.equal(againJob['status'], 'succeeded', JSON.stringify(againJob));
+    const againVersion = (againJob['result'] as Json)['version'];
+    assert.notEqual(againVersion, result['version']);
+    assert.equal((await getJson('/api/v1/predict/NVDA?days=1'))['model_version'], againVersion);
+    assert.match((await server.app.inject({ method: 'GET', url: '/metrics' })).body, /^training_jobs\{status="succeeded"\} 2$/m);
   });
 });
