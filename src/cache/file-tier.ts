@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
+import { DIR_MODE, isNotFound, TEMP_MARKER, writeFileAtomic } from '../fs/atomic-file.js';
 import {
   HitCounter,
   parseStoredEntry,
@@ -166,7 +166,7 @@ export class FileCacheTier<T> implements CacheTier<T> {
   }
 
   private async buildIndex(): Promise<Set<string>> {
-    await mkdir(this.directory, { recursive: true });
+    await mkdir(this.directory, { recursive: true, mode: DIR_MODE });
     const entries: [string, number][] = [];
     for (const name of await readdir(this.directory)) {
       const file = path.join(this.directory, name);

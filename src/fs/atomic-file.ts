@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Mode of every folder the service creates. Explicit everywhere, so that a umask of 000 (a container started
+ * with a permissive default) never makes persistent_data world-writable.
+ */
+export const DIR_MODE = 0o755;
+
 /** Marker in the name of every temporary file or folder we create; cleaners remove stale ones, scans skip them. */
 export const TEMP_MARKER = '.tmp-';
 
@@ -21,17 +27,20 @@ export interface AtomicWriteOptions {
   readonly durable?: boolean;
 }
 
-/** Writes a file under a temporary name and renames it into place: readers see the old or the new file, never half. */
+/**
+ * Writes a file under a temporary name and renames it into place: readers see the old or the new file, never half.
+ * Whatever fails (write on a full disk, sync, close, rename), the temporary file is removed before the error is rethrown.
+ */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = tempNameFor(target);
   const handle = await fs.open(temp, 'wx', 0o644);
   try {
-    await handle.writeFile(data);
-    if (options.durable !== false) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      if (options.durable !== false) await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temp, target);
   } catch (error) {
     await fs.rm(temp, { force: true });

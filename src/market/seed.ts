@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
+import { DIR_MODE, isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 
 export interface SeedHistoricalOptions {
   /** `persistent_data/stock_data/historical/`. */
@@ -23,7 +23,7 @@ export interface SeedResult {
  * leaves a half-written CSV that the provider would later reject.
  */
 export async function seedHistorical(options: SeedHistoricalOptions): Promise<SeedResult> {
-  await mkdir(options.historicalDir, { recursive: true });
+  await mkdir(options.historicalDir, { recursive: true, mode: DIR_MODE });
   const present = (await readdir(options.historicalDir)).filter(isCsv);
   if (present.length > 0) return { seeded: false, files: [] };
 

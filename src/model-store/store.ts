@@ -6,7 +6,7 @@ import { createForecaster } from '../ml/predictor.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
-import { isNotFound, isProcessAlive, TEMP_MARKER, tempNameFor, tempOwnerPid, writeFileAtomic } from '../fs/atomic-file.js';
+import { DIR_MODE, isNotFound, isProcessAlive, TEMP_MARKER, tempNameFor, tempOwnerPid, writeFileAtomic } from '../fs/atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { compareVersions, isVersion, nextVersion } from './versions.js';
@@ -199,14 +199,14 @@ export class ModelStore {
   async saveModel(artifacts: ModelArtifactsToSave): Promise<string> {
     const key = modelKey(artifacts.metadata.key);
     const modelDir = this.modelDir(key);
-    await fs.mkdir(modelDir, { recursive: true });
-    await fs.mkdir(this.scalersDir, { recursive: true });
+    await fs.mkdir(modelDir, { recursive: true, mode: DIR_MODE });
+    await fs.mkdir(this.scalersDir, { recursive: true, mode: DIR_MODE });
     const version = await this.claimVersion(key);
     const versionDir = this.versionDir(key, version);
     const staging = tempNameFor(versionDir);
     const scalerFile = this.scalerFile(key, version);
     try {
-      await fs.mkdir(staging);
+      await fs.mkdir(staging, { mode: DIR_MODE });
       const scalerBytes = Buffer.from(artifacts.scalerJson, 'utf8');
       await writeFileAtomic(scalerFile, scalerBytes);
       await artifacts.model.save(fileSystemIO(staging));
@@ -377,10 +377,10 @@ export class ModelStore {
    */
   async importVersion(source: ModelStore, key: string, version: string): Promise<void> {
     const target = this.versionDir(key, version);
-    await fs.mkdir(this.modelDir(key), { recursive: true });
-    await fs.mkdir(this.scalersDir, { recursive: true });
+    await fs.mkdir(this.modelDir(key), { recursive: true, mode: DIR_MODE });
+    await fs.mkdir(this.scalersDir, { recursive: true, mode: DIR_MODE });
     const staging = tempNameFor(target);
-    await fs.mkdir(staging);
+    await fs.mkdir(staging, { mode: DIR_MODE });
     try {
       const from = source.versionDir(key, version);
       const manifest = await source.readCheckedManifest(key, version);
@@ -419,7 +419,7 @@ export class ModelStore {
     for (;;) {
       const version = nextVersion(this.now(), await this.versionNames(key));
       try {
-        await fs.mkdir(this.versionDir(key, version));
+        await fs.mkdir(this.versionDir(key, version), { mode: DIR_MODE });
         return version;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DIR_MODE } from '../fs/atomic-file.js';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 import pinoRoll from 'pino-roll';
+import { GuardedDestination, type LogFileState } from './guarded-destination.js';
 
 /**
  * The service's pino logger: JSON lines to stdout and to the application log file, rotated by size and daily
@@ -19,10 +21,14 @@ export interface LoggerOptions {
   readonly stdout?: boolean;
   /** Literal values that must never appear in a log line (API keys, Redis passwords). */
   readonly secrets?: readonly string[];
+  /** Called for each line the file could not take (full disk): the log_lines_dropped_total metric. */
+  readonly onDrop?: () => void;
 }
 
 export interface AppLogger {
   readonly logger: Logger;
+  /** The log file's state (undefined when logging to stdout only). */
+  fileState(): LogFileState | undefined;
   /** Flush and close the file destination (at shutdown). */
   close(): Promise<void>;
 }
@@ -54,14 +60,11 @@ export function redactLine(line: string, secrets: readonly string[] = []): strin
 }
 
 
-/**
- * Redacts each line before `target` sees it. `isOpen` lets a closed file destination drop late lines
- * (a dependency's error logged during shutdown) instead of throwing from a destroyed stream.
- */
-function redactingStream(target: DestinationStream, secrets: readonly string[], isOpen: () => boolean = () => true): DestinationStream {
+/** Redacts each line before `target` sees it. */
+function redactingStream(target: Pick<DestinationStream, 'write'>, secrets: readonly string[]): DestinationStream {
   return {
     write: (line: string) => {
-      if (isOpen()) target.write(redactLine(line, secrets));
+      target.write(redactLine(line, secrets));
     },
   };
 }
@@ -82,12 +85,12 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
   const streams: pino.StreamEntry[] = [];
   if (options.stdout !== false) streams.push({ level: 'trace', stream: redactingStream(process.stdout, secrets) });
 
-  let fileStream: Awaited<ReturnType<typeof pinoRoll>> | undefined;
+  let file: GuardedDestination | undefined;
   if (options.file !== undefined) {
     const dir = path.dirname(options.file);
     const base = path.basename(options.file).replace(/\.log$/, '');
-    await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-    fileStream = await pinoRoll({
+    await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    const rolled = await pinoRoll({
       file: path.join(dir, base),
       extension: '.log',
       frequency: 'daily',
@@ -95,10 +98,15 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
       size: options.maxSize ?? '10m',
       symlink: true,
       mkdir: true,
+      // Explicit, so that a umask of 000 cannot make the log world-writable.
+      mode: 0o640,
       limit: { count: options.keepFiles ?? 14 },
     });
+    // A full disk drops and counts lines instead of crashing; lines logged after close (a dependency's
+    // error during shutdown) are dropped instead of thrown from a destroyed stream.
+    file = new GuardedDestination(rolled, options.onDrop ? { onDrop: options.onDrop } : {});
     await linkStablePath(options.file);
-    streams.push({ level: 'trace', stream: redactingStream(fileStream, secrets, () => fileStream !== undefined) });
+    streams.push({ level: 'trace', stream: redactingStream(file, secrets) });
   }
 
   const logger = pino(
@@ -113,16 +121,9 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
 
   return {
     logger,
+    fileState: () => file?.state(),
     close: async () => {
-      const stream = fileStream;
-      if (!stream) return;
-      fileStream = undefined;
-      await new Promise<void>((resolve) => {
-        stream.flush(() => {
-          stream.once('close', () => resolve());
-          stream.end();
-        });
-      });
+      await file?.close();
     },
   };
 }

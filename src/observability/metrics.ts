@@ -120,6 +120,11 @@ export function createMetrics() {
     trainingJobs: new Gauge({ name: 'training_jobs', help: 'Training jobs by status (current counts)', labelNames: ['status'] as const, registers }),
     storageBytes: new Gauge({ name: 'storage_bytes', help: 'Bytes per top-level persistent_data directory', labelNames: ['directory'] as const, registers }),
     storageFiles: new Gauge({ name: 'storage_files', help: 'Files per top-level persistent_data directory', labelNames: ['directory'] as const, registers }),
+    logLinesDropped: new Counter({
+      name: 'log_lines_dropped_total',
+      help: 'Lines the application log file could not take (full disk, I/O error); stdout still got them',
+      registers,
+    }),
     lastBackup: new Gauge({ name: 'last_backup_timestamp_seconds', help: 'mtime of the newest archive in backups/ (0 if none)', registers }),
     appInfo: new Gauge({ name: 'app_info', help: 'Service version and tfjs backend (value 1)', labelNames: ['version', 'backend'] as const, registers }),
   };

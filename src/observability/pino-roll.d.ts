@@ -9,6 +9,8 @@ declare module 'pino-roll' {
     symlink?: boolean;
     dateFormat?: string;
     mkdir?: boolean;
+    /** Mode of the log files it creates (passed to SonicBoom). */
+    mode?: number;
     limit?: { count?: number; removeOtherLogFiles?: boolean };
   }
 

@@ -3,7 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataLayout, layoutDirectories, type DataLayout } from '../config/layout.js';
-import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
+import { DIR_MODE, isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
 import { ML_CONFIG_FILE } from './ops-config.js';
 import { DEFAULT_ACCOUNTS, ownerOf, SERVICE_NAMES, type Account, type ServiceName } from './ownership.js';
 import { dataReadme, envFile, mlConfigJson, OPERATOR_SCRIPTS, operatorScript, parseEnvFile, redisConf } from './templates.js';
@@ -32,7 +32,6 @@ export interface SetupResult {
   readonly accounts: Readonly<Record<ServiceName, Account>>;
 }
 
-const DIR_MODE = 0o755;
 const WORLD_WRITABLE = 0o002;
 
 export const defaultOpsCli: string = fileURLToPath(new URL('../cli/ops.js', import.meta.url));

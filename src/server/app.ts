@@ -63,8 +63,9 @@ export type App = Awaited<ReturnType<typeof buildApp>>;
 export async function buildApp(options: BuildAppOptions) {
   const { config } = options;
   await ensureLayout(config);
+  const metrics = createMetrics();
   const appLogger = options.logger
-    ? { logger: options.logger, close: async () => undefined }
+    ? { logger: options.logger, fileState: () => undefined, close: async () => undefined }
     : await createAppLogger({
         level: config.logLevel,
         file: config.layout.logFile,
@@ -72,11 +73,11 @@ export async function buildApp(options: BuildAppOptions) {
         keepFiles: config.logKeepFiles,
         stdout: options.logToStdout ?? true,
         secrets: [...config.apiKeys, ...(config.redisUrl ? [new URL(config.redisUrl).password] : [])],
+        onDrop: () => metrics.logLinesDropped.inc(),
       });
   const logger = appLogger.logger;
   const version = packageVersion();
   const backend = await selectBackend(config.tfjsBackend);
-  const metrics = createMetrics();
   metrics.appInfo.set({ version, backend }, 1);
 
   const services = createServices({
@@ -85,6 +86,7 @@ export async function buildApp(options: BuildAppOptions) {
     backend,
     metrics,
     logger,
+    logFile: appLogger.fileState,
     trainRunner: options.trainRunner ?? workerTrainRunner(config, logger),
     ...(options.market ? { market: options.market } : {}),
   });

@@ -44,7 +44,7 @@ function modelsHealth(services: Services): Service {
   return { status: 'healthy', message: `${ready} ready` };
 }
 
-async function diskHealth(services: Services): Promise<Service> {
+async function dataDiskHealth(services: Services): Promise<Service> {
   const root = services.config.layout.root;
   try {
     await fs.access(root, fs.constants.W_OK);
@@ -57,6 +57,17 @@ async function diskHealth(services: Services): Promise<Service> {
   } catch (error) {
     return { status: 'unhealthy', message: `${root} is not writable: ${(error as Error).message}` };
   }
+}
+
+/** Free space under persistent_data, and the log file: a log disk that refuses writes degrades (lines are dropped), never kills. */
+async function diskHealth(services: Services): Promise<Service> {
+  const data = await dataDiskHealth(services);
+  const log = services.logFile();
+  if (log === undefined || (!log.failing && log.dropped === 0)) return data;
+  if (log.failing) {
+    return { status: data.status === 'unhealthy' ? 'unhealthy' : 'degraded', message: `log file not writable (${log.lastError ?? 'error'}): ${log.dropped} lines dropped so far; ${data.message}` };
+  }
+  return { status: data.status, message: `${data.message}; ${log.dropped} log lines were dropped earlier (${log.lastError ?? 'write error'}), logging resumed` };
 }
 
 /** The detailed health report: local checks only (probes never call external APIs). */

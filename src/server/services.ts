@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DIR_MODE } from '../fs/atomic-file.js';
 import type { Logger } from 'pino';
 import { FileCacheTier } from '../cache/file-tier.js';
 import { MemoryCacheTier } from '../cache/memory-tier.js';
@@ -15,6 +16,7 @@ import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
 import { GLOBAL_MODEL_KEY, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
+import type { LogFileState } from '../observability/guarded-destination.js';
 import { redactLine } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelRegistry, type ModelLoader } from './model-registry.js';
@@ -38,6 +40,8 @@ export interface Services {
   readonly jobs: TrainingJobs;
   /** The last data-source fetch outcome (health reports it without calling the source). */
   readonly lastFetch: () => FetchEvent | undefined;
+  /** The application log file's state (dropped lines on a full disk); undefined when it is not written. */
+  readonly logFile: () => LogFileState | undefined;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export interface ServiceOptions {
   readonly backend: string;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  readonly logFile?: () => LogFileState | undefined;
   readonly trainRunner: TrainRunner;
   /** Shipped pretrained models copied into an empty ml_models/ (default `<package>/models`). */
   readonly shippedModelsDir?: string;
@@ -58,7 +63,7 @@ export interface ServiceOptions {
 
 /** Creates the persistent_data tree (idempotent; never world-writable). */
 export async function ensureLayout(config: AppConfig): Promise<void> {
-  for (const dir of layoutDirectories(config.layout)) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const dir of layoutDirectories(config.layout)) await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
 }
 
 export function createServices(options: ServiceOptions): Services {
@@ -165,6 +170,7 @@ export function createServices(options: ServiceOptions): Services {
     predictions,
     jobs,
     lastFetch: () => lastFetch,
+    logFile: options.logFile ?? (() => undefined),
     close: async () => {
       await jobs.close();
       await registry.close();

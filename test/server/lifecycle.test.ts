@@ -1,37 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/env.js';
 import { createAppLogger } from '../../src/observability/logger.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { freePort } from '../helpers/free-port.js';
 import { sampleDir } from '../helpers/paths.js';
+import { startServiceProcess, waitReady } from '../helpers/service-process.js';
 import { buildApp } from '../../src/server/app.js';
 import { API_KEY, makeDataDir, startApp, testConfig, trainTinyModels, type ModelsFixture } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;
-}
-
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-
-interface MainProcess {
-  readonly done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  kill(signal: NodeJS.Signals): void;
-  stdout(): string;
-}
-
-function runMain(env: Record<string, string>): MainProcess {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  return { done, kill: (signal) => child.kill(signal), stdout: () => stdout };
 }
 
 async function readLog(dataDir: string): Promise<string[]> {
@@ -58,7 +39,7 @@ describe('configuration, restart, logs and shutdown', () => {
       ['STOCK_BUY_THRESHOLD', '0.5'],
       ['TRAIN_EPOCHS', '-3'],
     ] as const) {
-      const { code, stdout, stderr } = await runMain({ [variable]: value, PERSISTENT_DATA_PATH: '/nonexistent/never-created' }).done;
+      const { code, stdout, stderr } = await startServiceProcess({ [variable]: value, PERSISTENT_DATA_PATH: '/nonexistent/never-created' }).done;
       assert.equal(code, 1, variable);
       assert.equal(stdout, '', `${variable}: nothing on stdout`);
       const lines = stderr.trim().split('\n');
@@ -181,15 +162,9 @@ describe('configuration, restart, logs and shutdown', () => {
     await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
     const port = await freePort();
     // debug: requests are logged as they arrive ("incoming request"), which tells the test they are in flight.
-    const proc = runMain({ PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOG_LEVEL: 'debug' });
+    const proc = startServiceProcess({ PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOG_LEVEL: 'debug' });
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const ready = await fetch(`${base}/health/ready`).then((r) => r.status).catch(() => 0);
-      if (ready === 200) break;
-      assert.ok(Date.now() < deadline, 'ready within 30 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitReady(base, proc);
     const received = () =>
       proc
         .stdout()

@@ -53,6 +53,7 @@ const CATALOG = [
   'storage_bytes',
   'storage_files',
   'last_backup_timestamp_seconds',
+  'log_lines_dropped_total',
   'app_info',
 ];
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { selectBackend } from '../../ml/backend.js';
 import { walkForward, type WalkForwardResult } from '../../ml/evaluation/walk-forward.js';
 import type { TrainingConfig } from '../../ml/types.js';
-import { writeFileAtomic } from '../../fs/atomic-file.js';
+import { DIR_MODE, writeFileAtomic } from '../../fs/atomic-file.js';
 import { modelKey } from '../../model-store/store.js';
 import { positiveInt, UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView } from '../progress.js';
@@ -45,7 +45,7 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
   view.close();
 
   printResult(ctx, result);
-  await mkdir(path.dirname(out), { recursive: true });
+  await mkdir(path.dirname(out), { recursive: true, mode: DIR_MODE });
   const chart = forecastChartSvg(result.points, {
     title: `${symbol}: next-day forecast vs actual (walk-forward, ${windows} x ${step} days${refit ? ', refit' : ''})`,
     windowStarts: Array.from({ length: windows - 1 }, (_, k) => (k + 1) * step),
