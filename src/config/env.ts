@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import type { InferencePreference } from '../ml/inference/engine.js';
 import { trainingConfigFromEnv } from '../ml/training/config.js';
 import type { TrainingConfig } from '../ml/types.js';
 import { dataLayout, type DataLayout } from './layout.js';
@@ -79,6 +80,8 @@ const EnvSchema = z.object({
   ML_PREDICTION_TTL: durationSeconds('ML_PREDICTION_TTL').default(300),
   STOCK_DATA_TTL: durationSeconds('STOCK_DATA_TTL').default(1800),
   TFJS_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** auto: the fused forward pass for every model it supports (the rest run on tfjs); tfjs: always tfjs. */
+  INFERENCE: z.enum(['auto', 'tfjs']).default('auto'),
   API_KEYS: commaList.default([]),
   CORS_ORIGINS: originList.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -130,6 +133,7 @@ export interface AppConfig {
   readonly predictionTtlSeconds: number;
   readonly stockDataTtlSeconds: number;
   readonly tfjsBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  readonly inference: InferencePreference;
   readonly apiKeys: readonly string[];
   readonly corsOrigins: readonly string[];
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
@@ -210,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     predictionTtlSeconds: e.ML_PREDICTION_TTL,
     stockDataTtlSeconds: e.STOCK_DATA_TTL,
     tfjsBackend: e.TFJS_BACKEND,
+    inference: e.INFERENCE,
     apiKeys: e.API_KEYS,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,

@@ -1,10 +1,11 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { nextTradingDays } from '../calendar/nyse.js';
 import { ValidationError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
 import { intervalHalfWidths } from './evaluation/conformal.js';
 import { directionConfidence } from './evaluation/direction.js';
+import { createInferenceEngine, type InferencePreference } from './inference/engine.js';
 import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
 import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
@@ -28,9 +29,15 @@ function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
  * 20-day volatility) and a direction
  * confidence measured on validation data. Deterministic for the same bars.
  */
-export function createForecaster(model: tf.LayersModel, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
+export function createForecaster(
+  model: tf.LayersModel,
+  scaler: ScalerState,
+  metadata: ModelMetadata,
+  inference: InferencePreference = 'auto',
+): Forecaster {
   checkCompatible(scaler, metadata);
   const { window, horizon } = metadata;
+  const engine = createInferenceEngine(model, inference);
   const requiredBars = window + FEATURE_WARMUP;
   let disposed = false;
 
@@ -44,19 +51,9 @@ export function createForecaster(model: tf.LayersModel, scaler: ScalerState, met
     }
     const recent = bars.slice(-(requiredBars + FORECAST_EXTRA_HISTORY));
     const features = buildFeatureMatrix(recent).rows.slice(-window);
-    const rows = features.map((row) => scaleFeatures(scaler, row));
-    const input = tf.tensor3d([rows], [1, window, rows[0]?.length ?? 0]);
-    let scaled: Float32Array;
-    try {
-      const output = model.predict(input) as tf.Tensor;
-      try {
-        scaled = (await output.data()) as Float32Array;
-      } finally {
-        output.dispose();
-      }
-    } finally {
-      input.dispose();
-    }
+    const input = new Float64Array(window * metadata.features.length);
+    features.forEach((row, t) => input.set(scaleFeatures(scaler, row), t * row.length));
+    const scaled = await engine.run(input);
     const logReturns = unscaleTargets(scaler, scaled);
     const last = recent[recent.length - 1] as Bar;
     const price = last.adjClose;
@@ -85,12 +82,13 @@ export function createForecaster(model: tf.LayersModel, scaler: ScalerState, met
 
   return {
     metadata,
+    inference: engine.reason === undefined ? { path: engine.path } : { path: engine.path, reason: engine.reason },
     requiredBars,
     forecast,
     dispose: () => {
       if (disposed) return;
       disposed = true;
-      model.dispose();
+      engine.dispose();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Bar } from '../market/bar.js';
+import type { InferenceInfo } from './inference/engine.js';
 
 /**
  * Shared vocabulary between training, the model store and the HTTP service.
@@ -142,6 +143,8 @@ export interface Forecast {
 /** A loaded, warmed model that turns recent bars into a forecast. */
 export interface Forecaster {
   readonly metadata: ModelMetadata;
+  /** Which code runs the forward pass (fused typed arrays, or tfjs with the reason). */
+  readonly inference: InferenceInfo;
   /** Minimum number of bars `forecast` needs (window plus feature warm-up). */
   readonly requiredBars: number;
   forecast(bars: readonly Bar[], days: number): Promise<Forecast>;

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError, NotFoundError, ValidationError } from '../errors.js';
 import { createForecaster } from '../ml/predictor.js';
+import type { InferencePreference } from '../ml/inference/engine.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
@@ -252,11 +253,14 @@ export class ModelStore {
     });
   }
 
-  /** A verified version (default: current) ready to forecast. The caller owns it and must dispose it. */
-  async loadForecaster(key: string, version?: string): Promise<Forecaster> {
+  /**
+   * A verified version (default: current) ready to forecast, on the fused forward pass unless `inference` is
+   * 'tfjs' or the architecture needs tfjs. The caller owns it and must dispose it.
+   */
+  async loadForecaster(key: string, version?: string, inference: InferencePreference = 'auto'): Promise<Forecaster> {
     const loaded = await this.loadModel(key, version);
     try {
-      return createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata);
+      return createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata, inference);
     } catch (error) {
       loaded.model.dispose();
       const file = this.scalerFile(key, loaded.metadata.version);

@@ -55,8 +55,8 @@ export function createMetrics() {
     }),
     inferenceDuration: new Histogram({
       name: 'inference_duration_seconds',
-      help: 'Model forward pass plus post-processing of an uncached prediction, by tfjs backend',
-      labelNames: ['backend'] as const,
+      help: 'Features, forward pass and post-processing of an uncached prediction, by tfjs backend and inference path (fused or tfjs)',
+      labelNames: ['backend', 'inference'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     }),
@@ -90,8 +90,8 @@ export function createMetrics() {
     modelsLoaded: new Gauge({ name: 'models_loaded', help: 'Models by load status', labelNames: ['status'] as const, registers }),
     modelInfo: new Gauge({
       name: 'model_info',
-      help: 'Currently served model version (value 1)',
-      labelNames: ['model', 'version', 'backend'] as const,
+      help: 'Currently served model version (value 1), with the tfjs backend and the inference path (fused or tfjs)',
+      labelNames: ['model', 'version', 'backend', 'inference'] as const,
       registers,
     }),
     modelTrained: new Gauge({

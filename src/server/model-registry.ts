@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { InferenceInfo } from '../ml/inference/engine.js';
 import { GLOBAL_MODEL_KEY, type Forecaster, type ModelMetadata } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { errorMessage } from '../errors.js';
@@ -17,6 +18,8 @@ export interface ModelEntry {
   readonly status: ModelLoadStatus;
   /** Metadata of the version being served (undefined until one loaded). */
   readonly metadata: ModelMetadata | undefined;
+  /** Which code runs the served version's forward pass (undefined until one loaded). */
+  readonly inference: InferenceInfo | undefined;
   /** Why the last load failed; set on a failed model, and on a ready one whose newer version was refused. */
   readonly error: string | undefined;
 }
@@ -72,6 +75,11 @@ interface Slot {
   error: string | undefined;
   /** A version that failed to load; not retried by the periodic watch until it changes (a forced reload retries). */
   failedVersion: string | undefined;
+}
+
+function entryOf(key: string, slot: Slot): ModelEntry {
+  const forecaster = slot.served?.forecaster;
+  return { key, status: slot.status, metadata: forecaster?.metadata, inference: forecaster?.inference, error: slot.error };
 }
 
 export interface ModelRegistryOptions {
@@ -134,12 +142,12 @@ export class ModelRegistry {
   entries(): ModelEntry[] {
     return [...this.slots.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, slot]) => ({ key, status: slot.status, metadata: slot.served?.forecaster.metadata, error: slot.error }));
+      .map(([key, slot]) => entryOf(key, slot));
   }
 
   entry(key: string): ModelEntry | undefined {
     const slot = this.slots.get(key);
-    return slot && { key, status: slot.status, metadata: slot.served?.forecaster.metadata, error: slot.error };
+    return slot && entryOf(key, slot);
   }
 
   /** Disposes every served version once its in-flight requests finish. */
@@ -235,10 +243,11 @@ export class ModelRegistry {
     const counts: Record<ModelLoadStatus, number> = { ready: 0, failed: 0, loading: 0 };
     for (const [key, slot] of this.slots) {
       counts[slot.status] += 1;
-      const meta = slot.served?.forecaster.metadata;
-      if (!meta) continue;
+      const forecaster = slot.served?.forecaster;
+      if (!forecaster) continue;
+      const meta = forecaster.metadata;
       const model = { model: key };
-      metrics.modelInfo.set({ model: key, version: meta.version, backend: meta.backend }, 1);
+      metrics.modelInfo.set({ model: key, version: meta.version, backend: meta.backend, inference: forecaster.inference.path }, 1);
       metrics.modelTrained.set(model, Date.parse(meta.trained_at) / 1000);
       metrics.modelMaeRatio.set(model, meta.evaluation.mae_ratio);
       metrics.modelHitRate.set(model, meta.evaluation.hit_rate);

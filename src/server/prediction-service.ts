@@ -186,7 +186,7 @@ export class PredictionService {
       const result = await cache.getOrCompute(
         key,
         async () => {
-          const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend });
+          const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend, inference: lease.forecaster.inference.path });
           let forecast;
           try {
             forecast = await lease.forecaster.forecast(bars, days);

@@ -194,6 +194,13 @@ export const ModelListItem = z.object({
   backend: z.string().nullable(),
   evaluation: EvaluationBody.nullable(),
   beats_naive: z.boolean().nullable(),
+  inference: z
+    .object({
+      path: z.enum(['fused', 'tfjs']).describe('fused: typed-array forward pass; tfjs: the tfjs graph (see reason)'),
+      reason: z.string().optional(),
+    })
+    .nullable()
+    .describe('Which code runs the forward pass of the served version'),
   error: z.string().optional(),
 });
 
@@ -280,7 +287,14 @@ export const StatsBody = z.object({
     misses: z.number(),
     tiers: z.record(z.string(), TierStatsBody),
   }),
-  models: z.object({ total: z.number(), ready: z.number(), failed: z.number(), loading: z.number(), backend: z.string() }),
+  models: z.object({
+    total: z.number(),
+    ready: z.number(),
+    failed: z.number(),
+    loading: z.number(),
+    backend: z.string(),
+    inference: z.object({ fused: z.number(), tfjs: z.number() }).describe('Served models per forward-pass path'),
+  }),
   system: z.object({
     uptime_seconds: z.number(),
     memory_rss_bytes: z.number(),

@@ -121,7 +121,7 @@ export function createServices(options: ServiceOptions): Services {
   const loader: ModelLoader = {
     keys: () => store.keys(),
     currentVersion: (key) => store.currentVersion(key),
-    load: (key, version) => store.loadForecaster(key, version),
+    load: (key, version) => store.loadForecaster(key, version, config.inference),
   };
 
   /** One real forecast before a version serves: the first request must not pay for kernel compilation. */

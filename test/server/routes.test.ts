@@ -254,9 +254,12 @@ describe('REST API on real models and real prices', () => {
     assert.equal(versions.length, 1);
     assert.equal(versions[0]?.['current'], true);
     assert.equal(versions[0]?.['version'], detail['version']);
+    assert.deepEqual(detail['inference'], { path: 'fused' }, 'the trained LSTM + dense architecture runs on the fused pass');
     const fallback = json((await get('/api/v1/models/TSLA')).body);
     assert.equal(fallback['key'], 'global');
     assert.equal(fallback['fallback'], true);
+    assert.deepEqual(fallback['inference'], { path: 'fused' });
+    assert.deepEqual((json((await get('/api/v1/stats')).body)['models'] as Json)['inference'], { fused: 3, tfjs: 0 });
   });
 
   it('protects cache clear and reload: 401 without a key, 403 with a wrong one, 200 with Bearer or X-API-Key', async () => {
@@ -354,6 +357,8 @@ describe('REST API on real models and real prices', () => {
     assert.match(text, /^http_requests_total\{method="GET",route="unmatched",status_code="404"\} \d+/m);
     assert.match(text, /^prediction_errors_total\{reason="not_found"\} \d+/m);
     assert.match(text, /^models_loaded\{status="ready"\} 3$/m);
+    assert.match(text, /^model_info\{model="nvda",version="v[^"]+",backend="[a-z]+",inference="fused"\} 1$/m);
+    assert.match(text, /^inference_duration_seconds_count\{backend="[a-z]+",inference="fused"\} [1-9]/m);
     assert.doesNotMatch(text, /QQQQ|SPY"/, 'symbols without a model never become label values');
   });
 

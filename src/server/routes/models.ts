@@ -40,6 +40,7 @@ export function modelItem(entry: ModelEntry): ModelItem {
     backend: meta?.backend ?? null,
     evaluation: meta?.evaluation ?? null,
     beats_naive: meta?.beats_naive ?? null,
+    inference: entry.inference ? { ...entry.inference } : null,
     ...(entry.error !== undefined ? { error: entry.error } : {}),
   };
 }

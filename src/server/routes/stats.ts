@@ -23,7 +23,17 @@ export const statsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
             tiers.map((t) => [t.name, { status: t.up ? 'up' : `down: ${t.detail ?? 'unknown'}`, size: t.size, hits: t.hits, misses: t.misses }]),
           ),
         },
-        models: { total: entries.length, ready: count('ready'), failed: count('failed'), loading: count('loading'), backend: services.backend },
+        models: {
+          total: entries.length,
+          ready: count('ready'),
+          failed: count('failed'),
+          loading: count('loading'),
+          backend: services.backend,
+          inference: {
+            fused: entries.filter((e) => e.inference?.path === 'fused').length,
+            tfjs: entries.filter((e) => e.inference?.path === 'tfjs').length,
+          },
+        },
         system: {
           uptime_seconds: Math.round(process.uptime() * 100) / 100,
           memory_rss_bytes: memory.rss,

@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { createInferenceEngine } from '../../../src/ml/inference/engine.js';
+import { readFusedSpec } from '../../../src/ml/inference/from-layers-model.js';
+import { ACTIVATIONS, FusedLstmNetwork, type FusedNetworkSpec } from '../../../src/ml/inference/fused-lstm.js';
+import { createRng, type Rng } from '../../../src/ml/random.js';
+import { ModelStore } from '../../../src/model-store/store.js';
+import { repoRoot } from '../../helpers/paths.js';
+import { testBackend } from '../real-bars.js';
+
+const TOLERANCE = 1e-5;
+const shippedDir = path.join(repoRoot, 'models');
+
+before(async () => {
+  await testBackend();
+});
+
+/**
+ * Largest difference to tfjs, relative to the size of tfjs's output where that exceeds 1: tfjs computes in
+ * float32, so an output of 1000 carries rounding of its own near 1e-4 (the shipped models output values near 1).
+ */
+function maxDifference(fused: ArrayLike<number>, tfjs: ArrayLike<number>): number {
+  assert.equal(fused.length, tfjs.length);
+  let worst = 0;
+  for (let i = 0; i < fused.length; i += 1) {
+    const expected = tfjs[i] as number;
+    worst = Math.max(worst, Math.abs((fused[i] as number) - expected) / Math.max(1, Math.abs(expected)));
+  }
+  return worst;
+}
+
+function tfjsPredict(model: tf.LayersModel, input: Float64Array): Float32Array {
+  const shape = model.inputs[0]?.shape ?? [];
+  return tf.tidy(() => (model.predict(tf.tensor3d(Float32Array.from(input), [1, Number(shape[1]), Number(shape[2])])) as tf.Tensor).dataSync() as Float32Array);
+}
+
+const uniform = (rng: Rng, low: number, high: number): number => low + (high - low) * rng.next();
+const pick = <T>(rng: Rng, options: readonly T[]): T => options[Math.floor(rng.next() * options.length)] as T;
+const randomInput = (rng: Rng, length: number, spread: number): Float64Array => Float64Array.from({ length }, () => uniform(rng, -spread, spread));
+
+describe('fused LSTM kernel (pure)', () => {
+  test('one unit over two steps matches the LSTM equations worked by hand', () => {
+    // kernel [1 × 4] (gates i, f, c, o), recurrent [1 × 4], bias [4]
+    const spec: FusedNetworkSpec = {
+      window: 2,
+      features: 1,
+      lstm: [
+        {
+          inputSize: 1,
+          units: 1,
+          kernel: Float32Array.of(0.5, -0.25, 1, 0.75),
+          recurrentKernel: Float32Array.of(0.1, 0.2, -0.3, 0.4),
+          bias: Float32Array.of(0, 1, 0, 0),
+          activation: 'tanh',
+          recurrentActivation: 'hard_sigmoid',
+        },
+      ],
+      dense: [{ inputSize: 1, units: 2, kernel: Float32Array.of(2, -1), bias: Float32Array.of(0.5, 0), activation: 'linear' }],
+    };
+    const hs = (x: number) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
+    let h = 0;
+    let c = 0;
+    for (const x of [1, -2]) {
+      const z = [0.5 * x + 0.1 * h, -0.25 * x + 0.2 * h + 1, 1 * x - 0.3 * h, 0.75 * x + 0.4 * h] as [number, number, number, number];
+      c = hs(z[1]) * c + hs(z[0]) * Math.tanh(z[2]);
+      h = hs(z[3]) * Math.tanh(c);
+    }
+    const out = new FusedLstmNetwork(spec).predict([1, -2]);
+    assert.ok(Math.abs((out[0] as number) - (2 * h + 0.5)) < 1e-7);
+    assert.ok(Math.abs((out[1] as number) + h) < 1e-7);
+  });
+
+  test('hard sigmoid clips at 0 and 1, as Keras defines it', () => {
+    assert.equal(ACTIVATIONS.hard_sigmoid(-3), 0);
+    assert.equal(ACTIVATIONS.hard_sigmoid(3), 1);
+    assert.equal(ACTIVATIONS.hard_sigmoid(1), 0.7);
+  });
+
+  test('predictions are independent: the state is reset for every window, and results are fresh arrays', () => {
+    const rng = createRng(7);
+    const spec: FusedNetworkSpec = {
+      window: 3,
+      features: 2,
+      lstm: [{ inputSize: 2, units: 3, kernel: Float32Array.from({ length: 24 }, () => rng.next() - 0.5), recurrentKernel: Float32Array.from({ length: 36 }, () => rng.next() - 0.5), bias: null, activation: 'tanh', recurrentActivation: 'sigmoid' }],
+      dense: [],
+    };
+    const network = new FusedLstmNetwork(spec);
+    const x = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+    const first = network.predict(x);
+    network.predict([9, 9, 9, 9, 9, 9]);
+    assert.deepEqual(network.predict(x), first);
+    assert.equal(first.length, 3);
+  });
+
+  test('shapes that do not chain are refused when compiled, a wrong window length when predicting', () => {
+    const layer = { inputSize: 2, units: 1, kernel: new Float32Array(8), recurrentKernel: new Float32Array(4), bias: null, activation: 'tanh', recurrentActivation: 'sigmoid' } as const;
+    assert.throws(() => new FusedLstmNetwork({ window: 2, features: 3, lstm: [layer], dense: [] }), /takes 2 inputs, the layer before gives 3/);
+    assert.throws(() => new FusedLstmNetwork({ window: 2, features: 2, lstm: [{ ...layer, kernel: new Float32Array(7) }], dense: [] }), /kernel has 7 values, expected 8/);
+    assert.throws(() => new FusedLstmNetwork({ window: 2, features: 2, lstm: [], dense: [] }), /at least one LSTM/);
+    assert.throws(() => new FusedLstmNetwork({ window: 2, features: 2, lstm: [layer], dense: [] }).predict([1, 2, 3]), /expected 4 inputs/);
+  });
+});
+
+describe('fused pass equals tfjs', () => {
+  test('property: random architectures, weights and inputs (seeded), within 1e-5', () => {
+    const rng = createRng(20261130);
+    for (let trial = 0; trial < 24; trial += 1) {
+      const window = 1 + Math.floor(rng.next() * 40);
+      const features = 1 + Math.floor(rng.next() * 10);
+      const layers = 1 + Math.floor(rng.next() * 3);
+      const model = tf.sequential();
+      for (let n = 0; n < layers; n += 1) {
+        model.add(
+          tf.layers.lstm({
+            units: 1 + Math.floor(rng.next() * 24),
+            returnSequences: n < layers - 1,
+            useBias: rng.next() < 0.8,
+            recurrentActivation: pick(rng, ['hardSigmoid', 'sigmoid'] as const),
+            ...(n === 0 ? { inputShape: [window, features] } : {}),
+          }),
+        );
+        if (rng.next() < 0.5) model.add(tf.layers.dropout({ rate: 0.2 }));
+      }
+      const denseLayers = Math.floor(rng.next() * 3);
+      for (let n = 0; n < denseLayers; n += 1) {
+        model.add(tf.layers.dense({ units: 1 + Math.floor(rng.next() * 60), activation: n === denseLayers - 1 ? 'linear' : pick(rng, ['relu', 'tanh', 'sigmoid', 'linear'] as const) }));
+      }
+      // Weights of the size training produces (Glorot-uniform limits, times a gain of 0.5–2.5, biases too):
+      // far larger ones drive float32 tfjs itself past 1e-5 of the exact result over a long window.
+      const gain = uniform(rng, 0.5, 2.5);
+      model.setWeights(
+        model.getWeights().map((w) => {
+          const [fanIn, fanOut] = w.shape.length === 2 ? [w.shape[0] as number, w.shape[1] as number] : [w.size, w.size];
+          const limit = gain * Math.sqrt(6 / (fanIn + fanOut));
+          return tf.tensor(Float32Array.from({ length: w.size }, () => uniform(rng, -limit, limit)), w.shape);
+        }),
+      );
+      const reading = readFusedSpec(model);
+      assert.ok('spec' in reading, `trial ${trial}: ${'unsupported' in reading ? reading.unsupported : ''}`);
+      const network = new FusedLstmNetwork(reading.spec);
+      for (let sample = 0; sample < 3; sample += 1) {
+        const input = randomInput(rng, window * features, 3);
+        const difference = maxDifference(network.predict(input), tfjsPredict(model, input));
+        assert.ok(difference <= TOLERANCE, `trial ${trial}: output magnitude ${Math.max(...Array.from(tfjsPredict(model, input), Math.abs)).toPrecision(3)} (${layers} LSTM, ${denseLayers} dense, window ${window}): differs by ${difference}`);
+      }
+      model.dispose();
+    }
+  });
+
+  test('every shipped model (per-symbol and global), on random and extreme windows, within 1e-5', async () => {
+    const store = new ModelStore({ modelsDir: shippedDir, scalersDir: path.join(shippedDir, 'scalers') });
+    const keys = await store.keys();
+    assert.ok(keys.includes('global') && keys.length >= 2, `shipped models: ${keys.join(', ')}`);
+    const rng = createRng(42);
+    for (const key of keys) {
+      const { model } = await store.loadModel(key);
+      const reading = readFusedSpec(model);
+      assert.ok('spec' in reading, `${key} must run fused`);
+      const network = new FusedLstmNetwork(reading.spec);
+      for (const spread of [0.5, 2, 6]) {
+        const input = randomInput(rng, network.window * network.features, spread);
+        const difference = maxDifference(network.predict(input), tfjsPredict(model, input));
+        assert.ok(difference <= TOLERANCE, `${key}, inputs in ±${spread}: differs by ${difference}`);
+      }
+      model.dispose();
+    }
+  });
+});
+
+describe('inference engine: fused when it can, tfjs otherwise', () => {
+  test('an architecture the fused pass does not know runs on tfjs, with the reason', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.gru({ units: 4, inputShape: [5, 3] }));
+    model.add(tf.layers.dense({ units: 2 }));
+    const engine = createInferenceEngine(model);
+    assert.equal(engine.path, 'tfjs');
+    assert.match(engine.reason ?? '', /GRU/);
+    const input = randomInput(createRng(1), 15, 1);
+    assert.deepEqual(Array.from(await engine.run(input)), Array.from(tfjsPredict(model, input)));
+    engine.dispose();
+  });
+
+  test('backwards LSTMs and sequence outputs into Dense are refused, not approximated', () => {
+    const backwards = tf.sequential();
+    backwards.add(tf.layers.lstm({ units: 2, goBackwards: true, inputShape: [3, 1] }));
+    assert.match((readFusedSpec(backwards) as { unsupported?: string }).unsupported ?? '', /goBackwards/);
+    const sequences = tf.sequential();
+    sequences.add(tf.layers.lstm({ units: 2, returnSequences: true, inputShape: [3, 1] }));
+    sequences.add(tf.layers.dense({ units: 1 }));
+    assert.match((readFusedSpec(sequences) as { unsupported?: string }).unsupported ?? '', /returnSequences/);
+    backwards.dispose();
+    sequences.dispose();
+  });
+
+  test('fused engine gives tfjs\'s numbers, allocates no tensors, and disposing it frees the model', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: 6, inputShape: [7, 2] }));
+    model.add(tf.layers.dense({ units: 3 }));
+    const input = randomInput(createRng(3), 14, 1);
+    const expected = tfjsPredict(model, input);
+    const engine = createInferenceEngine(model);
+    assert.equal(engine.path, 'fused');
+    assert.equal(engine.reason, undefined);
+    const tensors = tf.memory().numTensors;
+    assert.ok(maxDifference(await engine.run(input), expected) <= TOLERANCE);
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor is created on the fused path');
+    const weights = model.getWeights().length;
+    engine.dispose();
+    assert.equal(tf.memory().numTensors, tensors - weights);
+  });
+
+  test('INFERENCE=tfjs keeps a supported model on tfjs', () => {
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: 2, inputShape: [3, 1] }));
+    const engine = createInferenceEngine(model, 'tfjs');
+    assert.equal(engine.path, 'tfjs');
+    assert.equal(engine.reason, 'INFERENCE=tfjs');
+    engine.dispose();
+  });
+});
