@@ -14,6 +14,7 @@ import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
 import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './error-handler.js';
+import { serverPathRedactor } from './public-message.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
@@ -106,7 +107,7 @@ export async function buildApp(options: BuildAppOptions) {
     // Fastify's own 503 while closing has its own body; the onRequest hook below answers in the contract's.
     return503OnClosing: false,
   });
-  installErrorHandlers(base);
+  installErrorHandlers(base, serverPathRedactor(config.layout));
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(memoizingSerializerCompiler);

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, catalogMessage, type ErrorCode, statusOf, UnavailableError } from '../errors.js';
+import { redactDetails } from './public-message.js';
 
 export interface ErrorExtra {
   readonly details?: Record<string, unknown>;
@@ -67,9 +68,9 @@ function frameworkError(error: FastifyError): { code: ErrorCode; message: string
 /**
  * Every error leaves as the contract's JSON: validation → 400 naming the field, typed AppErrors → their
  * catalog code and status (503 with Retry-After), framework client errors → their catalog code, anything else
- * → 500 with the request id, logged with its stack. Never an HTML page, a stack trace or plain text.
+ * → 500 with the request id, logged with its stack. Never an HTML page, a stack trace, plain text or a server path.
  */
-export function installErrorHandlers(app: FastifyInstance): void {
+export function installErrorHandlers(app: FastifyInstance, publicMessage: (message: string) => string = String): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const first = error.validation[0];
@@ -85,7 +86,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       if (error instanceof UnavailableError) void reply.header('Retry-After', String(error.retryAfterSeconds));
       if (error.status >= 500) request.log.error({ err: error }, 'request failed');
       const extra = error.status >= 500 ? { request_id: String(request.id) } : {};
-      return sendError(reply, error.code, error.message, { ...(error.details ? { details: error.details } : {}), ...extra });
+      const details = error.details ? { details: redactDetails(error.details, publicMessage) } : {};
+      return sendError(reply, error.code, publicMessage(error.message), { ...details, ...extra });
     }
     const known = frameworkError(error);
     if (known) return sendError(reply, known.code, known.message);

@@ -88,6 +88,8 @@ export interface ModelRegistryOptions {
   readonly warmUp: (forecaster: Forecaster) => Promise<void>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Turns a load failure into the message clients see (without server paths); the log keeps the original. */
+  readonly publicMessage?: (message: string) => string;
 }
 
 /**
@@ -217,7 +219,7 @@ export class ModelRegistry {
   }
 
   private fail(slot: Slot, key: string, version: string | undefined, error: unknown, report: ReloadReport): void {
-    const message = errorMessage(error);
+    const message = (this.options.publicMessage ?? String)(errorMessage(error));
     slot.error = version ? `version ${version}: ${message}` : message;
     slot.failedVersion = version;
     // A working version keeps serving; only a model with nothing to serve is "failed".

@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ModelRegistry, type ModelLoader } from './model-registry.js';
 import type { Prediction } from './prediction-body.js';
 import { PredictionService } from './prediction-service.js';
+import { serverPathRedactor } from './public-message.js';
 import { TrainingJobs, type TrainRunner } from './training-jobs.js';
 
 /** Everything the routes use, built from the configuration (the service's composition root). */
@@ -138,7 +139,7 @@ export function createServices(options: ServiceOptions): Services {
     throw new Error(`no market data to warm up model ${meta.key} (tried ${candidates.join(', ')})`);
   };
 
-  const registry = new ModelRegistry({ loader, warmUp, metrics, logger });
+  const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage: serverPathRedactor(config.layout) });
   const predictions = new PredictionService({
     registry,
     market,

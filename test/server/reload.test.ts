@@ -139,7 +139,11 @@ describe('model registry: hot reload, disposal and failed models', () => {
 
     const report = await reload();
     assert.deepEqual((report['failed'] as Json[]).map((f) => f['key']).sort(), ['msft', 'nvda']);
-    const list = (JSON.parse((await server.app.inject({ method: 'GET', url: '/api/v1/models' })).body) as { models: Json[] }).models;
+    const listBody = (await server.app.inject({ method: 'GET', url: '/api/v1/models' })).body;
+    // An unauthenticated route says what failed without showing where the server keeps its files.
+    assert.doesNotMatch(listBody, new RegExp(server.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no absolute server path');
+    assert.doesNotMatch(listBody, /"[^"]*\/(tmp|work|home|root|usr|opt|var)\/[^"]*"/, 'no absolute server path');
+    const list = (JSON.parse(listBody) as { models: Json[] }).models;
     const byKey = new Map(list.map((m) => [m['key'] as string, m]));
     assert.equal(byKey.get('nvda')?.['status'], 'ready');
     assert.equal(byKey.get('nvda')?.['version'], before['model_version'], 'the working version keeps serving');

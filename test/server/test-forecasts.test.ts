@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GLOBAL_MODEL_KEY, type ModelMetadata } from '../../src/ml/types.js';
-import { ModelStore } from '../../src/model-store/store.js';
+import { ModelStore, TEST_FORECASTS_JSON } from '../../src/model-store/store.js';
 import { makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
 interface Point {
@@ -126,5 +128,16 @@ describe('GET /api/v1/models/:symbol/test-forecasts on real models and real pric
     }
     const openapi = (await get<{ paths: Json }>('/docs/json')).body;
     assert.ok(Object.keys(openapi.paths).includes('/api/v1/models/{symbol}/test-forecasts'));
+  });
+
+  it('reports a corrupt test-forecasts file as CORRUPT_MODEL without showing the server path', async () => {
+    const store = new ModelStore({ modelsDir: server.config.layout.mlModels, scalersDir: server.config.layout.scalers });
+    await writeFile(path.join(store.versionDir('nvda', nvdaMeta.version), TEST_FORECASTS_JSON), '{"NVDA": []}');
+    const response = await server.app.inject({ method: 'GET', url: '/api/v1/models/NVDA/test-forecasts' });
+    assert.equal(response.statusCode, 500, response.body);
+    const body = JSON.parse(response.body) as Json;
+    assert.equal(body['code'], 'CORRUPT_MODEL');
+    assert.ok(!response.body.includes(server.dataDir), response.body);
+    assert.match(body['error'] as string, new RegExp(`^ml_models/nvda_lstm_model/${nvdaMeta.version}/${TEST_FORECASTS_JSON} `));
   });
 });
