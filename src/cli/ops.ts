@@ -10,6 +10,7 @@ import { GLOBAL_MODEL_KEY } from '../ml/types.js';
 import { modelKey, ModelStore } from '../model-store/store.js';
 import { createBackup, type BackupProgress } from '../ops/backup.js';
 import { ArchiveRejectedError } from '../ops/backup-manifest.js';
+import { BACKUP_HMAC_ENV, BACKUP_SIGNATURE_NAME, backupKeyFrom } from '../ops/backup-signature.js';
 import { applyCleanup, planCleanup } from '../ops/cleanup.js';
 import { formatBytes } from '../ops/files.js';
 import { currentModels, verifiedStagedVersions } from '../ops/model-catalog.js';
@@ -104,10 +105,12 @@ async function runBackup(argv: string[], io: Io): Promise<number> {
     logDays: nonNegativeInt(args, 'log-days', policy.backup.log_days),
     redisUrl: args.values['redis-url'] ?? io.env.REDIS_URL,
     ...(modelsOnly ? { sections: ['ml_models', 'scalers'] as const, label: 'models' } : {}),
+    hmacKey: backupKeyFrom(io.env),
     onProgress: backupProgress(io),
   });
   const m = result.manifest;
   io.out.write(`${result.archive}\n`);
+  io.out.write(`  ${backupKeyFrom(io.env) === undefined ? `unsigned (set ${BACKUP_HMAC_ENV} to sign)` : `signed: ${BACKUP_SIGNATURE_NAME} (HMAC-SHA256 of MANIFEST.json)`}\n`);
   io.out.write(`  ${m.totals.files} files, ${formatBytes(m.totals.bytes)} -> ${formatBytes(result.archiveBytes)} archive in ${result.seconds.toFixed(1)}s; sections: ${m.sections.join(', ')}\n`);
   io.out.write(`  models: ${Object.entries(m.models).map(([k, v]) => `${k}@${v ?? '-'}`).join(' ') || 'none'}; redis: ${m.redis.method} (${m.redis.detail})\n`);
   if (m.skipped.length > 0) io.out.write(`  not readable by uid ${process.getuid?.() ?? '?'}, skipped: ${m.skipped.join(', ')}\n`);
@@ -115,8 +118,11 @@ async function runBackup(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function printPlan(plan: RestorePlan, io: Io): void {
+function printPlan(plan: RestorePlan, io: Io, signed: boolean): void {
   io.out.write(`${plan.archive}: ${plan.verifiedFiles} files verified against MANIFEST.json (created ${plan.manifest.created_at}, app ${plan.manifest.app_version})\n`);
+  io.out.write(signed
+    ? `  ${BACKUP_SIGNATURE_NAME} signature verified with ${BACKUP_HMAC_ENV}: the archive is as the key holder wrote it\n`
+    : `  authenticity not checked (no ${BACKUP_HMAC_ENV}): checksums catch corruption, not a rewrite of files and manifest together\n`);
   for (const s of plan.sections) {
     io.out.write(`  ${s.section.padEnd(10)} ${s.mode}: +${s.added.length} added, ~${s.changed.length} changed, -${s.removed.length} removed  (${s.directory})\n`);
     const detail = [...s.added.map((f) => `+ ${f}`), ...s.changed.map((f) => `~ ${f}`), ...s.removed.map((f) => `- ${f}`)];
@@ -130,9 +136,10 @@ async function runRestore(argv: string[], io: Io, stdin: NodeJS.ReadStream): Pro
   const layout = layoutFrom(args, io.env);
   const archive = args.positionals[0];
   if (archive === undefined || args.positionals.length > 1) throw new UsageError('restore needs exactly one archive path');
+  const hmacKey = backupKeyFrom(io.env);
   if (args.switches.has('dry-run')) {
-    const manifest = await verifyArchive(path.resolve(archive));
-    printPlan(await planRestore(layout, path.resolve(archive), manifest), io);
+    const manifest = await verifyArchive(path.resolve(archive), hmacKey);
+    printPlan(await planRestore(layout, path.resolve(archive), manifest), io, hmacKey !== undefined);
     io.out.write('dry run: nothing changed\n');
     return 0;
   }
@@ -144,8 +151,9 @@ async function runRestore(argv: string[], io: Io, stdin: NodeJS.ReadStream): Pro
   const result = await restoreBackup({
     layout,
     archive: path.resolve(archive),
+    hmacKey,
     confirm: async (plan) => {
-      printPlan(plan, io);
+      printPlan(plan, io, hmacKey !== undefined);
       if (args.switches.has('yes')) return true;
       const rl = createInterface({ input: stdin, output: io.out });
       try {

@@ -7,6 +7,7 @@ import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
+import { BACKUP_SIGNATURE_NAME, signManifest } from './backup-signature.js';
 import { deadLeftovers, exists, fileStamp, sha256File, toPosix, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
@@ -35,6 +36,8 @@ export interface BackupOptions {
   /** Only these sections (default: all); a partial backup gets `_<label>` in its name. */
   readonly sections?: readonly SectionName[];
   readonly label?: string;
+  /** BACKUP_HMAC_KEY: MANIFEST.sig (an HMAC of MANIFEST.json) is added, so a restore can check authenticity. */
+  readonly hmacKey?: string | undefined;
   readonly now?: () => Date;
   readonly onProgress?: (progress: BackupProgress) => void;
 }
@@ -154,14 +157,17 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       skipped,
       files: digests,
     };
-    await fs.writeFile(path.join(staging, BACKUP_MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    await fs.writeFile(path.join(staging, BACKUP_MANIFEST_NAME), manifestText, { mode: 0o600 });
+    const signature = options.hmacKey === undefined ? [] : [BACKUP_SIGNATURE_NAME];
+    if (options.hmacKey !== undefined) await fs.writeFile(path.join(staging, BACKUP_SIGNATURE_NAME), signManifest(manifestText, options.hmacKey), { mode: 0o600 });
 
     options.onProgress?.({ phase: 'archive', done: 0, total: 1, bytes: totalBytes });
     const archive = await uniqueArchivePath(layout.backups, createdAt, options.label);
     const temp = tempNameFor(archive);
     try {
       // MANIFEST.json first, so a reader can check the manifest before the data streams by.
-      await tar.create({ gzip: true, file: temp, cwd: staging, portable: true, mode: 0o640 }, [BACKUP_MANIFEST_NAME, ...sections]);
+      await tar.create({ gzip: true, file: temp, cwd: staging, portable: true, mode: 0o640 }, [BACKUP_MANIFEST_NAME, ...signature, ...sections]);
       const handle = await fs.open(temp, 'r');
       try {
         await handle.sync();

@@ -3,11 +3,12 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { layoutDirectories, type DataLayout } from '../config/layout.js';
-import { isNotFound, tempNameFor } from '../fs/atomic-file.js';
+import { DIR_MODE, isNotFound, tempNameFor } from '../fs/atomic-file.js';
 import {
   ArchiveRejectedError, BACKUP_MANIFEST_NAME, isMergedSection, parseBackupManifest, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
+import { BACKUP_SIGNATURE_NAME, checkManifestSignature } from './backup-signature.js';
 import { fileStamp, sha256File, walkFiles } from './files.js';
 
 export interface SectionChanges {
@@ -35,9 +36,10 @@ export interface RestoreResult extends RestorePlan {
 /**
  * Reads the whole archive once, hashing every entry, and checks it against its manifest:
  * same set of files, same sizes, same sha256. Nothing is written. A truncated or tampered
- * archive fails here.
+ * archive fails here. With `hmacKey`, MANIFEST.sig must also be the manifest's HMAC under that key,
+ * so an archive whose files and manifest were rewritten together fails too.
  */
-export async function verifyArchive(archive: string): Promise<BackupManifest> {
+export async function verifyArchive(archive: string, hmacKey?: string): Promise<BackupManifest> {
   try {
     const info = await fs.stat(archive);
     if (!info.isFile()) throw new ArchiveRejectedError(`${archive} is not a file`);
@@ -48,6 +50,9 @@ export async function verifyArchive(archive: string): Promise<BackupManifest> {
   const seen = new Map<string, { bytes: number; sha256: string }>();
   const pending: Promise<void>[] = [];
   let manifestText: string | undefined;
+  let signatureText: string | undefined;
+  // Thrown from tar's entry callback, a refusal would escape as an uncaught exception: it is kept and thrown after the read.
+  let refusal: ArchiveRejectedError | undefined;
   try {
     await tar.t({
       file: archive,
@@ -56,8 +61,11 @@ export async function verifyArchive(archive: string): Promise<BackupManifest> {
         const name = entry.path.replace(/\/$/, '');
         if (entry.type === 'Directory') return;
         if (entry.type !== 'File' && entry.type !== 'OldFile') {
-          throw new ArchiveRejectedError(`${archive}: ${name} is a ${entry.type}, only files are allowed`);
+          refusal ??= new ArchiveRejectedError(`${archive}: ${name} is a ${entry.type}, only files are allowed`);
+          entry.resume();
+          return;
         }
+        const keepText = name === BACKUP_MANIFEST_NAME || name === BACKUP_SIGNATURE_NAME;
         const hash = createHash('sha256');
         const chunks: Buffer[] = [];
         let bytes = 0;
@@ -65,10 +73,11 @@ export async function verifyArchive(archive: string): Promise<BackupManifest> {
           entry.on('data', (chunk: Buffer) => {
             hash.update(chunk);
             bytes += chunk.length;
-            if (name === BACKUP_MANIFEST_NAME) chunks.push(chunk);
+            if (keepText) chunks.push(chunk);
           });
           entry.on('end', () => {
             if (name === BACKUP_MANIFEST_NAME) manifestText = Buffer.concat(chunks).toString('utf8');
+            else if (name === BACKUP_SIGNATURE_NAME) signatureText = Buffer.concat(chunks).toString('utf8');
             else seen.set(name, { bytes, sha256: hash.digest('hex') });
             resolve();
           });
@@ -81,7 +90,9 @@ export async function verifyArchive(archive: string): Promise<BackupManifest> {
     if (error instanceof ArchiveRejectedError) throw error;
     throw new ArchiveRejectedError(`${archive} is not a readable backup archive (truncated or corrupt): ${(error as Error).message}`);
   }
+  if (refusal !== undefined) throw refusal;
   if (manifestText === undefined) throw new ArchiveRejectedError(`${archive} has no ${BACKUP_MANIFEST_NAME}`);
+  if (hmacKey !== undefined) checkManifestSignature(archive, manifestText, signatureText, hmacKey);
   const manifest = parseBackupManifest(manifestText, archive);
   for (const [name, expected] of Object.entries(manifest.files)) {
     const actual = seen.get(name);
@@ -126,6 +137,8 @@ async function sameContent(file: string, digest: { bytes: number; sha256: string
 export interface RestoreOptions {
   readonly layout: DataLayout;
   readonly archive: string;
+  /** BACKUP_HMAC_KEY: the archive must carry a matching MANIFEST.sig. */
+  readonly hmacKey?: string | undefined;
   /** Called with the plan before anything is changed; false aborts with nothing changed. */
   readonly confirm: (plan: RestorePlan) => Promise<boolean>;
   readonly now?: Date;
@@ -140,10 +153,12 @@ export class RestoreAbortedError extends Error {}
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const { layout } = options;
-  const manifest = await verifyArchive(options.archive);
+  const manifest = await verifyArchive(options.archive, options.hmacKey);
   const plan = await planRestore(layout, options.archive, manifest);
   if (!(await options.confirm(plan))) throw new RestoreAbortedError('restore cancelled: nothing was changed');
 
+  // Disaster recovery starts from nothing: persistent_data itself may be gone.
+  await fs.mkdir(layout.root, { recursive: true, mode: DIR_MODE });
   const staging = tempNameFor(path.join(layout.root, 'restore'));
   await fs.mkdir(staging, { mode: 0o700 });
   let safetyCopy: string | undefined;
@@ -163,12 +178,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     };
     for (const section of plan.sections) {
       const extracted = path.join(staging, section.section);
-      await fs.mkdir(extracted, { recursive: true, mode: 0o755 });
+      await fs.mkdir(extracted, { recursive: true, mode: DIR_MODE });
       if (section.mode === 'merge') await mergeSection(section, extracted, ensureSafety);
       else await swapSection(section, extracted, ensureSafety);
     }
     // Empty folders of the layout (stock_data/cache, ...) are not in the archive's file list.
-    for (const dir of layoutDirectories(layout)) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    for (const dir of layoutDirectories(layout)) await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
     return { ...plan, safetyCopy };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
@@ -184,7 +199,7 @@ async function swapSection(section: SectionChanges, extracted: string, ensureSaf
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  await fs.mkdir(path.dirname(section.directory), { recursive: true });
+  await fs.mkdir(path.dirname(section.directory), { recursive: true, mode: DIR_MODE });
   await fs.rename(extracted, section.directory);
   if (previous !== undefined) {
     await fs.chmod(section.directory, previous.mode);
@@ -198,10 +213,10 @@ async function mergeSection(section: SectionChanges, extracted: string, ensureSa
     const target = path.join(section.directory, rel);
     if (section.changed.includes(rel)) {
       const keep = path.join(await ensureSafety(), section.section, rel);
-      await fs.mkdir(path.dirname(keep), { recursive: true });
+      await fs.mkdir(path.dirname(keep), { recursive: true, mode: DIR_MODE });
       await fs.rename(target, keep);
     }
-    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
     await fs.rename(path.join(extracted, rel), target);
     if (owner !== undefined) await giveTo(target, owner.uid, owner.gid);
   }
