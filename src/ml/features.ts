@@ -91,6 +91,11 @@ export function logPriceOverMovingAverage(prices: readonly number[], n: number):
   return prices.map((p, t) => Math.log(p / (ma[t] as number)));
 }
 
+/** RSI from the average gain and loss; flat prices are 50, no losses 100. */
+export function rsiOf(avgGain: number, avgLoss: number): number {
+  return avgLoss === 0 ? (avgGain === 0 ? 50 : 100) : 100 - 100 / (1 + avgGain / avgLoss);
+}
+
 /** Wilder's RSI: first average = simple mean of `period` gains/losses, then smoothed with 1/period. */
 export function relativeStrengthIndex(prices: readonly number[], period = RSI_PERIOD): number[] {
   const out: number[] = new Array<number>(prices.length).fill(Number.NaN);
@@ -102,7 +107,7 @@ export function relativeStrengthIndex(prices: readonly number[], period = RSI_PE
     avgGain += Math.max(change, 0) / period;
     avgLoss += Math.max(-change, 0) / period;
   }
-  const rsi = (): number => (avgLoss === 0 ? (avgGain === 0 ? 50 : 100) : 100 - 100 / (1 + avgGain / avgLoss));
+  const rsi = (): number => rsiOf(avgGain, avgLoss);
   out[period] = rsi();
   for (let t = period + 1; t < prices.length; t += 1) {
     const change = (prices[t] as number) - (prices[t - 1] as number);

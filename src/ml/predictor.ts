@@ -6,7 +6,8 @@ import { InsufficientBarsError } from './errors.js';
 import { intervalHalfWidths } from './evaluation/conformal.js';
 import { directionConfidence } from './evaluation/direction.js';
 import { createInferenceEngine, type InferencePreference } from './inference/engine.js';
-import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
+import { buildFeatureWindow } from './feature-window.js';
+import { FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
 import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
 
@@ -50,7 +51,7 @@ export function createForecaster(
       throw new InsufficientBarsError(`forecast with window ${window}`, requiredBars, bars.length);
     }
     const recent = bars.slice(-(requiredBars + FORECAST_EXTRA_HISTORY));
-    const features = buildFeatureMatrix(recent).rows.slice(-window);
+    const features = buildFeatureWindow(recent, window);
     const input = new Float64Array(window * metadata.features.length);
     features.forEach((row, t) => input.set(scaleFeatures(scaler, row), t * row.length));
     const scaled = await engine.run(input);
