@@ -1,3 +1,4 @@
+import { LruMap } from './lru.js';
 import { HitCounter, ttlToMs, type CacheEntry, type CacheTier, type TierCounters, type TierStatus } from './tier.js';
 
 export interface MemoryCacheTierOptions {
@@ -14,17 +15,13 @@ export interface MemoryCacheTierOptions {
  */
 export class MemoryCacheTier<T> implements CacheTier<T> {
   readonly name = 'memory';
-  private readonly entries = new Map<string, CacheEntry<T>>();
+  private readonly entries: LruMap<string, CacheEntry<T>>;
   private readonly counter = new HitCounter();
-  private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(options: MemoryCacheTierOptions) {
-    if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
-      throw new RangeError(`memory cache maxEntries must be a positive integer, got ${options.maxEntries}`);
-    }
-    this.maxEntries = options.maxEntries;
+    this.entries = new LruMap(options.maxEntries);
     this.ttlMs = ttlToMs(options.ttlSeconds);
     this.now = options.now ?? Date.now;
   }
@@ -32,21 +29,15 @@ export class MemoryCacheTier<T> implements CacheTier<T> {
   async get(key: string): Promise<CacheEntry<T> | undefined> {
     const entry = this.entries.get(key);
     if (entry === undefined) return this.counter.record(undefined);
-    this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return this.counter.record(undefined);
-    // Re-inserting moves the key to the most-recently-used end of the Map's order.
-    this.entries.set(key, entry);
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return this.counter.record(undefined);
+    }
     return this.counter.record(entry);
   }
 
   async set(key: string, value: T, ttlMs?: number): Promise<void> {
-    this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.now() + (ttlMs ?? this.ttlMs) });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
   }
 
   async delete(key: string): Promise<void> {

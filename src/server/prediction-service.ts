@@ -1,4 +1,5 @@
 import { predictionCacheKey } from './prediction-cache-key.js';
+import { LruMap } from '../cache/lru.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
 import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
@@ -17,7 +18,14 @@ export interface PredictionServiceOptions {
   readonly ttlSeconds: number;
   /** The tfjs backend running inference (a label of inference_duration_seconds). */
   readonly backend: string;
+  /** Clock of prediction timestamps and of the bars memo's reuse window, injectable for tests. */
   readonly now?: () => Date;
+}
+
+/** Sizes of the in-process memos, reported by /api/v1/stats. */
+export interface MemoSizes {
+  readonly bars: { readonly size: number; readonly max: number };
+  readonly outage_fallback_keys: { readonly size: number; readonly max: number };
 }
 
 export interface BatchResult {
@@ -31,7 +39,10 @@ const BATCH_CONCURRENCY = 4;
  * cached path then costs no file stat), while a replaced CSV or a new bar is seen within a second.
  */
 const BARS_REUSE_MS = 1000;
+/** Symbols whose bars are memoized; beyond it the least recently used symbol is dropped. */
 const BARS_MEMO_MAX = 1000;
+/** (symbol, horizon) pairs whose last cache key is remembered for outages; least recently used dropped beyond it. */
+const FALLBACK_KEYS_MAX = 10_000;
 
 function errorReason(error: unknown): PredictionErrorReason {
   if (error instanceof AppError) {
@@ -54,20 +65,26 @@ export class PredictionService {
    * one object whose JSON the serializer keeps (see serializer.ts). Keyed weakly: evicted values go with it.
    */
   private readonly hitAnswers = new WeakMap<Prediction, Prediction>();
-  private readonly recentBars = new Map<string, { readonly at: number; readonly bars: Promise<Bar[]> }>();
+  private readonly recentBars = new LruMap<string, { readonly at: number; readonly bars: Promise<Bar[]> }>(BARS_MEMO_MAX);
   /** Cache key of the last answer per (symbol, horizon): what can still be served when the data source is down. */
-  private readonly lastKeys = new Map<string, { readonly key: string; readonly model: string; readonly fallback: boolean }>();
+  private readonly lastKeys = new LruMap<string, { readonly key: string; readonly model: string; readonly fallback: boolean }>(FALLBACK_KEYS_MAX);
 
   constructor(private readonly options: PredictionServiceOptions) {
     this.now = options.now ?? (() => new Date());
   }
 
+  memoSizes(): MemoSizes {
+    return {
+      bars: { size: this.recentBars.size, max: this.recentBars.maxEntries },
+      outage_fallback_keys: { size: this.lastKeys.size, max: this.lastKeys.maxEntries },
+    };
+  }
+
   /** The symbol's bars, oldest first. No data → 404; the data source failing → 503. */
   bars(symbol: string): Promise<Bar[]> {
-    const now = Date.now();
+    const now = this.now().getTime();
     const recent = this.recentBars.get(symbol);
     if (recent && now - recent.at < BARS_REUSE_MS) return recent.bars;
-    if (this.recentBars.size >= BARS_MEMO_MAX) this.recentBars.clear();
     const entry = { at: now, bars: this.readBars(symbol) };
     this.recentBars.set(symbol, entry);
     // A failure is not reused: the next request asks the source again.
@@ -215,7 +232,6 @@ export class PredictionService {
         this.options.ttlSeconds * 1000,
       );
       this.count(symbol, lease.key, meta.version, result.tier, lease.fallback);
-      if (this.lastKeys.size >= 10_000) this.lastKeys.clear();
       this.lastKeys.set(`${symbol}:${days}`, { key, model: lease.key, fallback: lease.fallback });
       return result.tier === undefined ? result.value : this.hitAnswer(result.value);
     } finally {

@@ -279,6 +279,8 @@ export const TierStatsBody = z.object({
   misses: z.number(),
 });
 
+const MemoSizeBody = z.object({ size: z.number(), max: z.number().describe('Bound; beyond it the least recently used entry is dropped') });
+
 export const StatsBody = z.object({
   cache: z.object({
     size: z.number().describe('Entries in the in-process tier'),
@@ -286,6 +288,12 @@ export const StatsBody = z.object({
     hits: z.number(),
     misses: z.number(),
     tiers: z.record(z.string(), TierStatsBody),
+    memos: z
+      .object({
+        bars: MemoSizeBody.describe('Symbols whose bars are reused for up to a second'),
+        outage_fallback_keys: MemoSizeBody.describe('(symbol, days) pairs whose last cached answer is served while the data source is down'),
+      })
+      .describe('In-process memos of the prediction service, each an LRU'),
   }),
   models: z.object({
     total: z.number(),

@@ -304,6 +304,15 @@ describe('REST API on real models and real prices', () => {
     assert.ok(uptime(second) > uptime(first), 'uptime_seconds grows');
     assert.deepEqual(Object.keys((second['cache'] as Json)['tiers'] as Json).sort(), ['file', 'memory']);
     assert.equal((second['models'] as Json)['ready'], 3);
+    // The prediction service's memos, with their LRU bounds: one more (symbol, days) pair adds one fallback key.
+    const memos = (stats: Json) => (stats['cache'] as Json)['memos'] as Record<string, { size: number; max: number }>;
+    assert.equal(memos(second)['bars']?.max, 1000);
+    assert.equal(memos(second)['outage_fallback_keys']?.max, 10_000);
+    assert.equal((await get('/api/v1/predict/AAPL?days=9')).statusCode, 200);
+    assert.equal((await get('/api/v1/predict/AAPL?days=9')).statusCode, 200);
+    const third = json((await get('/api/v1/stats')).body);
+    assert.equal(memos(third)['outage_fallback_keys']?.size, (memos(second)['outage_fallback_keys']?.size ?? 0) + 1);
+    assert.ok((memos(third)['bars']?.size ?? 0) >= 1, 'the bars of AAPL are memoized');
   });
 
   it('serves JSON at / for API clients, the dashboard for browsers, its assets, and the OpenAPI UI', async () => {

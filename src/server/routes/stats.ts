@@ -22,6 +22,7 @@ export const statsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
           tiers: Object.fromEntries(
             tiers.map((t) => [t.name, { status: t.up ? 'up' : `down: ${t.detail ?? 'unknown'}`, size: t.size, hits: t.hits, misses: t.misses }]),
           ),
+          memos: services.predictions.memoSizes(),
         },
         models: {
           total: entries.length,
