@@ -47,14 +47,36 @@ const booleanFlag = z.string().trim().toLowerCase().transform((raw, ctx) => {
   return z.NEVER;
 });
 
-const redisUrl = z.string().trim().refine((raw) => {
+/** A URL whose scheme is one of `schemes` (e.g. redis, rediss). */
+function urlWithScheme(...schemes: string[]) {
+  return z.string().trim().refine((raw) => {
+    try {
+      return schemes.includes(new URL(raw).protocol.slice(0, -1));
+    } catch {
+      return false;
+    }
+  }, `must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL`);
+}
+
+const redisUrl = urlWithScheme('redis', 'rediss');
+const databaseUrl = urlWithScheme('postgres', 'postgresql');
+
+/** "HH:MM" or "HH:MM Area/City": when the daily run starts, in that IANA time zone (default America/New_York). */
+const dailyTime = z.string().trim().transform((raw, ctx) => {
+  const match = /^([01]?\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?$/.exec(raw);
+  const timeZone = match?.[3] ?? 'America/New_York';
+  let zoneOk = true;
   try {
-    const url = new URL(raw);
-    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+    new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
-    return false;
+    zoneOk = false;
   }
-}, 'must be a redis:// or rediss:// URL');
+  if (!match || !zoneOk) {
+    ctx.addIssue({ code: 'custom', message: `must be HH:MM with an optional IANA time zone, like "17:30 America/New_York" (got "${raw}")` });
+    return z.NEVER;
+  }
+  return { hour: Number(match[1]), minute: Number(match[2]), timeZone };
+});
 
 const originList = commaList.refine(
   (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
@@ -118,6 +140,14 @@ const EnvSchema = z.object({
   /** Seed persistent_data from the shipped models and sample CSVs when it is empty. */
   SEED_ON_START: booleanFlag.default(true),
   SHUTDOWN_TIMEOUT: durationSeconds('SHUTDOWN_TIMEOUT').default(30),
+  /** PostgreSQL for the prediction-tracking store (shared by replicas); unset: SQLite under stock_data/predictions/. */
+  DATABASE_URL: databaseUrl.optional(),
+  DAILY_PREDICTION_ENABLED: booleanFlag.default(false),
+  /** Symbols the daily run forecasts; empty: every symbol with a model of its own. */
+  DAILY_PREDICTION_SYMBOLS: commaList.default([]),
+  DAILY_PREDICTION_TIME: dailyTime.default({ hour: 17, minute: 30, timeZone: 'America/New_York' }),
+  /** Forecast steps recorded per symbol and day (capped at each model's horizon). */
+  DAILY_PREDICTION_HORIZON: numberIn(1, 60, true).default(20),
 });
 
 type ParsedEnv = z.output<typeof EnvSchema>;
@@ -151,6 +181,14 @@ export interface AppConfig {
   readonly storageMetricsIntervalSeconds: number;
   readonly seedOnStart: boolean;
   readonly shutdownTimeoutSeconds: number;
+  readonly databaseUrl: string | undefined;
+  readonly dailyPrediction: {
+    readonly enabled: boolean;
+    /** Upper-case symbols; empty: every symbol with its own model. */
+    readonly symbols: readonly string[];
+    readonly time: { readonly hour: number; readonly minute: number; readonly timeZone: string };
+    readonly horizon: number;
+  };
   /** Defaults for training jobs started through the API (TRAIN_EPOCHS, TRAIN_WINDOW, ...). */
   readonly training: TrainingConfig;
 }
@@ -232,6 +270,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     storageMetricsIntervalSeconds: e.STORAGE_METRICS_INTERVAL,
     seedOnStart: e.SEED_ON_START,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+    databaseUrl: e.DATABASE_URL,
+    dailyPrediction: {
+      enabled: e.DAILY_PREDICTION_ENABLED,
+      symbols: e.DAILY_PREDICTION_SYMBOLS.map((s) => s.toUpperCase()),
+      time: e.DAILY_PREDICTION_TIME,
+      horizon: e.DAILY_PREDICTION_HORIZON,
+    },
     training,
   };
 }

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { migrationProvider, type Dialect } from './migrations.js';
+import type { TrackingDatabase } from './schema.js';
+
+export interface TrackingDb {
+  readonly db: Kysely<TrackingDatabase>;
+  readonly dialect: Dialect;
+  /** Where the rows live, for logs: the SQLite file, or the PostgreSQL host/database (no credentials). */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+export interface OpenTrackingDbOptions {
+  /** postgres:// URL: PostgreSQL (shared by replicas). Unset: the embedded SQLite file. */
+  readonly databaseUrl?: string | undefined;
+  readonly sqliteFile: string;
+}
+
+export const SQLITE_FILE_NAME = 'predictions.sqlite';
+
+/** Opens the tracking database and applies every shipped migration not yet applied. */
+export async function openTrackingDb(options: OpenTrackingDbOptions): Promise<TrackingDb> {
+  let db: Kysely<TrackingDatabase>;
+  let dialect: Dialect;
+  let where: string;
+  if (options.databaseUrl) {
+    const url = new URL(options.databaseUrl);
+    where = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`;
+    dialect = 'postgres';
+    db = new Kysely<TrackingDatabase>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 5 }) }) });
+  } else {
+    fs.mkdirSync(path.dirname(options.sqliteFile), { recursive: true, mode: 0o755 });
+    const sqlite = new Database(options.sqliteFile);
+    // WAL: readers (the API) never block the writer (a daily run), and a crash leaves the last committed state.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    // A backfill CLI and the service may write the same file: wait for the other's transaction instead of failing.
+    sqlite.pragma('busy_timeout = 10000');
+    where = options.sqliteFile;
+    dialect = 'sqlite';
+    db = new Kysely<TrackingDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  try {
+    const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new Error(`tracking database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, dialect, where, close: () => db.destroy() };
+}
