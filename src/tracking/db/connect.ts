@@ -19,6 +19,8 @@ export interface OpenTrackingDbOptions {
   /** postgres:// URL: PostgreSQL (shared by replicas). Unset: the embedded SQLite file. */
   readonly databaseUrl?: string | undefined;
   readonly sqliteFile: string;
+  /** An idle PostgreSQL connection failed (server restart, network): the pool drops it and reconnects on demand. */
+  readonly onIdleError?: ((error: Error) => void) | undefined;
 }
 
 export const SQLITE_FILE_NAME = 'predictions.sqlite';
@@ -32,7 +34,10 @@ export async function openTrackingDb(options: OpenTrackingDbOptions): Promise<Tr
     const url = new URL(options.databaseUrl);
     where = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`;
     dialect = 'postgres';
-    db = new Kysely<TrackingDatabase>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 5 }) }) });
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5 });
+    // Without a listener an idle client's error (e.g. PostgreSQL restarting) would be an uncaught exception.
+    pool.on('error', (error) => options.onIdleError?.(error));
+    db = new Kysely<TrackingDatabase>({ dialect: new PostgresDialect({ pool }) });
   } else {
     fs.mkdirSync(path.dirname(options.sqliteFile), { recursive: true, mode: 0o755 });
     const sqlite = new Database(options.sqliteFile);
