@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite drives for real: redis-server, Prometheus (promtool),
-# docker-compose (compose file validation), Chromium (browser tests) and PostgreSQL (the tracking store's
-# second database; the tests start their own cluster). Runs before `npm test`;
+# docker-compose (compose file validation), Chromium (browser tests), PostgreSQL (the tracking store's
+# second database; the tests start their own cluster) and nginx (the proxy cache in front of the service; the
+# tests start their own). Runs before `npm test`;
 # does nothing when they are all present. Debian/Ubuntu; installing needs root.
 set -euo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "The tests need these system packages: ${need[*]}. Install them (Debian: sudo apt-get install ${need[*]}) and run again." >&2
@@ -17,4 +19,5 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing: ${need[*]}"
 apt-get update -qq
+# The tests never use a packaged nginx service (Debian may start one on port 80): they start their own on a free port.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

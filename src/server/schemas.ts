@@ -313,6 +313,9 @@ export const StatsBody = z.object({
   }),
 });
 
+/** 304 to a matching If-None-Match: no body (the client's copy, named by its ETag, is current). */
+export const NotModifiedBody = z.null().describe('Not modified: no body');
+
 export const CacheClearedBody = z.object({ message: z.string(), time: z.string() });
 
 export const RootBody = z.object({

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { catalogMessage, ValidationError } from '../../errors.js';
+import { notModified, predictionEtag } from '../http-caching.js';
 import type { Services } from '../services.js';
-import { BatchPredictBody, BatchPredictionBody, ErrorBody, PredictionBody, PredictQuery, SymbolParams, TickerSymbol } from '../schemas.js';
+import { BatchPredictBody, BatchPredictionBody, ErrorBody, NotModifiedBody, PredictionBody, PredictQuery, SymbolParams, TickerSymbol } from '../schemas.js';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
@@ -20,10 +21,14 @@ export const predictRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         summary: 'Forecast a symbol N trading days ahead, with intervals, the naive baseline and the model evaluation',
         params: SymbolParams,
         querystring: PredictQuery,
-        response: { 200: PredictionBody, ...errors },
+        response: { 200: PredictionBody, 304: NotModifiedBody, ...errors },
       },
     },
-    async (request) => services.predictions.predict(request.params.symbol, request.query.days),
+    async (request, reply) => {
+      const prediction = await services.predictions.predict(request.params.symbol, request.query.days);
+      if (notModified(request, reply, predictionEtag(prediction), services.config.predictionTtlSeconds)) return reply.code(304).send(null);
+      return prediction;
+    },
   );
 
   app.post(
