@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { dataLayout, type DataLayout } from '../config/layout.js';
 import { packageVersion } from '../config/package-root.js';
 import { CsvMarketData } from '../market/csv.js';
-import { GLOBAL_MODEL_KEY } from '../ml/types.js';
-import { modelKey, ModelStore } from '../model-store/store.js';
+import { symbolModelKey, symbolOfModelKey } from '../ml/types.js';
+import { ModelStore } from '../model-store/store.js';
 import { createBackup, type BackupProgress } from '../ops/backup.js';
 import { ArchiveRejectedError } from '../ops/backup-manifest.js';
 import { BACKUP_HMAC_ENV, BACKUP_SIGNATURE_NAME, backupKeyFrom } from '../ops/backup-signature.js';
@@ -220,7 +220,7 @@ async function symbolStates(layout: DataLayout, symbols: readonly string[]): Pro
     }
     const lastBar = dates.at(-1);
     try {
-      const key = modelKey(symbol);
+      const key = symbolModelKey(symbol);
       const version = keys.has(key) ? await store.currentVersion(key) : null;
       if (version === null) {
         states.push({ symbol, lastBar, newBars: 0 });
@@ -243,7 +243,7 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
   if (symbols.length === 0) {
     // Default: every symbol with data, plus every per-symbol model.
     const withData = await new CsvMarketData({ directory: layout.historical }).listSymbols();
-    const withModel = (await modelStore(layout).keys()).filter((k) => k !== GLOBAL_MODEL_KEY).map((k) => k.toUpperCase());
+    const withModel = (await modelStore(layout).keys()).map(symbolOfModelKey).filter((s): s is string => s !== null);
     symbols = [...new Set([...withData, ...withModel])].sort();
   }
   const decisions = (await symbolStates(layout, symbols)).map((state) => decideRetraining(state, {

@@ -9,6 +9,25 @@ import type { InferenceInfo } from './inference/engine.js';
 /** The model key of the global model, trained on all symbols, used for symbols without their own. */
 export const GLOBAL_MODEL_KEY = 'global';
 
+/**
+ * Model keys and symbols are separate namespaces: a symbol's model key is its lower-case form, except for a
+ * ticker spelled like a reserved key (the ticker GLOBAL), whose key gets a leading '_' that no symbol can start
+ * with. So the ticker GLOBAL is never answered by, listed as, or trained over the global model.
+ */
+const RESERVED_MODEL_KEYS: ReadonlySet<string> = new Set([GLOBAL_MODEL_KEY]);
+const ESCAPE = '_';
+
+export function symbolModelKey(symbol: string): string {
+  const key = symbol.trim().toLowerCase();
+  return RESERVED_MODEL_KEYS.has(key) ? `${ESCAPE}${key}` : key;
+}
+
+/** The symbol whose own model a key is; null for a reserved key (the global model). */
+export function symbolOfModelKey(key: string): string | null {
+  if (RESERVED_MODEL_KEYS.has(key)) return null;
+  return (key.startsWith(ESCAPE) ? key.slice(ESCAPE.length) : key).toUpperCase();
+}
+
 export interface TrainingConfig {
   /** Bars of history fed to the LSTM per sample. */
   readonly window: number;

@@ -17,7 +17,8 @@ export const METADATA_JSON = 'metadata.json';
 export const TEST_FORECASTS_JSON = 'test_forecasts.json';
 export const CURRENT_FILE = 'CURRENT';
 const MODEL_DIR_SUFFIX = '_lstm_model';
-const KEY_PATTERN = /^[a-z][a-z0-9.-]{0,9}$/;
+/** A lower-case symbol, or an escaped one (symbolModelKey: the ticker GLOBAL's own model is `_global`). */
+const KEY_PATTERN = /^_?[a-z][a-z0-9.-]{0,9}$/;
 const SCALER_FILE_PATTERN = /^(.+)_scaler_(v[0-9TZ-]+)\.json$/;
 /** A version folder without a manifest older than this is a crashed save, not one in progress. */
 const ABANDONED_AFTER_MS = 10 * 60 * 1000;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { InferenceInfo } from '../ml/inference/engine.js';
-import { GLOBAL_MODEL_KEY, type Forecaster, type ModelMetadata } from '../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, type Forecaster, type ModelMetadata } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { errorMessage } from '../errors.js';
 
@@ -121,7 +121,7 @@ export class ModelRegistry {
 
   /** Checks out the model that answers for `symbol`: its own, else the global one; undefined when neither is ready. */
   acquire(symbol: string): ModelLease | undefined {
-    const own = symbol.toLowerCase();
+    const own = symbolModelKey(symbol);
     const ownSlot = this.slots.get(own);
     const fallback = ownSlot?.served === undefined;
     const key = fallback ? GLOBAL_MODEL_KEY : own;
@@ -132,7 +132,7 @@ export class ModelRegistry {
     return {
       key,
       forecaster: served.forecaster,
-      fallback: fallback && own !== GLOBAL_MODEL_KEY,
+      fallback,
       release: () => {
         if (released) return;
         released = true;

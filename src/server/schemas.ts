@@ -182,8 +182,9 @@ export const HistoricalBody = z.object({
 export const ModelStatus = z.enum(['ready', 'failed', 'loading']);
 
 export const ModelListItem = z.object({
-  symbol: z.string(),
-  key: z.string(),
+  symbol: z.string().nullable().describe("The symbol this is the own model of; null for the global model, which is nobody's own"),
+  scope: z.enum(['symbol', 'global']).describe('symbol: one symbol\'s own model; global: trained on all symbols, answers for symbols without their own'),
+  key: z.string().describe('Model key: the lower-case symbol ("_global" for a ticker named GLOBAL), or "global" for the global model'),
   name: z.string(),
   version: z.string().nullable(),
   status: ModelStatus,

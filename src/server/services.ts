@@ -14,7 +14,7 @@ import { createMarketDataProvider } from '../market/factory.js';
 import type { FetchEvent } from '../market/observer.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
-import { GLOBAL_MODEL_KEY, type Forecaster } from '../ml/types.js';
+import { symbolOfModelKey, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import type { LogFileState } from '../observability/guarded-destination.js';
 import { redactLine } from '../observability/logger.js';
@@ -128,7 +128,8 @@ export function createServices(options: ServiceOptions): Services {
   /** One real forecast before a version serves: the first request must not pay for kernel compilation. */
   const warmUp = async (forecaster: Forecaster): Promise<void> => {
     const meta = forecaster.metadata;
-    const candidates = meta.key === GLOBAL_MODEL_KEY ? [...meta.symbols] : [meta.key.toUpperCase(), ...meta.symbols];
+    const own = symbolOfModelKey(meta.key);
+    const candidates = own === null ? [...meta.symbols] : [own, ...meta.symbols];
     for (const symbol of candidates) {
       const bars = await market.getBars(symbol).catch(() => undefined);
       if (bars && bars.length >= forecaster.requiredBars) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
+import { symbolModelKey } from '../ml/types.js';
 import { trainInWorker } from '../workers/train-in-worker.js';
 import type { TrainRunner } from './training-jobs.js';
 
@@ -11,7 +12,7 @@ import type { TrainRunner } from './training-jobs.js';
  */
 export function workerTrainRunner(config: AppConfig, logger: Logger): TrainRunner {
   return async (request, onProgress) => {
-    const key = request.symbol.toLowerCase();
+    const key = symbolModelKey(request.symbol);
     const trainingConfig = Object.freeze({ ...config.training, ...request.overrides });
     logger.info({ model: key, config: trainingConfig }, 'training in a worker thread');
     const result = await trainInWorker(

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sampleDir } from '../helpers/paths.js';
 import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
 interface Json {
@@ -110,5 +113,30 @@ describe('training jobs through the API (worker thread)', () => {
     assert.notEqual(againVersion, result['version']);
     assert.equal((await getJson('/api/v1/predict/NVDA?days=1'))['model_version'], againVersion);
     assert.match((await server.app.inject({ method: 'GET', url: '/metrics' })).body, /^training_jobs\{status="succeeded"\} 2$/m);
+  });
+
+  it('keeps the ticker GLOBAL apart from the global model: answered by it as a new symbol, trained as its own model beside it', async () => {
+    // A real price history under the ticker GLOBAL (AAPL's closes), which the symbol pattern allows.
+    await copyFile(path.join(sampleDir, 'AAPL.csv'), path.join(server.config.layout.historical, 'GLOBAL.csv'));
+    const globalBefore = await getJson('/api/v1/models');
+    const listed = (globalBefore['models'] as Json[]).find((m) => m['key'] === 'global');
+    assert.deepEqual([listed?.['symbol'], listed?.['scope']], [null, 'global'], 'the global model is listed as nobody\'s own');
+
+    const asNew = await getJson('/api/v1/predict/GLOBAL');
+    assert.deepEqual([(asNew['model'] as Json)['key'], (asNew['model'] as Json)['fallback']], ['global', true], 'GLOBAL is a new symbol, not the global model');
+    assert.equal((await getJson('/api/v1/models/GLOBAL'))['fallback'], true);
+
+    const started = await train('GLOBAL', { epochs: 1, max_bars: 300 });
+    assert.equal(started.statusCode, 202, started.body);
+    const job = await finishedJob((JSON.parse(started.body) as Json)['job_id'] as string);
+    assert.equal(job['status'], 'succeeded', JSON.stringify(job));
+    const models = (await getJson('/api/v1/models'))['models'] as Json[];
+    const global = models.find((m) => m['key'] === 'global');
+    assert.equal(global?.['version'], listed?.['version'], 'training the ticker GLOBAL did not replace the global model');
+    const own = models.find((m) => m['symbol'] === 'GLOBAL');
+    assert.deepEqual([own?.['key'], own?.['scope'], own?.['version']], ['_global', 'symbol', (job['result'] as Json)['version']]);
+    const served = await getJson('/api/v1/predict/GLOBAL');
+    assert.deepEqual([(served['model'] as Json)['key'], (served['model'] as Json)['fallback']], ['_global', false]);
+    assert.equal(((await getJson('/api/v1/predict/MSFT'))['model'] as Json)['key'], 'global', 'other symbols still get the global model');
   });
 });

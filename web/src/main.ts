@@ -246,7 +246,7 @@ function start(api: ApiClient): void {
 
   function renderChips(all: readonly ModelSummary[]): void {
     // The global model is not a symbol: it answers for symbols without a model of their own.
-    const models = all.filter((model) => model.key !== GLOBAL_MODEL_KEY);
+    const models = all.filter((model): model is ModelSummary & { symbol: string } => model.key !== GLOBAL_MODEL_KEY && model.symbol !== null);
     const global = all.find((model) => model.key === GLOBAL_MODEL_KEY);
     globalNote.textContent =
       global === undefined
@@ -342,7 +342,7 @@ function start(api: ApiClient): void {
       showError([explain(error, 'the model list', '')], error instanceof ApiError ? error.retryAfterSeconds : null);
       modelsFailed = true;
     }
-    const initial = fromHash.symbol ?? models.find((model) => model.status === 'ready' && model.key !== GLOBAL_MODEL_KEY)?.symbol;
+    const initial = fromHash.symbol ?? models.find((model) => model.status === 'ready' && model.key !== GLOBAL_MODEL_KEY && model.symbol !== null)?.symbol ?? undefined;
     if (initial === undefined) {
       status.textContent = 'Type a symbol to see its forecast.';
       document.body.dataset['state'] = modelsFailed ? 'error' : 'empty';

@@ -25,7 +25,8 @@ export type ModelStatus = 'ready' | 'failed' | 'loading';
 
 /** An entry of `GET /api/v1/models`; a model that failed to load has no version or evaluation (null). */
 export interface ModelSummary {
-  readonly symbol: string;
+  /** Null for the global model (nobody's own model); older servers sent "GLOBAL". */
+  readonly symbol: string | null;
   /** Lower-case symbol, or "global" for the model trained on all symbols. */
   readonly key?: string;
   readonly name: string;

@@ -1,7 +1,6 @@
 import { AppError } from '../../errors.js';
-import { GLOBAL_MODEL_KEY, type ModelMetadata } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, type ModelMetadata } from '../../ml/types.js';
 import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
-import { modelKey } from '../../model-store/store.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
 import { backendPreference, ensureHistory, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
@@ -32,7 +31,7 @@ export async function trainCommand(ctx: CliContext, args: ParsedArgs): Promise<n
     historicalDir: layout.historical, modelsDir: layout.mlModels, scalersDir: layout.scalers, keepVersions: ctx.store.keepVersions,
   });
   // The global model takes longest, so it starts first and the symbol models share the other cores.
-  const jobs = [...(wantsGlobal ? [job(GLOBAL_MODEL_KEY, available)] : []), ...[...new Set(symbols)].map((s) => job(modelKey(s), [s]))];
+  const jobs = [...(wantsGlobal ? [job(GLOBAL_MODEL_KEY, available)] : []), ...[...new Set(symbols)].map((s) => job(symbolModelKey(s), [s]))];
 
   const view = createProgressView(ctx.out);
   view.log(`training ${jobs.map((j) => j.key).join(', ')} (${Math.min(parallel, jobs.length)} at a time, backend ${backend}, epochs ${config.epochs}, window ${config.window}, units ${config.units}, layers ${config.layers}, horizon ${config.horizon}, batch ${config.batchSize}, patience ${config.patience}, max bars ${config.maxBars || 'all'}) into ${layout.mlModels}`);

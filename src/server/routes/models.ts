@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError, UnavailableError } from '../../errors.js';
-import { GLOBAL_MODEL_KEY } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey } from '../../ml/types.js';
 import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
 import { price } from '../prediction-body.js';
@@ -26,11 +26,12 @@ type ModelItem = z.output<typeof ModelListItem>;
 
 export function modelItem(entry: ModelEntry): ModelItem {
   const meta = entry.metadata;
-  const symbol = entry.key.toUpperCase();
+  const symbol = symbolOfModelKey(entry.key);
   return {
     symbol,
+    scope: symbol === null ? 'global' : 'symbol',
     key: entry.key,
-    name: meta?.name ?? `${symbol} LSTM`,
+    name: meta?.name ?? `${symbol ?? entry.key} LSTM`,
     version: meta?.version ?? null,
     status: entry.status,
     trained_at: meta?.trained_at ?? null,
@@ -70,7 +71,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
 
   /** The symbol's own model, or the global model for a symbol we have data for; 404 otherwise. */
   async function modelFor(symbol: string): Promise<{ entry: ModelEntry; fallback: boolean }> {
-    const own = registry.entry(symbol.toLowerCase());
+    const own = registry.entry(symbolModelKey(symbol));
     if (own) return { entry: own, fallback: false };
     // Only a symbol we have data for is answered by the global model.
     await services.predictions.bars(symbol);
