@@ -11,7 +11,7 @@ import { defaultOpsConfig, readOpsConfig } from '../../src/ops/ops-config.js';
 import { parseEnvFile } from '../../src/ops/templates.js';
 import { freePort } from '../helpers/free-port.js';
 import { repoRoot } from '../helpers/paths.js';
-import { run, type RunResult } from './cli.js';
+import { reachableByOthers, run, type RunResult } from './cli.js';
 import { snapshotTree, worldWritable } from './tree.js';
 
 const permissionBits = (mode: number): number => mode & ~constants.S_IFMT;
@@ -91,10 +91,11 @@ test('without root, setup refuses to chown and explains --no-chown; with --no-ch
     await chown(data, 65534, 65534);
     await chown(project, 65534, 65534);
   }
-  const refused = await run('bash', [setupScript, data], operator);
+  const script = isRoot ? await reachableByOthers(setupScript) : setupScript;
+  const refused = await run('bash', [script, data], operator);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /needs root.*--no-chown/);
-  const ok = await run('bash', [setupScript, data, '--no-chown'], operator);
+  const ok = await run('bash', [script, data, '--no-chown'], operator);
   assert.equal(ok.code, 0, ok.stderr);
   const env = parseEnvFile(await readFile(path.join(project, '.env'), 'utf8'));
   for (const name of ['APP_UID', 'REDIS_UID', 'PROMETHEUS_UID', 'GRAFANA_UID', 'NGINX_UID']) assert.equal(env.get(name), String(uid));
@@ -115,7 +116,7 @@ test('setup refuses a path that is a file or not writable, and changes nothing',
     const readOnly = path.join(project, 'readonly_data');
     await mkdir(readOnly, { mode: 0o755 });
     const before = await snapshotTree(readOnly);
-    const denied = await run('bash', [setupScript, readOnly, '--no-chown'], { uid: 65534, gid: 65534 });
+    const denied = await run('bash', [await reachableByOthers(setupScript), readOnly, '--no-chown'], { uid: 65534, gid: 65534 });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /is not writable/);
     assert.deepEqual(await snapshotTree(readOnly), before);
