@@ -5,7 +5,10 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { dataLayout, type DataLayout } from '../config/layout.js';
 import { packageVersion } from '../config/package-root.js';
-import { CsvMarketData } from '../market/csv.js';
+import { loadConfig } from '../config/env.js';
+import { marketDataConfig } from '../config/market-data.js';
+import { createMarketDataProvider } from '../market/factory.js';
+import type { MarketDataProvider } from '../market/provider.js';
 import { symbolModelKey, symbolOfModelKey } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import { createBackup, type BackupProgress } from '../ops/backup.js';
@@ -206,15 +209,20 @@ async function runCleanup(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-async function symbolStates(layout: DataLayout, symbols: readonly string[]): Promise<SymbolState[]> {
+/** The service's market-data provider (DATA_SOURCE and its settings from the environment) on this layout's history. */
+function marketData(layout: DataLayout, env: NodeJS.ProcessEnv): MarketDataProvider {
+  return createMarketDataProvider({ ...marketDataConfig(loadConfig(env)), historicalDir: layout.historical, stockDataCacheDir: layout.stockDataCache });
+}
+
+async function symbolStates(layout: DataLayout, market: MarketDataProvider, symbols: readonly string[]): Promise<SymbolState[]> {
   const store = modelStore(layout);
-  const market = new CsvMarketData({ directory: layout.historical });
   const keys = new Set(await store.keys());
   const states: SymbolState[] = [];
   for (const symbol of symbols) {
     let dates: string[] = [];
     try {
-      dates = (await market.getBars(symbol)).map((bar) => bar.date);
+      // Fresh: with Yahoo, the bars that arrived since the last refresh count towards "new bars".
+      dates = (await market.getBars(symbol, { fresh: true })).map((bar) => bar.date);
     } catch {
       dates = [];
     }
@@ -239,14 +247,15 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, { values: ['data', 'symbols', 'max-age-days', 'min-new-bars'], switches: ['force', 'dry-run'] });
   const layout = layoutFrom(args, io.env);
   const policy = await readOpsConfig(layout.config);
+  const market = marketData(layout, io.env);
   let symbols = args.values.symbols?.split(/[,\s]+/).filter(Boolean).map((s) => s.toUpperCase()) ?? policy.symbols;
   if (symbols.length === 0) {
     // Default: every symbol with data, plus every per-symbol model.
-    const withData = await new CsvMarketData({ directory: layout.historical }).listSymbols();
+    const withData = await market.listSymbols();
     const withModel = (await modelStore(layout).keys()).map(symbolOfModelKey).filter((s): s is string => s !== null);
     symbols = [...new Set([...withData, ...withModel])].sort();
   }
-  const decisions = (await symbolStates(layout, symbols)).map((state) => decideRetraining(state, {
+  const decisions = (await symbolStates(layout, market, symbols)).map((state) => decideRetraining(state, {
     force: args.switches.has('force'),
     maxAgeDays: positiveInt(args, 'max-age-days', policy.retraining.max_age_days),
     minNewBars: positiveInt(args, 'min-new-bars', policy.retraining.min_new_bars),

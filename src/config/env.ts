@@ -101,6 +101,14 @@ const EnvSchema = z.object({
   API_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   ML_PREDICTION_TTL: durationSeconds('ML_PREDICTION_TTL').default(300),
   STOCK_DATA_TTL: durationSeconds('STOCK_DATA_TTL').default(1800),
+  /** Whole budget of one market-data fetch (rate-limit wait, attempts, backoff); past it stored bars or a 503 answer. */
+  MARKET_FETCH_BUDGET: durationSeconds('MARKET_FETCH_BUDGET')
+    .refine((seconds) => seconds >= 0.1 && seconds <= 120, 'MARKET_FETCH_BUDGET must be between 100ms and 120s')
+    .default(5),
+  /** How long a symbol the data source does not know is answered 404 without asking the source again. */
+  MARKET_UNKNOWN_SYMBOL_TTL: durationSeconds('MARKET_UNKNOWN_SYMBOL_TTL').default(600),
+  /** First lookups of new symbols allowed to wait for the source's rate limit at once; more are refused at once (503). */
+  MARKET_LOOKUP_QUEUE_MAX: numberIn(0, 10_000, true).default(10),
   TFJS_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** auto: the fused forward pass for every model it supports (the rest run on tfjs); tfjs: always tfjs. */
   INFERENCE: z.enum(['auto', 'tfjs']).default('auto'),
@@ -162,6 +170,10 @@ export interface AppConfig {
   readonly yahooBaseUrl: string | undefined;
   readonly predictionTtlSeconds: number;
   readonly stockDataTtlSeconds: number;
+  /** MARKET_FETCH_BUDGET, MARKET_UNKNOWN_SYMBOL_TTL, MARKET_LOOKUP_QUEUE_MAX (DATA_SOURCE=yahoo). */
+  readonly fetchBudgetSeconds: number;
+  readonly unknownSymbolTtlSeconds: number;
+  readonly lookupQueueMax: number;
   readonly tfjsBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   readonly inference: InferencePreference;
   readonly apiKeys: readonly string[];
@@ -251,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     yahooBaseUrl: e.API_BASE_URL,
     predictionTtlSeconds: e.ML_PREDICTION_TTL,
     stockDataTtlSeconds: e.STOCK_DATA_TTL,
+    fetchBudgetSeconds: e.MARKET_FETCH_BUDGET,
+    unknownSymbolTtlSeconds: e.MARKET_UNKNOWN_SYMBOL_TTL,
+    lookupQueueMax: e.MARKET_LOOKUP_QUEUE_MAX,
     tfjsBackend: e.TFJS_BACKEND,
     inference: e.INFERENCE,
     apiKeys: e.API_KEYS,

@@ -15,7 +15,10 @@ export interface FetchEvent {
    * older than the TTL promises, and the service should say so in its logs.
    */
   readonly stale?: boolean;
-  /** Error class name when `ok` is false (e.g. `NotFoundError`, `UnavailableError`): a bounded label. */
+  /**
+   * Error class name when `ok` is false (e.g. `NotFoundError`, `UnavailableError`), or the failure behind a
+   * stale answer: a bounded label.
+   */
   readonly error?: string;
 }
 
@@ -24,7 +27,8 @@ export type FetchObserver = (event: FetchEvent) => void;
 /** How the work tells `observed` where its answer came from. */
 export interface FetchMarks {
   cached(): void;
-  stale(): void;
+  /** Served from an expired cache entry because the source failed with `failure` (an error class name). */
+  stale(failure?: string): void;
 }
 
 /** Runs `work`, reporting its outcome to `observer`; the marks are read after the work settles. */
@@ -36,13 +40,18 @@ export async function observed<T>(
   const started = performance.now();
   let cached = false;
   let stale = false;
+  let failure: string | undefined;
   const marks: FetchMarks = {
     cached: () => (cached = true),
-    stale: () => (stale = cached = true),
+    stale: (error) => {
+      stale = cached = true;
+      failure = error;
+    },
   };
   try {
     const result = await work(marks);
-    observer?.({ ...base, ok: true, cached, ...(stale ? { stale } : {}), durationMs: performance.now() - started });
+    const staleness = stale ? { stale, ...(failure === undefined ? {} : { error: failure }) } : {};
+    observer?.({ ...base, ok: true, cached, ...staleness, durationMs: performance.now() - started });
     return result;
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';

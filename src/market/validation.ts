@@ -71,3 +71,8 @@ export function checkQuery(query: BarQuery): void {
     if (value !== undefined && !isIsoDate(value)) throw new ValidationError(`${name} must be a date YYYY-MM-DD, got "${value}"`, { [name]: value });
   }
 }
+
+/** Prices rebuilt from a ratio (adjustment factors) are kept to 6 decimals, as vendors publish them. */
+export function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}

@@ -6,8 +6,8 @@ import { DataValidationError, errorMessage, NotFoundError, UnavailableError, Val
 import { SYMBOL_PATTERN, type Bar } from './bar.js';
 import { observed, type FetchObserver } from './observer.js';
 import type { BarQuery, MarketDataProvider } from './provider.js';
-import { sleep, TokenBucket } from './rate-limit.js';
-import { barProblem, barsInRange, checkQuery, orderProblem } from './validation.js';
+import { RequestPacer, sleep, type FetchPriority } from './rate-limit.js';
+import { barProblem, barsInRange, checkQuery, orderProblem, round6 } from './validation.js';
 
 export interface YahooChartProviderOptions {
   /** Scheme and host of the chart API, e.g. `https://query2.finance.yahoo.com` (a local server in tests). */
@@ -16,7 +16,14 @@ export interface YahooChartProviderOptions {
   readonly timeoutMs: number;
   /** Extra attempts after the first on network errors, timeouts, HTTP 5xx and 429. */
   readonly maxRetries: number;
+  /**
+   * The whole fetch — waiting for the rate limiter, every attempt and the backoff between them — ends
+   * within this many ms (`MARKET_FETCH_BUDGET`); attempts are cut short to fit. Default: unbounded.
+   */
+  readonly budgetMs?: number;
   readonly requestsPerSecond: number;
+  /** First lookups of symbols allowed to wait for the rate limiter at once (`MARKET_LOOKUP_QUEUE_MAX`, default 10). */
+  readonly maxQueuedLookups?: number;
   /** Raw-response cache folder (`persistent_data/stock_data/cache/`). */
   readonly cacheDir: string;
   /** How long a raw response is reused (`STOCK_DATA_TTL`). */
@@ -68,7 +75,7 @@ export class YahooChartProvider implements MarketDataProvider {
   private readonly ttlMs: number;
   /** Parsed bars of those bodies, so a hit does not re-parse hundreds of KB of JSON per request. */
   private readonly parsed: CacheTier<readonly Bar[]>;
-  private readonly bucket: TokenBucket;
+  private readonly pacer: RequestPacer;
   private readonly fetch: typeof fetch;
   private readonly singleFlight = createSingleFlight();
 
@@ -82,7 +89,10 @@ export class YahooChartProvider implements MarketDataProvider {
       name: 'yahoo',
     });
     this.parsed = new MemoryCacheTier<readonly Bar[]>({ maxEntries: 64, ttlSeconds: options.ttlSeconds });
-    this.bucket = new TokenBucket(options.requestsPerSecond);
+    this.pacer = new RequestPacer({
+      ratePerSecond: options.requestsPerSecond,
+      ...(options.maxQueuedLookups === undefined ? {} : { maxQueuedLookups: options.maxQueuedLookups }),
+    });
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
@@ -94,27 +104,34 @@ export class YahooChartProvider implements MarketDataProvider {
       const key = `yahoo-chart:${symbol}:${query.from ?? 'start'}:${query.to ?? 'latest'}`;
       // Concurrent requests for the same chart share one lookup and at most one HTTP request.
       const loaded = await this.singleFlight(key, () => this.load(key, symbol, query));
-      if (loaded.origin === 'stale') marks.stale();
+      if (loaded.origin === 'stale') marks.stale(loaded.failure);
       else if (loaded.origin === 'cache') marks.cached();
       return barsInRange(loaded.bars, query.from, query.to);
     });
   }
 
-  private async load(key: string, symbol: string, query: BarQuery): Promise<{ bars: readonly Bar[]; origin: 'cache' | 'network' | 'stale' }> {
+  private async load(
+    key: string,
+    symbol: string,
+    query: BarQuery,
+  ): Promise<{ bars: readonly Bar[]; origin: 'cache' | 'network' | 'stale'; failure?: string }> {
     const memo = await this.parsed.get(key);
     if (memo !== undefined) return { bars: memo.value, origin: 'cache' };
     const stored = asCachedBody((await this.cache.get(key))?.value);
     const freshForMs = stored === undefined ? 0 : stored.fetchedAt + this.ttlMs - Date.now();
     if (stored !== undefined && freshForMs > 0) return { bars: await this.remember(key, stored.body, symbol, freshForMs), origin: 'cache' };
     let response: RawResponse;
+    let bars: Bar[];
     try {
-      response = await this.request(this.chartUrl(symbol, query));
+      response = await this.request(this.chartUrl(symbol, query), query.priority ?? 'lookup');
+      bars = parseChartBody(decodeBody(response, symbol), symbol);
     } catch (error) {
-      // Yahoo down: an older answer beats none; the observer is told it is stale.
-      if (!(error instanceof UnavailableError) || stored === undefined) throw error;
-      return { bars: parseChartBody(JSON.parse(stored.body), symbol), origin: 'stale' };
+      // Yahoo down, or a 200 that is no chart (HTML, garbage, the wrong shape): an older answer beats none,
+      // and the observer is told it is stale and why.
+      const sourceFailed = error instanceof UnavailableError || error instanceof DataValidationError;
+      if (!sourceFailed || stored === undefined) throw error;
+      return { bars: parseChartBody(JSON.parse(stored.body), symbol), origin: 'stale', failure: error.name };
     }
-    const bars = parseChartBody(decodeBody(response, symbol), symbol);
     await this.cache.set(key, { fetchedAt: Date.now(), body: response.text });
     return { bars: await this.remember(key, response.text, symbol, this.ttlMs, bars), origin: 'network' };
   }
@@ -148,18 +165,33 @@ export class YahooChartProvider implements MarketDataProvider {
     return url.toString();
   }
 
-  /** GET with timeout, token-bucket pacing and exponential backoff on transient failures. */
-  private async request(url: string): Promise<RawResponse> {
+  /**
+   * GET with per-attempt timeout, pacing (refreshes ahead of lookups) and exponential backoff on transient
+   * failures, all inside the fetch budget: a slow upstream costs the caller the budget, never minutes.
+   */
+  private async request(url: string, priority: FetchPriority): Promise<RawResponse> {
     const { timeoutMs, maxRetries } = this.options;
+    const budgetMs = this.options.budgetMs ?? Infinity;
+    const deadline = performance.now() + budgetMs;
     const baseDelay = this.options.retryBaseDelayMs ?? 250;
     let failure = 'no attempt made';
+    let attempts = 0;
     for (let attempt = 0; attempt <= maxRetries; attempt += 1) {
       let delay = baseDelay * 2 ** attempt * (1 + Math.random() * 0.2);
-      await this.bucket.take();
+      try {
+        await this.pacer.take(priority, deadline);
+      } catch (error) {
+        // The first turn refused (queue full, or it would come too late) is the answer; a later one ends the retries.
+        if (attempt === 0) throw error;
+        break;
+      }
+      const attemptMs = Math.ceil(Math.min(timeoutMs, deadline - performance.now()));
+      if (attemptMs <= 0) break;
+      attempts += 1;
       try {
         const response = await this.fetch(url, {
           headers: { 'user-agent': this.options.userAgent, accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(attemptMs),
         });
         const text = await response.text();
         const raw = { status: response.status, contentType: response.headers.get('content-type') ?? '', text };
@@ -168,11 +200,15 @@ export class YahooChartProvider implements MarketDataProvider {
         const retryAfter = Number(response.headers.get('retry-after'));
         if (response.status === 429 && retryAfter > 0) delay = Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS);
       } catch (error) {
-        failure = describeNetworkError(error, timeoutMs);
+        failure = describeNetworkError(error, attemptMs);
       }
-      if (attempt < maxRetries) await sleep(delay);
+      if (attempt < maxRetries) {
+        if (performance.now() + delay >= deadline) break;
+        await sleep(delay);
+      }
     }
-    throw new UnavailableError(`Yahoo chart API failed after ${maxRetries + 1} attempt(s): ${failure}`, 30, { url: redactQuery(url) });
+    const within = Number.isFinite(budgetMs) ? ` within the ${budgetMs} ms fetch budget` : '';
+    throw new UnavailableError(`Yahoo chart API failed after ${attempts} attempt(s)${within}: ${failure}`, 30, { url: redactQuery(url) });
   }
 }
 
@@ -331,10 +367,6 @@ function field(value: unknown, name: string): unknown {
 
 function firstOf(value: unknown): unknown {
   return Array.isArray(value) ? value[0] : undefined;
-}
-
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {

@@ -22,8 +22,10 @@ function redisHealth(services: Services): Service {
 
 async function dataSourceHealth(services: Services): Promise<Service> {
   const last = services.lastFetch();
-  if (last && !last.ok && !CLIENT_ERRORS.has(last.error ?? '')) {
-    return { status: 'degraded', message: `last ${last.source} fetch (${last.symbol}) failed: ${last.error ?? 'error'}` };
+  const failed = last !== undefined && (!last.ok || last.stale === true) && !CLIENT_ERRORS.has(last.error ?? '');
+  if (last && failed) {
+    const served = last.stale === true ? '; served from its expired cache' : '';
+    return { status: 'degraded', message: `last ${last.source} fetch (${last.symbol}) failed: ${last.error ?? 'error'}${served}` };
   }
   if (services.config.dataSource === 'csv') {
     const symbols = await services.market.listSymbols().catch(() => []);

@@ -9,6 +9,7 @@ import type { CacheTier } from '../cache/tier.js';
 import { TieredCache } from '../cache/tiered-cache.js';
 import type { AppConfig } from '../config/env.js';
 import { layoutDirectories } from '../config/layout.js';
+import { marketDataConfig } from '../config/market-data.js';
 import { packageRoot } from '../config/package-root.js';
 import { createMarketDataProvider } from '../market/factory.js';
 import type { FetchEvent } from '../market/observer.js';
@@ -39,7 +40,7 @@ export interface Services {
   readonly registry: ModelRegistry;
   readonly predictions: PredictionService;
   readonly jobs: TrainingJobs;
-  /** The last data-source fetch outcome (health reports it without calling the source). */
+  /** The data source's last real outcome, cache hits aside (health reports it without calling the source). */
   readonly lastFetch: () => FetchEvent | undefined;
   /** The application log file's state (dropped lines on a full disk); undefined when it is not written. */
   readonly logFile: () => LogFileState | undefined;
@@ -75,15 +76,20 @@ export function createServices(options: ServiceOptions): Services {
   const market =
     options.market ??
     createMarketDataProvider({
-      source: config.dataSource,
-      historicalDir: layout.historical,
-      stockDataCacheDir: layout.stockDataCache,
-      stockDataTtlSeconds: config.stockDataTtlSeconds,
-      ...(config.yahooBaseUrl ? { yahoo: { baseUrl: config.yahooBaseUrl } } : {}),
+      ...marketDataConfig(config),
       onFetch: (event) => {
-        lastFetch = event;
+        // Health follows the source's last real outcome: an answer from a cache says nothing about the source,
+        // and a stale one means the source just failed.
+        if (!event.cached || event.stale === true) lastFetch = event;
         metrics.dataSourceFetches.inc({ source: event.source, result: !event.ok ? 'error' : event.cached ? 'cached' : 'ok' });
         metrics.dataSourceDuration.observe({ source: event.source }, event.durationMs / 1000);
+      },
+      onRefresh: (event) => {
+        if (event.ok) {
+          if (event.added > 0 || event.updated > 0 || event.rescaled) logger.info(event, 'stored history refreshed');
+        } else {
+          logger.warn({ symbol: event.symbol, priority: event.priority, err: event.error }, 'market data refresh failed; serving stored bars where there are any');
+        }
       },
     });
 
@@ -152,6 +158,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const jobs = new TrainingJobs({
     run: options.trainRunner,
+    market,
     onTrained: async () => {
       await registry.reload();
     },

@@ -5,10 +5,10 @@ import { trainInWorker } from '../workers/train-in-worker.js';
 import type { TrainRunner } from './training-jobs.js';
 
 /**
- * Training jobs of the API run in a worker thread (trainInWorker, src/workers/): the event loop that
- * answers predictions never runs a training step. The worker reads the CSV bars of
- * `stock_data/historical/` and saves the new version into the store, which switches CURRENT;
- * the job then reloads the registry so the new version serves.
+ * Training jobs of the API run in a worker thread (trainInWorker, src/workers/): the event loop that answers predictions
+ * never runs a training step. The worker trains on the bars the job read through the service's market-data
+ * provider and saves the new version into the store, which switches CURRENT; the job then reloads the
+ * registry so the new version serves.
  */
 export function workerTrainRunner(config: AppConfig, logger: Logger): TrainRunner {
   return async (request, onProgress) => {
@@ -18,10 +18,10 @@ export function workerTrainRunner(config: AppConfig, logger: Logger): TrainRunne
     const result = await trainInWorker(
       {
         key,
-        symbols: [request.symbol],
+        series: request.series,
+        dataSource: request.dataSource,
         config: trainingConfig,
         backend: config.tfjsBackend,
-        historicalDir: config.layout.historical,
         modelsDir: config.layout.mlModels,
         scalersDir: config.layout.scalers,
         keepVersions: config.modelKeepVersions,

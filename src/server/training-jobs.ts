@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConflictError, errorMessage } from '../errors.js';
+import type { MarketDataProvider } from '../market/provider.js';
+import type { SeriesInput } from '../ml/dataset.js';
 import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -9,6 +11,10 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export interface TrainRequest {
   readonly symbol: string;
   readonly overrides: Partial<TrainingConfig>;
+  /** The symbol's bars as the service's market-data provider gives them (the bars it serves from). */
+  readonly series: readonly SeriesInput[];
+  /** The provider's name, recorded in the model's metadata. */
+  readonly dataSource: string;
 }
 
 /** Trains one model off the request path (a worker thread) and resolves with the saved version's metadata. */
@@ -29,6 +35,8 @@ export interface Job {
 
 export interface TrainingJobsOptions {
   readonly run: TrainRunner;
+  /** Where a job's bars come from: the same provider that serves predictions. */
+  readonly market: MarketDataProvider;
   /** Called after a successful job so the new version is loaded, warmed and served. */
   readonly onTrained: (metadata: ModelMetadata) => Promise<void>;
   readonly metrics: Metrics;
@@ -101,7 +109,10 @@ export class TrainingJobs {
     this.publish();
     logger.info({ job_id: job.id, symbol: job.symbol }, 'training job started');
     try {
-      const metadata = await run({ symbol: job.symbol, overrides: job.overrides }, (progress) => {
+      // The newest bars the source can give within its fetch budget (stored ones if it is down).
+      const bars = await this.options.market.getBars(job.symbol, { fresh: true });
+      const series = [{ symbol: job.symbol, bars }];
+      const metadata = await run({ symbol: job.symbol, overrides: job.overrides, series, dataSource: this.options.market.name }, (progress) => {
         job.progress = progress;
       });
       await onTrained(metadata);

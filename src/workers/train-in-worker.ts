@@ -3,17 +3,21 @@ import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { BackendPreference } from '../ml/backend.js';
 import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
+import type { SeriesInput } from '../ml/dataset.js';
 
 /** Everything a worker needs to train and store one model; plain data, so it crosses the thread boundary. */
 export interface TrainingJob {
   /** Model key: lower-case symbol, or GLOBAL_MODEL_KEY. */
   readonly key: string;
-  /** Symbols whose bars train it: one for a symbol model, all for the global model. */
-  readonly symbols: readonly string[];
+  /**
+   * The bars that train it, read by the caller through the market-data provider (one series for a symbol
+   * model, all for the global model), so a model trains on exactly the bars the service serves.
+   */
+  readonly series: readonly SeriesInput[];
+  /** Name of the provider the bars came from, recorded in the metadata. */
+  readonly dataSource: string;
   readonly config: TrainingConfig;
   readonly backend: BackendPreference;
-  /** `persistent_data/stock_data/historical` (CSV bars). */
-  readonly historicalDir: string;
   /** `persistent_data/ml_models` and `persistent_data/scalers`. */
   readonly modelsDir: string;
   readonly scalersDir: string;

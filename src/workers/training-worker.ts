@@ -1,10 +1,10 @@
 /**
- * Worker-thread entry of trainInWorker: selects the backend, reads the job's bars from the CSV
- * history, trains, saves through the model store and reports progress and the result to the parent.
+ * Worker-thread entry of trainInWorker: selects the backend, trains on the bars the parent read
+ * through its market-data provider, saves through the model store and reports progress and the
+ * result to the parent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../errors.js';
-import { CsvMarketData } from '../market/csv.js';
 import { ModelStore } from '../model-store/store.js';
 import { selectBackend } from '../ml/backend.js';
 import { trainModel } from '../ml/training/train.js';
@@ -16,15 +16,12 @@ const post = (message: WorkerMessage): void => port.postMessage(message);
 
 async function run(job: TrainingJob): Promise<void> {
   const backend = await selectBackend(job.backend);
-  const provider = new CsvMarketData({ directory: job.historicalDir });
-  const series = [];
-  for (const symbol of job.symbols) series.push({ symbol, bars: await provider.getBars(symbol) });
   const trained = await trainModel({
     key: job.key,
-    series,
+    series: job.series,
     config: job.config,
     backend,
-    dataSource: provider.name,
+    dataSource: job.dataSource,
     onProgress: (progress) => post({ type: 'progress', progress }),
   });
   const store = new ModelStore({ modelsDir: job.modelsDir, scalersDir: job.scalersDir, keepVersions: job.keepVersions });

@@ -8,7 +8,7 @@ import type { Bar } from '../../src/market/bar.js';
 import { CsvMarketData } from '../../src/market/csv.js';
 import { createMarketDataProvider } from '../../src/market/factory.js';
 import type { FetchEvent } from '../../src/market/observer.js';
-import { TokenBucket } from '../../src/market/rate-limit.js';
+import { RequestPacer } from '../../src/market/rate-limit.js';
 import { YahooChartProvider, type YahooChartProviderOptions } from '../../src/market/yahoo.js';
 import { send, startFixtureServer, type FixtureServer } from '../helpers/http-fixture-server.js';
 import { sampleDir, yahooFixturesDir } from '../helpers/paths.js';
@@ -318,6 +318,39 @@ describe('YahooChartProvider when Yahoo is down', () => {
     await assert.rejects(yahoo.getBars('MSFT'), UnavailableError);
   });
 
+  for (const [what, body, contentType] of [
+    ['an HTML page', '<!doctype html><html><body>consent</body></html>', 'text/html'],
+    ['garbage', 'a\u0000b{{{', 'application/json'],
+    ['JSON of the wrong shape', '{"quoteResponse":{"result":[],"error":null}}', 'application/json'],
+  ] as const) {
+    it(`falls back to the expired cached response when an HTTP 200 carries ${what}, as for a 500`, async () => {
+      const events: FetchEvent[] = [];
+      const yahoo = provider({ ttlSeconds: 0.2, staleIfErrorSeconds: 60, onFetch: (event) => events.push(event) });
+      const fresh = await yahoo.getBars('NVDA');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      server.handle((_, response) => send(response, 200, body, contentType));
+      assert.deepEqual(await yahoo.getBars('NVDA'), fresh);
+      const stale = events.at(-1);
+      assert.equal(stale?.stale, true);
+      assert.match(stale?.error ?? '', /UnavailableError|DataValidationError/);
+    });
+  }
+
+  it('gives up within the fetch budget on an upstream that answers only after 30 s', async () => {
+    server.handle((_, response) => {
+      const timer = setTimeout(() => send(response, 200, fixtureText.MSFT ?? ''), 30_000);
+      response.on('close', () => clearTimeout(timer));
+    });
+    const started = performance.now();
+    await assert.rejects(provider({ timeoutMs: 10_000, maxRetries: 3, budgetMs: 500 }).getBars('MSFT'), (error: unknown) => {
+      assert.ok(error instanceof UnavailableError);
+      assert.match(error.message, /within the 500 ms fetch budget: timed out/);
+      return true;
+    });
+    // Generous bound: the point is "not held 30 s (or 4 x 10 s)".
+    assert.ok(performance.now() - started < 10_000, `took ${Math.round(performance.now() - started)} ms`);
+  });
+
   it('does not hide a missing symbol behind a stale answer', async () => {
     const yahoo = provider({ ttlSeconds: 0.2 });
     await yahoo.getBars('MSFT');
@@ -327,24 +360,45 @@ describe('YahooChartProvider when Yahoo is down', () => {
   });
 });
 
-describe('TokenBucket', () => {
+describe('RequestPacer', () => {
   it('lets a burst through, then paces calls at the configured rate', async () => {
-    const bucket = new TokenBucket(20, 2);
+    const pacer = new RequestPacer({ ratePerSecond: 20, burst: 2 });
     const started = performance.now();
-    for (let call = 0; call < 6; call += 1) await bucket.take();
+    for (let call = 0; call < 6; call += 1) await pacer.take();
     // 2 immediately, then 4 more at 20/s: at least ~200 ms (only a lower bound: machines are noisy).
     assert.ok(performance.now() - started >= 180, `6 calls took ${performance.now() - started} ms`);
+  });
+
+  it('serves refreshes ahead of waiting lookups, and refuses lookups beyond its queue bound at once', async () => {
+    const pacer = new RequestPacer({ ratePerSecond: 20, burst: 1, maxQueuedLookups: 3 });
+    await pacer.take('lookup');
+    const order: string[] = [];
+    const lookups = [1, 2, 3].map((n) => pacer.take('lookup').then(() => order.push(`lookup${n}`)));
+    await assert.rejects(pacer.take('lookup'), (error: unknown) => error instanceof UnavailableError && /too many new symbols/.test(error.message));
+    const refresh = pacer.take('refresh').then(() => order.push('refresh'));
+    await Promise.all([...lookups, refresh]);
+    assert.deepEqual(order, ['refresh', 'lookup1', 'lookup2', 'lookup3']);
+  });
+
+  it('refuses at once a caller whose turn would come after its deadline', async () => {
+    const pacer = new RequestPacer({ ratePerSecond: 1, burst: 1 });
+    await pacer.take('refresh');
+    await assert.rejects(pacer.take('lookup', performance.now() + 100), (error: unknown) => error instanceof UnavailableError && /fetch budget/.test(error.message));
+    assert.deepEqual(pacer.queued, { refresh: 0, lookup: 0 });
   });
 });
 
 describe('createMarketDataProvider', () => {
-  it('builds the CSV provider by default and the Yahoo one for DATA_SOURCE=yahoo', async () => {
+  it('builds the CSV provider by default and, for DATA_SOURCE=yahoo, Yahoo feeding the stored history', async () => {
     const base = { historicalDir: sampleDir, stockDataCacheDir: path.join(cacheRoot, 'factory'), stockDataTtlSeconds: 60 };
     const offline = createMarketDataProvider({ ...base, source: 'csv' });
     assert.equal(offline.name, 'csv');
     assert.ok((await offline.listSymbols()).includes('NVDA'));
-    const online = createMarketDataProvider({ ...base, source: 'yahoo', yahoo: { baseUrl: server.baseUrl } });
+    const historicalDir = path.join(cacheRoot, 'factory-historical');
+    const online = createMarketDataProvider({ ...base, historicalDir, source: 'yahoo', yahoo: { baseUrl: server.baseUrl } });
     assert.equal(online.name, 'yahoo');
     assert.equal((await online.getBars('MSFT')).length, 252);
+    assert.deepEqual(await online.listSymbols(), ['MSFT'], 'the fetched bars are stored');
+    assert.equal((await new CsvMarketData({ directory: historicalDir }).getBars('MSFT')).length, 252);
   });
 });

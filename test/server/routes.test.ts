@@ -452,11 +452,16 @@ describe('REST API on real models and real prices', () => {
       API_BASE_URL: `http://127.0.0.1:${closedPort}`,
     });
     cleanups.push(() => down.app.close());
-    const res = await down.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA' });
+    // IBM has no stored bars (NVDA has: stored bars answer whatever the source does, see market-data.test.ts).
+    const res = await down.app.inject({ method: 'GET', url: '/api/v1/predict/IBM' });
     assert.equal(res.statusCode, 503, res.body);
     assertErrorBody(json(res.body), 503, 'DATA_SOURCE_UNAVAILABLE');
     assert.ok(Number(res.headers['retry-after']) > 0);
-    const health = await down.app.inject({ method: 'GET', url: '/api/v1/health' });
+    let health = await down.app.inject({ method: 'GET', url: '/api/v1/health' });
+    for (let i = 0; i < 100 && (json(health.body)['services'] as Record<string, Json>)['data_source']?.['status'] !== 'degraded'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      health = await down.app.inject({ method: 'GET', url: '/api/v1/health' });
+    }
     assert.equal(health.statusCode, 503);
     const services = json(health.body)['services'] as Record<string, Json>;
     assert.equal(services['data_source']?.['status'], 'degraded');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CsvMarketData } from '../../src/market/csv.js';
@@ -15,17 +14,26 @@ import { tempDir } from '../model-store/fixtures.js';
 
 const config = trainingConfigFromEnv({}, { epochs: 2, units: 8, maxBars: 400 });
 
+/** A store in a temp folder, and jobs carrying the sample bars of their symbols (none for a symbol without data). */
 async function workspace(symbols: readonly string[]): Promise<{ root: string; job: (key: string, jobSymbols: string[]) => TrainingJob; store: ModelStore }> {
   const root = await tempDir('training-worker');
-  const historicalDir = path.join(root, 'historical');
-  await mkdir(historicalDir);
-  for (const s of symbols) await copyFile(path.join(sampleDir, `${s}.csv`), path.join(historicalDir, `${s}.csv`));
+  const market = new CsvMarketData({ directory: sampleDir });
+  const bars = new Map(await Promise.all(symbols.map(async (s) => [s, await market.getBars(s)] as const)));
   const modelsDir = path.join(root, 'ml_models');
   const scalersDir = path.join(root, 'scalers');
   return {
     root,
     store: new ModelStore({ modelsDir, scalersDir }),
-    job: (key, jobSymbols) => ({ key, symbols: jobSymbols, config, backend: 'wasm', historicalDir, modelsDir, scalersDir, keepVersions: 3 }),
+    job: (key, jobSymbols) => ({
+      key,
+      series: jobSymbols.map((symbol) => ({ symbol, bars: bars.get(symbol) ?? [] })),
+      dataSource: 'csv',
+      config,
+      backend: 'wasm',
+      modelsDir,
+      scalersDir,
+      keepVersions: 3,
+    }),
   };
 }
 
@@ -56,7 +64,7 @@ describe('training in worker threads', () => {
     assert.deepEqual(outcomes.map((o) => [o.key, o.ok]), [['global', true], ['zzzz', false], ['msft', true]]);
     const failed = outcomes[1];
     assert.ok(failed && !failed.ok && /ZZZZ/.test(failed.error.message));
-    assert.equal((failed as { error: { status?: number } }).error.status, 404);
+    assert.equal((failed as { error: { status?: number } }).error.status, 404, 'no bars: insufficient history');
     const global = await store.readMetadata('global');
     assert.deepEqual([...global.symbols].sort(), ['AAPL', 'MSFT']);
     assert.deepEqual(await store.keys(), ['global', 'msft']);

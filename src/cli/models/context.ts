@@ -2,7 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../../config/env.js';
 import { packageRoot } from '../../config/package-root.js';
-import { CsvMarketData } from '../../market/csv.js';
+import { marketDataConfig } from '../../config/market-data.js';
+import { NotFoundError } from '../../errors.js';
+import type { Bar } from '../../market/bar.js';
+import { createMarketDataProvider } from '../../market/factory.js';
+import type { MarketDataProvider } from '../../market/provider.js';
 import { seedHistorical } from '../../market/seed.js';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../../ml/backend.js';
 import { trainingConfigFromEnv } from '../../ml/training/config.js';
@@ -16,7 +20,8 @@ export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
   readonly config: AppConfig;
   readonly store: ModelStore;
-  readonly market: CsvMarketData;
+  /** The service's market-data provider (CSV, or Yahoo merged into the stored history), so the CLI trains on what it serves. */
+  readonly market: MarketDataProvider;
   readonly out: OutputStream;
   readonly err: OutputStream;
 }
@@ -28,7 +33,7 @@ export function createContext(env: NodeJS.ProcessEnv, out: OutputStream, err: Ou
     env,
     config,
     store: new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers, keepVersions: config.modelKeepVersions }),
-    market: new CsvMarketData({ directory: layout.historical }),
+    market: createMarketDataProvider(marketDataConfig(config)),
     out,
     err,
   };
@@ -91,14 +96,34 @@ export function parallelism(args: ParsedArgs): number {
   return positiveInt(args, 'parallel', os.availableParallelism());
 }
 
-/** Upper-cased symbols that have data; an unknown one is a usage error naming it. */
+/**
+ * Upper-cased symbols that have data: stored, or (with a remote source) fetched and stored now. An unknown
+ * one is a usage error naming it.
+ */
 export async function knownSymbols(ctx: CliContext, requested: readonly string[]): Promise<string[]> {
   const available = new Set(await ctx.market.listSymbols());
-  return requested.map((raw) => {
+  const symbols: string[] = [];
+  for (const raw of requested) {
     const symbol = raw.toUpperCase();
-    if (!available.has(symbol)) {
+    if (!available.has(symbol) && !(await fetchable(ctx, symbol))) {
       throw new UsageError(`unknown symbol ${raw}: no data in ${ctx.config.layout.historical} (have: ${[...available].join(', ') || 'none'})`);
     }
-    return symbol;
-  });
+    symbols.push(symbol);
+  }
+  return symbols;
+}
+
+async function fetchable(ctx: CliContext, symbol: string): Promise<boolean> {
+  if (ctx.config.dataSource === 'csv') return false;
+  try {
+    return (await ctx.market.getBars(symbol)).length > 0;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}
+
+/** A symbol's newest bars through the provider: a remote source refreshes stale stored bars first (within its fetch budget). */
+export function freshBars(ctx: CliContext, symbol: string): Promise<Bar[]> {
+  return ctx.market.getBars(symbol, { fresh: true });
 }

@@ -8,7 +8,7 @@ import { modelKey } from '../../model-store/store.js';
 import { positiveInt, UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView } from '../progress.js';
 import { forecastChartSvg } from '../svg-chart.js';
-import { backendPreference, ensureHistory, knownSymbols, trainingConfig, type CliContext } from './context.js';
+import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
 import { num, pct, table } from './table.js';
 
 /**
@@ -35,7 +35,7 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
   if (out === undefined) throw new UsageError(`no model for ${symbol} to attach the chart to: train it first, or pass --out PATH`);
 
   const backend = await selectBackend(preference);
-  const bars = await ctx.market.getBars(symbol as string);
+  const bars = await freshBars(ctx, symbol as string);
   const view = createProgressView(ctx.out);
   view.log(`walk-forward ${symbol}: ${windows} windows x ${step} days, ${refit ? 'refit before each window' : 'trained once before the first window'}, backend ${backend}${version ? `, config of ${key} ${version}` : ''}`);
   const result = await walkForward({

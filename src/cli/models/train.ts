@@ -1,9 +1,10 @@
 import { AppError } from '../../errors.js';
+import type { Bar } from '../../market/bar.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, type ModelMetadata } from '../../ml/types.js';
-import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
+import { trainAll, type TrainingJob, type TrainingOutcome } from '../../workers/train-in-worker.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
-import { backendPreference, ensureHistory, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
+import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
 import { metricsTable, verdict } from './report.js';
 import { num } from './table.js';
 
@@ -26,12 +27,24 @@ export async function trainCommand(ctx: CliContext, args: ParsedArgs): Promise<n
   const symbols = all ? available : await knownSymbols(ctx, args.positionals.filter((p) => p.toLowerCase() !== GLOBAL_MODEL_KEY));
   if (wantsGlobal && available.length === 0) throw new UsageError(`no symbols with data in ${ctx.config.layout.historical}`);
   const { layout } = ctx.config;
+  // Every symbol's bars are read once, through the service's provider, and handed to the workers; a symbol
+  // whose bars cannot be read fails its own models only.
+  const bars = new Map<string, Bar[]>();
+  const unreadable: TrainingOutcome[] = [];
+  for (const symbol of new Set([...(wantsGlobal ? available : []), ...symbols])) {
+    try {
+      bars.set(symbol, await freshBars(ctx, symbol));
+    } catch (error) {
+      unreadable.push({ key: symbolModelKey(symbol), ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+  const series = (jobSymbols: readonly string[]) => jobSymbols.flatMap((symbol) => (bars.has(symbol) ? [{ symbol, bars: bars.get(symbol) as Bar[] }] : []));
   const job = (key: string, jobSymbols: readonly string[]): TrainingJob => ({
-    key, symbols: jobSymbols, config, backend,
-    historicalDir: layout.historical, modelsDir: layout.mlModels, scalersDir: layout.scalers, keepVersions: ctx.store.keepVersions,
+    key, series: series(jobSymbols), dataSource: ctx.market.name, config, backend,
+    modelsDir: layout.mlModels, scalersDir: layout.scalers, keepVersions: ctx.store.keepVersions,
   });
   // The global model takes longest, so it starts first and the symbol models share the other cores.
-  const jobs = [...(wantsGlobal ? [job(GLOBAL_MODEL_KEY, available)] : []), ...[...new Set(symbols)].map((s) => job(symbolModelKey(s), [s]))];
+  const jobs = [...(wantsGlobal ? [job(GLOBAL_MODEL_KEY, available)] : []), ...[...new Set(symbols)].filter((s) => bars.has(s)).map((s) => job(symbolModelKey(s), [s]))];
 
   const view = createProgressView(ctx.out);
   view.log(`training ${jobs.map((j) => j.key).join(', ')} (${Math.min(parallel, jobs.length)} at a time, backend ${backend}, epochs ${config.epochs}, window ${config.window}, units ${config.units}, layers ${config.layers}, horizon ${config.horizon}, batch ${config.batchSize}, patience ${config.patience}, max bars ${config.maxBars || 'all'}) into ${layout.mlModels}`);
@@ -49,6 +62,7 @@ export async function trainCommand(ctx: CliContext, args: ParsedArgs): Promise<n
     },
   });
   view.close();
+  outcomes.push(...unreadable);
 
   const trained: ModelMetadata[] = outcomes.flatMap((o) => (o.ok ? [o.result.metadata] : []));
   const out = (line: string): void => void ctx.out.write(`${line}\n`);
