@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { InferenceInfo } from '../ml/inference/engine.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, type Forecaster, type ModelMetadata } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, UnavailableError } from '../errors.js';
 
 /** Where the registry finds model versions (the model store, seen through what serving needs). */
 export interface ModelLoader {
@@ -36,7 +36,18 @@ export interface ModelLease {
 export interface ReloadReport {
   readonly loaded: { key: string; version: string }[];
   readonly unchanged: string[];
-  readonly failed: { key: string; error: string }[];
+  /** `transient`: the load could not run (I/O hiccup, a dependency down); the version is retried, not refused. */
+  readonly failed: { key: string; error: string; transient: boolean }[];
+}
+
+/** errno codes that say nothing about a version's files: the same load can succeed a moment later. */
+const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ENOMEM', 'ETIMEDOUT', 'EINTR']);
+
+/** "Could not load now" (retried with backoff) as opposed to "this version is broken" (refused until it changes). */
+export function isTransientLoadError(error: unknown): boolean {
+  if (error instanceof UnavailableError) return true;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }
 
 /**
@@ -90,6 +101,8 @@ export interface ModelRegistryOptions {
   readonly logger: Logger;
   /** Turns a load failure into the message clients see (without server paths); the log keeps the original. */
   readonly publicMessage?: (message: string) => string;
+  /** Backoff of the automatic retries after a transient failure: first delay, doubled up to the maximum. */
+  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
 }
 
 /**
@@ -101,6 +114,9 @@ export class ModelRegistry {
   private readonly slots = new Map<string, Slot>();
   private queue: Promise<unknown> = Promise.resolve();
   private loadedOnce = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
+  private closed = false;
 
   constructor(private readonly options: ModelRegistryOptions) {}
 
@@ -154,6 +170,8 @@ export class ModelRegistry {
 
   /** Disposes every served version once its in-flight requests finish. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     await this.queue;
     for (const slot of this.slots.values()) slot.served?.retire();
     this.slots.clear();
@@ -192,7 +210,30 @@ export class ModelRegistry {
     }
     this.loadedOnce = true;
     this.publish();
+    this.scheduleRetry(report);
     return report;
+  }
+
+  /**
+   * After a transient failure, scans again by itself with exponential backoff (independent of the periodic
+   * watch, which may be off), so the service heals within seconds of the cause going away.
+   */
+  private scheduleRetry(report: ReloadReport): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (!report.failed.some((f) => f.transient)) {
+      this.retryAttempt = 0;
+      return;
+    }
+    if (this.closed) return;
+    const { initialMs, maxMs } = this.options.retry ?? { initialMs: 1000, maxMs: 30_000 };
+    const delay = Math.min(maxMs, initialMs * 2 ** this.retryAttempt);
+    this.retryAttempt += 1;
+    this.options.logger.warn({ retry_in_ms: delay, models: report.failed.filter((f) => f.transient).map((f) => f.key) }, 'models could not be loaded for now; retrying');
+    this.retryTimer = setTimeout(() => {
+      this.reload().catch((error: unknown) => this.options.logger.error({ err: error }, 'model retry failed'));
+    }, delay);
+    this.retryTimer.unref();
   }
 
   private async swapIn(slot: Slot, key: string, version: string, report: ReloadReport): Promise<void> {
@@ -220,12 +261,14 @@ export class ModelRegistry {
 
   private fail(slot: Slot, key: string, version: string | undefined, error: unknown, report: ReloadReport): void {
     const message = (this.options.publicMessage ?? String)(errorMessage(error));
-    slot.error = version ? `version ${version}: ${message}` : message;
-    slot.failedVersion = version;
+    const transient = isTransientLoadError(error);
+    slot.error = `${version ? `version ${version}: ` : ''}${message}${transient ? ' (retrying)' : ''}`;
+    // Only a broken version is remembered as refused; a transient failure is tried again.
+    slot.failedVersion = transient ? undefined : version;
     // A working version keeps serving; only a model with nothing to serve is "failed".
     slot.status = slot.served ? 'ready' : 'failed';
-    report.failed.push({ key, error: slot.error });
-    this.options.logger.error({ model: key, version, err: error }, 'model failed to load');
+    report.failed.push({ key, error: slot.error, transient });
+    this.options.logger.error({ model: key, version, err: error, transient }, 'model failed to load');
   }
 
   /** Mirrors the served versions into the model gauges of the metric catalog. */

@@ -11,10 +11,12 @@ import type { AppConfig } from '../config/env.js';
 import { layoutDirectories } from '../config/layout.js';
 import { marketDataConfig } from '../config/market-data.js';
 import { packageRoot } from '../config/package-root.js';
+import { CsvMarketData } from '../market/csv.js';
 import { createMarketDataProvider } from '../market/factory.js';
 import type { FetchEvent } from '../market/observer.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
+import { syntheticWindow } from '../ml/synthetic-window.js';
 import { symbolOfModelKey, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import type { LogFileState } from '../observability/guarded-destination.js';
@@ -131,19 +133,25 @@ export function createServices(options: ServiceOptions): Services {
     load: (key, version) => store.loadForecaster(key, version, config.inference),
   };
 
-  /** One real forecast before a version serves: the first request must not pay for kernel compilation. */
+  /**
+   * One real forecast before a version serves: the first request must not pay for kernel compilation, and a
+   * version that cannot compute is refused. It runs on stored bars (stock_data/historical) of one of the model's
+   * symbols, else on a synthetic window: never on the data source, so a source that is down or slow can neither
+   * delay readiness nor make a sound version look broken.
+   */
+  const storedBars = new CsvMarketData({ directory: layout.historical });
   const warmUp = async (forecaster: Forecaster): Promise<void> => {
     const meta = forecaster.metadata;
     const own = symbolOfModelKey(meta.key);
     const candidates = own === null ? [...meta.symbols] : [own, ...meta.symbols];
     for (const symbol of candidates) {
-      const bars = await market.getBars(symbol).catch(() => undefined);
+      const bars = await storedBars.getBars(symbol).catch(() => undefined);
       if (bars && bars.length >= forecaster.requiredBars) {
         await forecaster.forecast(bars, 1);
         return;
       }
     }
-    throw new Error(`no market data to warm up model ${meta.key} (tried ${candidates.join(', ')})`);
+    await forecaster.forecast(syntheticWindow(forecaster.requiredBars), 1);
   };
 
   const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage: serverPathRedactor(config.layout) });
