@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { after, before, type TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
@@ -9,6 +10,9 @@ import { trainModel } from '../../src/ml/training/train.js';
 import { GLOBAL_MODEL_KEY, type TrainingConfig } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { buildApp, type App, type BuildAppOptions } from '../../src/server/app.js';
+import type { DataLayout } from '../../src/config/layout.js';
+import { freePort } from '../helpers/free-port.js';
+import { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from '../helpers/service-process.js';
 import { sampleDir } from '../helpers/paths.js';
 
 /** CI-sized training: a real LSTM on real prices, small enough to train in seconds. */
@@ -92,3 +96,52 @@ export async function startApp(
 }
 
 export const API_KEY = 'test-key-123456';
+
+/** Trains the tiny models once for the enclosing describe (before its tests) and removes them after. */
+export function withTinyModels(keys?: readonly string[]): () => ModelsFixture {
+  let models: ModelsFixture | undefined;
+  before(async () => {
+    models = await trainTinyModels(keys);
+  });
+  after(async () => {
+    await models?.cleanup();
+  });
+  return () => {
+    if (!models) throw new Error('the tiny models are trained in before()');
+    return models;
+  };
+}
+
+export interface ServiceUnderTest {
+  readonly service: ServiceProcess;
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  readonly dataDir: string;
+  readonly layout: DataLayout;
+}
+
+/**
+ * The real service (`node dist/src/main.js`, a child process) on a fresh persistent_data that holds the fixture's
+ * models, on a free loopback port; `env` adds to or overrides the test defaults. Killed and removed after the test.
+ */
+export async function startServiceOn(
+  t: TestContext,
+  models: ModelsFixture,
+  env: Record<string, string> = {},
+  options: ServiceProcessOptions = {},
+): Promise<ServiceUnderTest> {
+  const dataDir = await makeDataDir();
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
+  await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
+  const port = await freePort();
+  const service = startServiceProcess(
+    { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'info', ...env },
+    options,
+  );
+  t.after(async () => {
+    service.kill('SIGKILL');
+    await service.done;
+  });
+  return { service, base: `http://127.0.0.1:${port}`, dataDir, layout };
+}

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/env.js';
-import { ModelStore } from '../../src/model-store/store.js';
-import { freePort } from '../helpers/free-port.js';
-import { startServiceProcess, waitFor, waitReady } from '../helpers/service-process.js';
+import { describe, it } from 'node:test';
+import { waitFor, waitReady } from '../helpers/service-process.js';
 import { mountTmpfs } from '../helpers/tmpfs.js';
-import { makeDataDir, trainTinyModels, type ModelsFixture } from './fixtures.js';
+import { startServiceOn, withTinyModels } from './fixtures.js';
 
 interface HealthJson {
   status: string;
@@ -16,33 +12,12 @@ interface HealthJson {
 }
 
 describe('a full log disk is a degraded state, not a crash (real process, real tmpfs)', () => {
-  let models: ModelsFixture;
-  before(async () => {
-    models = await trainTinyModels(['nvda', 'global']);
-  });
-  after(async () => {
-    await models.cleanup();
-  });
+  const models = withTinyModels(['nvda', 'global']);
 
   it('drops and counts log lines while the log file system is full, keeps answering, and resumes logging when space returns', async (t) => {
     const disk = await mountTmpfs(t, 1024);
     if (!disk) return;
-    const dataDir = await makeDataDir();
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
-    const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
-    await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = startServiceProcess({
-      PERSISTENT_DATA_PATH: dataDir,
-      LOG_PATH: disk.dir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MODEL_WATCH_INTERVAL: '0',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_MAX: '100000',
-    });
-    t.after(() => service.kill('SIGKILL'));
+    const { service, base } = await startServiceOn(t, models(), { LOG_PATH: disk.dir });
     await waitReady(base, service);
     const logFile = path.join(disk.dir, 'application', 'stock-prediction.log');
     assert.equal((await fetch(`${base}/api/v1/predict/NVDA?days=3`)).status, 200);

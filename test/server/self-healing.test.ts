@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/env.js';
-import { ModelStore } from '../../src/model-store/store.js';
-import { freePort } from '../helpers/free-port.js';
+import { describe, it } from 'node:test';
 import { send, startFixtureServer } from '../helpers/http-fixture-server.js';
 import { yahooFixturesDir } from '../helpers/paths.js';
 import { startServiceProcess, waitFor, waitReady } from '../helpers/service-process.js';
-import { makeDataDir, trainTinyModels, type ModelsFixture } from './fixtures.js';
+import { startServiceOn, withTinyModels } from './fixtures.js';
 
 interface Json {
   [key: string]: unknown;
@@ -19,13 +16,7 @@ interface Json {
  * stored bars at all, it must become ready without waiting on the source, and serve fresh bars once it returns.
  */
 describe('self-healing: the data source is down at start-up (real process, HTTP upstream)', () => {
-  let models: ModelsFixture;
-  before(async () => {
-    models = await trainTinyModels(['nvda', 'global']);
-  });
-  after(async () => {
-    await models.cleanup();
-  });
+  const models = withTinyModels(['nvda', 'global']);
 
   it('becomes ready within seconds without calling the source, and serves its bars as soon as it returns', async (t) => {
     const nvdaChart = await readFile(path.join(yahooFixturesDir, 'chart_NVDA_1d_2021-02-01_2022-01-28.json'), 'utf8');
@@ -35,26 +26,15 @@ describe('self-healing: the data source is down at start-up (real process, HTTP 
       return request.url.startsWith('/v8/finance/chart/NVDA') ? send(response, 200, nvdaChart) : send(response, 404, '{"chart":{"result":null,"error":{"code":"Not Found"}}}');
     });
     t.after(() => upstream.close());
-    const dataDir = await makeDataDir();
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
-    const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
-    await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const started = Date.now();
-    const service = startServiceProcess({
-      PERSISTENT_DATA_PATH: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+    const { service, base, layout } = await startServiceOn(t, models(), {
       DATA_SOURCE: 'yahoo',
       API_BASE_URL: upstream.baseUrl,
       // No sample prices: the models can only warm up on a synthetic window.
       SEED_ON_START: 'false',
       LOG_LEVEL: 'warn',
     });
-    t.after(() => service.kill('SIGKILL'));
-    await waitReady(base, service, 90_000);
-    const readyAfter = Date.now() - started;
+    // Measured from the spawn (waitReady starts right after it).
+    const readyAfter = await waitReady(base, service, 90_000);
     t.diagnostic(`time to ready after start with the source down: ${readyAfter} ms`);
     assert.deepEqual(await readdir(layout.historical), [], 'no stored bars to warm up on');
     assert.equal(upstream.requests.length, 0, 'warm-up never called the data source');
