@@ -78,9 +78,10 @@ const dailyTime = z.string().trim().transform((raw, ctx) => {
   return { hour: Number(match[1]), minute: Number(match[2]), timeZone };
 });
 
+/** `*` alone (the original compose value: any origin, public read-only routes only) or explicit origins. */
 const originList = commaList.refine(
-  (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
-  'must be a comma-separated list of origins like http://localhost:3000 (scheme and host, no path)',
+  (origins) => (origins.length === 1 && origins[0] === '*') || origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
+  'must be * or a comma-separated list of origins like http://localhost:3000 (scheme and host, no path)',
 );
 
 const EnvSchema = z.object({

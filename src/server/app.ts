@@ -1,5 +1,4 @@
 import path from 'node:path';
-import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
@@ -16,6 +15,7 @@ import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/requ
 import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './error-handler.js';
 import { serverPathRedactor } from './public-message.js';
 import { memoizingSerializerCompiler } from './serializer.js';
+import corsPlugin from './plugins/cors.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
@@ -133,16 +133,7 @@ export async function buildApp(options: BuildAppOptions) {
     done(null, payload);
   });
 
-  // No CORS_ORIGINS: no CORS handling at all, so browsers refuse every cross-origin read (and requests skip the hook).
-  if (config.corsOrigins.length > 0) {
-    await app.register(cors, {
-      origin: [...config.corsOrigins],
-      methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id'],
-      exposedHeaders: ['X-Request-Id', 'Retry-After'],
-      maxAge: 600,
-    });
-  }
+  await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(rateLimitPlugin, {
     max: config.rateLimitMax,
     windowSeconds: config.rateLimitWindowSeconds,

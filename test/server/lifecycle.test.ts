@@ -59,6 +59,9 @@ describe('configuration, restart, logs and shutdown', () => {
     assert.equal(config.stockDataTtlSeconds, 1800);
     assert.deepEqual(config.apiKeys, []);
     assert.deepEqual(config.corsOrigins, []);
+    // The original compose value is accepted; * mixed with origins is not (it would mean two policies at once).
+    assert.deepEqual(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins, ['*']);
+    assert.throws(() => loadConfig({ CORS_ORIGINS: '*,http://localhost:4200' }), /CORS_ORIGINS/);
     const custom = loadConfig({ PERSISTENT_DATA_PATH: '/srv/pd', ML_MODEL_PATH: '/srv/models', LOG_FILE: 'api.log', ML_PREDICTION_TTL: '5m', API_KEYS: 'a1b2c3d4, e5f6g7h8' });
     assert.equal(custom.layout.mlModels, '/srv/models');
     assert.equal(custom.layout.scalers, '/srv/pd/scalers');
