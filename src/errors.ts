@@ -21,6 +21,7 @@ export const ERROR_CATALOG = {
   INSUFFICIENT_HISTORY: { status: 404, message: 'not enough history for %s' },
   MODEL_NOT_FOUND: { status: 404, message: 'no model for %s' },
   JOB_NOT_FOUND: { status: 404, message: 'no training job %s' },
+  TRACKED_FORECAST_NOT_FOUND: { status: 404, message: 'no tracked forecast for %s' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
   TRAINING_CONFLICT: { status: 409, message: 'a training job for %s is already running' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
@@ -33,6 +34,7 @@ export const ERROR_CATALOG = {
   CORRUPT_MODEL: { status: 500, message: 'model files are corrupt or incomplete: %s' },
   DATA_SOURCE_UNAVAILABLE: { status: 503, message: 'the market data source is unavailable' },
   MODEL_UNAVAILABLE: { status: 503, message: 'no model is loaded to answer this symbol yet' },
+  TRACKING_UNAVAILABLE: { status: 503, message: 'the prediction-tracking database is unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'the service is unavailable (starting or shutting down)' },
 } as const satisfies Record<string, { readonly status: number; readonly message: string }>;
 

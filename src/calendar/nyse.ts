@@ -1,4 +1,5 @@
 import { addDays, easterSunday, isoDate, nthWeekdayOfMonth, weekday } from './iso-date.js';
+import { zonedTime } from './zoned-time.js';
 
 /**
  * The NYSE trading calendar: which dates have a regular session. Written here rather than taken from npm:
@@ -81,4 +82,14 @@ export function tradingDaysBetween(start: string, end: string): string[] {
   const out: string[] = [];
   for (let day = start; day <= end; day = addDays(day, 1)) if (isTradingDay(day)) out.push(day);
   return out;
+}
+
+export const NYSE_TIME_ZONE = 'America/New_York';
+/** The regular session closes at 16:00 New York time (early closes end sooner; a run after 16:00 is after both). */
+const CLOSE_MINUTES = 16 * 60;
+
+/** The most recent session whose regular close has passed at `now`. */
+export function lastClosedSession(now: Date): string {
+  const local = zonedTime(now, NYSE_TIME_ZONE);
+  return isTradingDay(local.date) && local.minutes >= CLOSE_MINUTES ? local.date : previousTradingDay(local.date);
 }

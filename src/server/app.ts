@@ -19,6 +19,7 @@ import corsPlugin from './plugins/cors.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
+import trackingPlugin from './plugins/tracking.js';
 import { healthRoutes } from './routes/health.js';
 import { historicalRoutes } from './routes/historical.js';
 import { modelRoutes } from './routes/models.js';
@@ -73,7 +74,10 @@ export async function buildApp(options: BuildAppOptions) {
         maxSize: config.logMaxSize,
         keepFiles: config.logKeepFiles,
         stdout: options.logToStdout ?? true,
-        secrets: [...config.apiKeys, ...(config.redisUrl ? [new URL(config.redisUrl).password] : [])],
+        secrets: [
+          ...config.apiKeys,
+          ...[config.redisUrl, config.databaseUrl].flatMap((url) => (url && new URL(url).password ? [new URL(url).password] : [])),
+        ],
         onDrop: () => metrics.logLinesDropped.inc(),
       });
   const logger = appLogger.logger;
@@ -158,6 +162,7 @@ export async function buildApp(options: BuildAppOptions) {
     seed: { shippedModelsDir: options.shippedModelsDir, sampleDataDir: options.sampleDataDir },
   });
   await app.register(metricsPlugin, { services });
+  await app.register(trackingPlugin, { services });
 
   const routeOptions = { services };
   await app.register(healthRoutes, routeOptions);

@@ -15,13 +15,17 @@ export const TickerSymbol = z
   .pipe(z.string().regex(SYMBOL_PATTERN, 'symbol must match ^[A-Z][A-Z0-9.-]{0,9}$ after upper-casing'))
   .describe('Ticker symbol, case-insensitive, e.g. NVDA');
 
-function intInRange(min: number, max: number, fallback: number, what: string) {
+/** An integer query parameter (strings are coerced) in min..max, with one message naming it for every way it can be wrong. */
+export function integerIn(min: number, max: number, what: string) {
   return z.coerce
     .number({ error: `${what} must be an integer in ${min}..${max}` })
     .int(`${what} must be an integer in ${min}..${max}`)
     .min(min, `${what} must be an integer in ${min}..${max}`)
-    .max(max, `${what} must be an integer in ${min}..${max}`)
-    .default(fallback);
+    .max(max, `${what} must be an integer in ${min}..${max}`);
+}
+
+export function intInRange(min: number, max: number, fallback: number, what: string) {
+  return integerIn(min, max, what).default(fallback);
 }
 
 export const MAX_HORIZON = 60;

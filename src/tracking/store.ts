@@ -286,11 +286,11 @@ export class TrackingStore {
     return this.db.selectFrom('daily_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 
-  /** The latest run (by execution date, then start), optionally of one kind only. */
+  /** The most recently started run, optionally of some kinds only. */
   async lastRun(executionTypes?: readonly string[]): Promise<DailyRun | undefined> {
     let query = this.db.selectFrom('daily_runs').selectAll();
     if (executionTypes) query = query.where('execution_type', 'in', [...executionTypes]);
-    return query.orderBy('execution_date', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
 
   async completedRun(executionDate: string, executionTypes: readonly string[]): Promise<DailyRun | undefined> {

@@ -1,0 +1,43 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { ActualsWatcher } from '../actuals-watcher.js';
+import { DailyScheduler } from '../daily-scheduler.js';
+import { predictionRoutes } from '../routes/predictions.js';
+import type { Services } from '../services.js';
+import { Tracking } from '../tracking.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prediction tracking: the store, the daily-run scheduler and the scoring of matured forecasts. */
+    readonly tracking: { readonly tracking: Tracking; readonly scheduler: DailyScheduler; readonly actuals: ActualsWatcher };
+  }
+}
+
+/**
+ * Prediction tracking in the app: opens the store (a database outage only turns the tracking routes to 503), serves
+ * the /api/v1/predictions routes, and once the models are loaded starts the daily-run scheduler (if enabled) and
+ * the scoring of matured forecasts as new bars appear. Stops both and closes the store on close.
+ */
+async function trackingPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const tracking = new Tracking(services, app.log);
+  await tracking.open();
+  const scheduler = new DailyScheduler({ config: services.config.dailyPrediction, tracking, logger: app.log });
+  const actuals = new ActualsWatcher({ tracking, logger: app.log });
+  app.decorate('tracking', { tracking, scheduler, actuals });
+  await app.register(predictionRoutes, { services, tracking, scheduler });
+
+  app.addHook('onReady', async () => {
+    void app.started.then(() => {
+      scheduler.start();
+      actuals.start();
+      void actuals.scoreNow();
+    });
+  });
+  app.addHook('onClose', async () => {
+    await scheduler.stop();
+    await actuals.stop();
+    await tracking.close();
+  });
+}
+
+export default fp(trackingPlugin, { name: 'tracking', dependencies: ['model-registry'] });
