@@ -12,7 +12,7 @@ import { CsvMarketData } from '../market/csv.js';
 import { seedHistorical } from '../market/seed.js';
 import { isIsoDate } from '../market/validation.js';
 import { selectBackend } from '../ml/backend.js';
-import { GLOBAL_MODEL_KEY, type Forecaster } from '../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import { tradingSignal } from '../server/prediction-body.js';
 import { accuracyBy, type GroupBy } from '../tracking/accuracy.js';
@@ -67,10 +67,12 @@ async function storeDeps(ctx: Context, args: ParsedArgs): Promise<{ deps: Tracki
   await models.seedFrom(path.join(packageRoot, 'models'));
   const keys = new Set(await models.keys());
   const requested = args.values.symbols?.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0);
-  const symbols = requested ?? (config.dailyPrediction.symbols.length > 0 ? [...config.dailyPrediction.symbols] : [...keys].filter((k) => k !== GLOBAL_MODEL_KEY).map((k) => k.toUpperCase()));
+  const symbols =
+    requested ??
+    (config.dailyPrediction.symbols.length > 0 ? [...config.dailyPrediction.symbols] : [...keys].flatMap((k) => symbolOfModelKey(k) ?? []).sort());
   const loaded = new Map<string, Forecaster>();
   for (const symbol of symbols) {
-    const key = keys.has(symbol.toLowerCase()) ? symbol.toLowerCase() : GLOBAL_MODEL_KEY;
+    const key = keys.has(symbolModelKey(symbol)) ? symbolModelKey(symbol) : GLOBAL_MODEL_KEY;
     if (!keys.has(key)) throw new UsageError(`no model for ${symbol} and no global model in ${config.layout.mlModels}`);
     if (!loaded.has(key)) loaded.set(key, await models.loadForecaster(key));
   }
@@ -78,7 +80,7 @@ async function storeDeps(ctx: Context, args: ParsedArgs): Promise<{ deps: Tracki
     store: ctx.store,
     market,
     acquire: (symbol) => {
-      const own = symbol.toLowerCase();
+      const own = symbolModelKey(symbol);
       const key = loaded.has(own) ? own : GLOBAL_MODEL_KEY;
       const forecaster = loaded.get(key);
       return forecaster ? { key, forecaster, release: () => undefined } : undefined;

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { UnavailableError } from '../errors.js';
-import { GLOBAL_MODEL_KEY } from '../ml/types.js';
+import { symbolOfModelKey } from '../ml/types.js';
 import { runDaily, type OutcomeListener, type RunRequest, type TrackingDeps } from '../tracking/daily-run.js';
 import { openTrackingStore } from '../tracking/open.js';
 import type { DailyRun, TrackingStore } from '../tracking/store.js';
@@ -83,8 +83,7 @@ export class Tracking {
     if (configured.length > 0) return [...configured];
     return this.services.registry
       .entries()
-      .filter((e) => e.key !== GLOBAL_MODEL_KEY && e.status === 'ready')
-      .map((e) => e.key.toUpperCase())
+      .flatMap((e) => (e.status === 'ready' ? (symbolOfModelKey(e.key) ?? []) : []))
       .sort();
   }
 
