@@ -172,7 +172,8 @@ export const HistoricalBody = z.object({
   data: z.array(
     z.object({
       symbol: z.string(),
-      timestamp: z.string(),
+      date: z.string().describe('Trading date on the exchange (YYYY-MM-DD)'),
+      timestamp: z.string().describe("The trading session's regular close, 16:00 America/New_York, in UTC (20:00Z in summer, 21:00Z in winter)"),
       open: z.number(),
       high: z.number(),
       low: z.number(),

@@ -199,7 +199,15 @@ describe('REST API on real models and real prices', () => {
     assert.deepEqual([...dates].sort(), dates);
     const bars: Bar[] = await new CsvMarketData({ directory: sampleDir }).getBars('NVDA');
     assert.equal(data.at(-1)?.['close'], bars.at(-1)?.close);
-    assert.equal(dates.at(-1), `${bars.at(-1)?.date}T00:00:00Z`);
+    assert.equal(data.at(-1)?.['date'], bars.at(-1)?.date);
+    // Each bar's timestamp is its session's close (2025-10-08 16:00 in New York, daylight saving time), so a
+    // browser anywhere in the Americas shows the bar's own trading date, not the day before.
+    assert.equal(dates.at(-1), '2025-10-08T20:00:00.000Z');
+    for (const bar of data) {
+      for (const timeZone of ['America/Los_Angeles', 'Pacific/Honolulu', 'America/New_York', 'Europe/Berlin']) {
+        assert.equal(new Date(bar['timestamp'] as string).toLocaleDateString('en-CA', { timeZone }), bar['date'], `${String(bar['date'])} in ${timeZone}`);
+      }
+    }
     const all = json((await get('/api/v1/historical/NVDA?days=5000')).body);
     assert.equal(all['count'], Math.min(5000, bars.length));
   });

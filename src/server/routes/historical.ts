@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { sessionCloseUtc } from '../../calendar/session.js';
 import { historyEtag, notModified } from '../http-caching.js';
 import type { Services } from '../services.js';
 import { ErrorBody, HistoricalBody, HistoricalQuery, NotModifiedBody, SymbolParams } from '../schemas.js';
@@ -26,7 +27,8 @@ export const historicalRoutes: FastifyPluginAsyncZod<{ services: Services }> = a
         count: bars.length,
         data: bars.map((bar) => ({
           symbol,
-          timestamp: `${bar.date}T00:00:00Z`,
+          date: bar.date,
+          timestamp: sessionCloseUtc(bar.date),
           open: bar.open,
           high: bar.high,
           low: bar.low,
