@@ -121,7 +121,7 @@ describe('bad input', () => {
     assert.throws(
       () => buildDataset(series, WINDOW, HORIZON, chronologicalSplitDates(series, 0.7, 0.15)),
       (error: unknown) =>
-        error instanceof InsufficientBarsError && error.status === 400 && error.required === FEATURE_WARMUP + WINDOW + HORIZON && error.available === 60,
+        error instanceof InsufficientBarsError && error.code === 'INSUFFICIENT_HISTORY' && error.required === FEATURE_WARMUP + WINDOW + HORIZON && error.available === 60,
     );
   });
 
