@@ -81,6 +81,24 @@ export class RedisCacheTier<T> implements CacheTier<T> {
     });
   }
 
+  /**
+   * PING with a deadline; resolves with the round trip in ms. A frozen server (SIGSTOP, a stuck host) keeps its
+   * TCP connection open, so the connection status says "up": only an answer in time proves it is alive.
+   */
+  async ping(timeoutMs: number): Promise<number> {
+    const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.client.ping(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return performance.now() - t0;
+  }
+
   async get(key: string): Promise<CacheEntry<T> | undefined> {
     if (!this.up) return this.counter.record(undefined);
     try {

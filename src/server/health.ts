@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { z } from 'zod';
+import { errorMessage } from '../errors.js';
 import type { HealthBody, ServiceHealth } from './schemas.js';
 import type { Services } from './services.js';
 
@@ -13,11 +14,20 @@ const DISK_UNHEALTHY_BYTES = 50 * MIB;
 /** Client-side failures of a fetch (unknown symbol, bad input) say nothing about the source's health. */
 const CLIENT_ERRORS = new Set(['NotFoundError', 'ValidationError']);
 
-function redisHealth(services: Services): Service {
-  if (!services.config.redisUrl) return { status: 'disabled', message: 'REDIS_URL is not set; memory and file tiers only' };
+/** How long /health waits for Redis to answer PING before calling it degraded. */
+const REDIS_PING_TIMEOUT_MS = 500;
+
+async function redisHealth(services: Services): Promise<Service> {
+  if (!services.config.redisUrl || !services.pingRedis) return { status: 'disabled', message: 'REDIS_URL is not set; memory and file tiers only' };
   const tier = services.cache.status().tiers['redis'];
-  if (tier?.up) return { status: 'healthy', message: 'connected' };
-  return { status: 'degraded', message: `unavailable (${tier?.detail ?? 'unknown'}); serving from the memory and file tiers` };
+  if (!tier?.up) return { status: 'degraded', message: `unavailable (${tier?.detail ?? 'unknown'}); serving from the memory and file tiers` };
+  // Connected is not enough: a frozen server keeps its connection open and answers nothing.
+  try {
+    const ms = await services.pingRedis(REDIS_PING_TIMEOUT_MS);
+    return { status: 'healthy', message: `connected, PING ${ms.toFixed(1)} ms` };
+  } catch (error) {
+    return { status: 'degraded', message: `connected but not answering PING within ${REDIS_PING_TIMEOUT_MS} ms (${errorMessage(error)}); serving from the memory and file tiers` };
+  }
 }
 
 async function dataSourceHealth(services: Services): Promise<Service> {
@@ -41,8 +51,14 @@ function modelsHealth(services: Services): Service {
   const entries = registry.entries();
   const ready = entries.filter((e) => e.status === 'ready').length;
   const failed = entries.filter((e) => e.status === 'failed');
+  // Ready, but on an older version: the one CURRENT names was refused (after a restart it would be "failed").
+  const refused = entries.filter((e) => e.status === 'ready' && e.error !== undefined);
   if (ready === 0) return { status: 'unhealthy', message: entries.length === 0 ? 'no models installed' : 'no model could be loaded' };
-  if (failed.length > 0) return { status: 'degraded', message: `${ready} ready, ${failed.length} failed: ${failed.map((e) => e.key).join(', ')}` };
+  const problems = [
+    ...(failed.length > 0 ? [`${failed.length} failed: ${failed.map((e) => e.key).join(', ')} (answered by the global model)`] : []),
+    ...refused.map((e) => `${e.key} serves ${e.metadata?.version ?? 'an older version'}: its current ${e.error ?? 'version was refused'}`),
+  ];
+  if (problems.length > 0) return { status: 'degraded', message: `${ready} ready; ${problems.join('; ')}` };
   return { status: 'healthy', message: `${ready} ready` };
 }
 
@@ -74,8 +90,8 @@ async function diskHealth(services: Services): Promise<Service> {
 
 /** The detailed health report: local checks only (probes never call external APIs). */
 export async function healthReport(services: Services): Promise<Health> {
-  const [data_source, disk] = await Promise.all([dataSourceHealth(services), diskHealth(services)]);
-  const service = { redis: redisHealth(services), data_source, models: modelsHealth(services), disk };
+  const [redis, data_source, disk] = await Promise.all([redisHealth(services), dataSourceHealth(services), diskHealth(services)]);
+  const service = { redis, data_source, models: modelsHealth(services), disk };
   const states = Object.values(service).map((s) => s.status);
   const status = states.includes('unhealthy') ? 'unhealthy' : states.includes('degraded') ? 'degraded' : 'healthy';
   return {

@@ -44,6 +44,8 @@ export interface Services {
   readonly jobs: TrainingJobs;
   /** The data source's last real outcome, cache hits aside (health reports it without calling the source). */
   readonly lastFetch: () => FetchEvent | undefined;
+  /** PING to the Redis tier with a deadline (round trip in ms); undefined without REDIS_URL. */
+  readonly pingRedis: ((timeoutMs: number) => Promise<number>) | undefined;
   /** The application log file's state (dropped lines on a full disk); undefined when it is not written. */
   readonly logFile: () => LogFileState | undefined;
   close(): Promise<void>;
@@ -98,20 +100,20 @@ export function createServices(options: ServiceOptions): Services {
   const tiers: CacheTier<Prediction>[] = [new MemoryCacheTier<Prediction>({ maxEntries: config.memoryCacheMax, ttlSeconds: config.predictionTtlSeconds })];
   metrics.redisConfigured.set(config.redisUrl ? 1 : 0);
   metrics.redisUp.set(0);
+  let redis: RedisCacheTier<Prediction> | undefined;
   if (config.redisUrl) {
     const where = redactLine(config.redisUrl);
-    tiers.push(
-      new RedisCacheTier<Prediction>({
-        url: config.redisUrl,
-        ttlSeconds: config.predictionTtlSeconds,
-        onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
-        onStatusChange: (status) => {
-          metrics.redisUp.set(status.up ? 1 : 0);
-          if (status.up) logger.info({ redis: where }, 'redis connected');
-          else logger.warn({ redis: where, detail: status.detail }, 'redis unavailable; answering from the other cache tiers');
-        },
-      }),
-    );
+    redis = new RedisCacheTier<Prediction>({
+      url: config.redisUrl,
+      ttlSeconds: config.predictionTtlSeconds,
+      onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
+      onStatusChange: (status) => {
+        metrics.redisUp.set(status.up ? 1 : 0);
+        if (status.up) logger.info({ redis: where }, 'redis connected');
+        else logger.warn({ redis: where, detail: status.detail }, 'redis unavailable; answering from the other cache tiers');
+      },
+    });
+    tiers.push(redis);
   }
   tiers.push(
     new FileCacheTier<Prediction>({
@@ -187,6 +189,7 @@ export function createServices(options: ServiceOptions): Services {
     predictions,
     jobs,
     lastFetch: () => lastFetch,
+    pingRedis: redis?.ping.bind(redis),
     logFile: options.logFile ?? (() => undefined),
     close: async () => {
       await jobs.close();

@@ -13,6 +13,10 @@ export interface RedisServerHandle {
   kill(): Promise<void>;
   /** Starts a fresh server on the same port (after `kill()`), resolving once it answers PING. */
   restart(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections open but answers nothing (a frozen host, a stuck disk). */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
   /** Stops the server and removes its temporary folder. */
   stop(): Promise<void>;
 }
@@ -40,6 +44,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async restart() {
       await kill();
       child = await launch(port, dir);
@@ -47,6 +53,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     async stop() {
       if (child !== undefined) {
         const exiting = exited(child);
+        // A frozen server would not act on SIGTERM until thawed.
+        child.kill('SIGCONT');
         child.kill('SIGTERM');
         await exiting;
         child = undefined;

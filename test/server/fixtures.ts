@@ -118,6 +118,8 @@ export interface ServiceUnderTest {
   readonly base: string;
   readonly dataDir: string;
   readonly layout: DataLayout;
+  /** The environment it was started with (to start it again on the same data). */
+  readonly env: Record<string, string>;
 }
 
 /**
@@ -135,13 +137,11 @@ export async function startServiceOn(
   const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
   await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
   const port = await freePort();
-  const service = startServiceProcess(
-    { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'info', ...env },
-    options,
-  );
+  const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'info', ...env };
+  const service = startServiceProcess(fullEnv, options);
   t.after(async () => {
     service.kill('SIGKILL');
     await service.done;
   });
-  return { service, base: `http://127.0.0.1:${port}`, dataDir, layout };
+  return { service, base: `http://127.0.0.1:${port}`, dataDir, layout, env: fullEnv };
 }
