@@ -17,6 +17,8 @@ import { metricNames } from './promql-names.js';
  */
 const dockerDir = path.join(repoRoot, 'docker');
 const JOB = 'stock-prediction';
+/** The original system's scrape job name: an operator who kept its prometheus.yml scrapes the service under it. */
+const ORIGINAL_JOB = 'stock-prediction-api';
 
 let models: ModelsFixture;
 let redis: RedisServerHandle;
@@ -82,6 +84,10 @@ before(async () => {
     copy: [{ from: path.join(dockerDir, 'prometheus', 'rules'), to: 'rules' }],
     config: (promPort, dir) => {
       let text = replaceOnce(config, `'stock-prediction:8081'`, `'127.0.0.1:${port}'`);
+      // The service is also scraped under the original config's job name, so every panel and rule is run against both.
+      const job = /  - job_name: stock-prediction\n[\s\S]*?\n\n/.exec(text)?.[0] ?? '';
+      assert.ok(job.length > 0, 'the stock-prediction scrape job in prometheus.yml');
+      text = replaceOnce(text, job, `${job}${job.replace(`job_name: ${JOB}`, `job_name: ${ORIGINAL_JOB}`)}`);
       text = replaceOnce(text, `'localhost:9090'`, `'127.0.0.1:${promPort}'`);
       text = replaceOnce(text, 'scrape_interval: 15s', 'scrape_interval: 1s');
       text = replaceOnce(text, 'evaluation_interval: 15s', 'evaluation_interval: 1s');
@@ -110,20 +116,30 @@ test('Prometheus scrapes the service with the repository config: target up', asy
   assert.equal(up[0]?.value?.[1], '1');
 });
 
-test('every query of every Grafana panel returns data from the real service', async () => {
+test('every query of every Grafana panel returns data from the real service, under either scrape job name', async () => {
   const dashboardsDir = path.join(dockerDir, 'grafana', 'dashboards');
   const dashboard = JSON.parse(await readFile(path.join(dashboardsDir, 'stock-prediction.json'), 'utf8')) as {
     panels: { type: string; title: string; targets?: { expr: string }[] }[];
+    templating: { list: { name: string; definition: string }[] };
   };
+  // The job comes from the dashboard variable, whose options are what its query finds: both job names here.
+  const variable = dashboard.templating.list.find((v) => v.name === 'job');
+  const labelValues = /^label_values\((\w+), job\)$/.exec(variable?.definition ?? '');
+  assert.ok(labelValues, `a "job" variable listing label_values(<metric>, job): ${JSON.stringify(variable)}`);
+  const jobs = [...new Set(((await prometheus.query(labelValues[1] as string)).result as PromSample[]).map((s) => s.metric['job']))].sort();
+  assert.deepEqual(jobs, [JOB, ORIGINAL_JOB]);
   const queries = dashboard.panels.filter((p) => p.type !== 'row').flatMap((p) => {
     assert.ok((p.targets ?? []).length > 0, `panel "${p.title}" has queries`);
     return (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr }));
   });
   const empty: string[] = [];
   for (const { panel, expr } of queries) {
-    const data = await prometheus.query(expr); // throws on a rejected query
-    const series = data.resultType === 'vector' || data.resultType === 'matrix' ? (data.result as PromSample[]).length : 1;
-    if (series === 0) empty.push(`${panel}: ${expr}`);
+    assert.match(expr, /job=~"\$job"/, `${panel}: the job is the dashboard's variable, never a fixed name`);
+    for (const job of jobs) {
+      const data = await prometheus.query(expr.replaceAll('$job', job as string)); // throws on a rejected query
+      const series = data.resultType === 'vector' || data.resultType === 'matrix' ? (data.result as PromSample[]).length : 1;
+      if (series === 0) empty.push(`${panel} (job ${job}): ${expr}`);
+    }
   }
   assert.deepEqual(empty, [], `panels without data:\n${empty.join('\n')}`);
   console.log(`grafana: ${queries.length} panel queries of ${dashboard.panels.filter((p) => p.type !== 'row').length} panels, all returned series`);
@@ -143,6 +159,13 @@ test('every alert rule loads, evaluates without error, and uses only exported me
     assert.equal(rule.type, 'alerting');
     assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
     await prometheus.query(rule.query);
+    // Each selector that names a job finds the service under both names (the original config's included).
+    // (Other matchers are dropped: a selector such as status_code=~"5.." rightly finds nothing without errors.)
+    for (const match of rule.query.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{[^}]*?\b(job=~?"[^"]*")[^}]*\}/g)) {
+      const selector = `${match[1] as string}{${match[2] as string}}`;
+      const found = new Set(((await prometheus.query(selector)).result as PromSample[]).map((s) => s.metric['job']));
+      assert.deepEqual([...found].sort(), [JOB, ORIGINAL_JOB], `${rule.name}: ${selector}`);
+    }
     for (const name of metricNames(rule.query)) {
       const series = (await prometheus.query(name)).result as PromSample[];
       if (series.length === 0) missing.push(`${rule.name}: ${name}`);
