@@ -138,6 +138,17 @@ export class CorruptModelError extends AppError {
   }
 }
 
+/**
+ * A file brought in from the original system (Keras HDF5 model, pickled scaler, legacy backup)
+ * that the importer cannot read or will not trust: truncated, malformed, or holding a layer or
+ * object it does not support. Nothing is written when it is thrown.
+ */
+export class LegacyFileError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 422, details);
+  }
+}
+
 /** The message of anything thrown, for logs and error bodies. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -8,6 +8,7 @@ import { AppError, CorruptModelError, errorMessage, NotFoundError, ValidationErr
 import { parseArgs, UsageError, type ArgSpec, type ParsedArgs } from './args.js';
 import { createContext, TRAINING_FLAGS, type CliContext } from './models/context.js';
 import { evaluateCommand } from './models/evaluate.js';
+import { importKerasCommand } from './models/import-keras.js';
 import { trainCommand } from './models/train.js';
 import { cleanCommand, exportCommand, listCommand, promoteCommand, rollbackCommand, statusCommand } from './models/versions.js';
 import type { OutputStream } from './progress.js';
@@ -25,6 +26,10 @@ commands:
   rollback KEY              go back to the previous valid version
   clean                     prune versions beyond MODEL_KEEP_VERSIONS and remove leftovers of interrupted saves
   export DIR                copy every model's current version into an empty DIR in the shipped models/ layout
+  import-keras FILE.h5 --scaler FILE.pkl|FILE.json --symbol SYMBOL
+                            import a Keras HDF5 next-close model and its scikit-learn scaler (pickle, joblib
+                            or JSON) as SYMBOL's new current version, evaluated like a trained model
+                            [--window N (checked)] [--feature close[,open,high,low,volume]] [--horizon N (60)]
 
 training options (flag, or environment variable TRAIN_<NAME>):
   --epochs --window --units --layers --dropout --horizon --batch-size --learning-rate --patience --seed --max-bars
@@ -48,6 +53,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   rollback: { spec: {}, run: rollbackCommand },
   clean: { spec: {}, run: cleanCommand },
   export: { spec: {}, run: exportCommand },
+  'import-keras': { spec: { values: ['scaler', 'symbol', 'window', 'feature', 'horizon', 'backend'] }, run: importKerasCommand },
 };
 
 /** Runs one command and returns its exit status; every error becomes one line on `err`. */

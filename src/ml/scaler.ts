@@ -84,7 +84,8 @@ export function serializeScaler(scaler: ScalerState): string {
   return canonicalJson(scaler);
 }
 
-function canonicalJson(value: unknown): string {
+/** JSON with keys sorted at every level (scalers are hashed, so equal ones must serialize equally). */
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 

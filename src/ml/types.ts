@@ -119,6 +119,33 @@ export interface ModelMetadata {
   readonly timings: { readonly train_seconds: number; readonly epochs_run: number; readonly best_epoch: number; readonly samples_per_second: number };
   /** sha256 of the scaler JSON under scalers/, binding scaler and model version. */
   readonly scaler_sha256: string;
+  /** Present when the network was not trained here but imported (e.g. from a Keras HDF5 file). */
+  readonly origin?: ModelOrigin;
+}
+
+/** Where an imported model came from and how its output becomes a forecast. */
+export interface ModelOrigin {
+  readonly kind: 'keras_import';
+  readonly imported_at: string;
+  readonly model_file: string;
+  readonly model_sha256: string;
+  /** 'keras2' (`:0` weight names, batch_input_shape) or 'keras3-legacy-h5'. */
+  readonly layout: string;
+  readonly keras_version: string;
+  readonly scaler_file: string;
+  readonly scaler_sha256: string;
+  /** 'pickle', 'joblib' or 'json'; and the scikit-learn classes of the input and output scalers. */
+  readonly scaler_format: string;
+  readonly scaler_types: { readonly features: string; readonly target: string };
+  /** The network, one entry per layer, e.g. "LSTM(50, tanh, return_sequences)". */
+  readonly layers: readonly string[];
+  /** Bar columns fed to the network, in order. */
+  readonly inputs: readonly string[];
+  /** 'next_close': one day ahead; longer horizons are 'iterated' on its own output, or not offered ('single_step'). */
+  readonly output: 'next_close';
+  readonly multi_step: 'iterated' | 'single_step';
+  /** What the file cannot tell: the period it was trained on, so test-split days may have been seen in training. */
+  readonly caveat: string;
 }
 
 /** One held-out next-day (step 1) forecast of the test split, in prices, for the day being predicted. */

@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError, NotFoundError, ValidationError } from '../errors.js';
+import { createImportedForecaster } from '../ml/imported/imported-forecaster.js';
+import { parseImportedScaler } from '../ml/imported/imported-scaler.js';
+// Registers the GRU layer imported Keras models may use, so tf.loadLayersModel can rebuild them.
+import '../ml/imported/keras-gru.js';
 import { createForecaster } from '../ml/predictor.js';
 import type { InferencePreference } from '../ml/inference/engine.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
@@ -256,12 +260,15 @@ export class ModelStore {
 
   /**
    * A verified version (default: current) ready to forecast, on the fused forward pass unless `inference` is
-   * 'tfjs' or the architecture needs tfjs. The caller owns it and must dispose it.
+   * 'tfjs' or the architecture needs tfjs (an imported network always runs on tfjs). The caller owns it and must dispose it.
    */
   async loadForecaster(key: string, version?: string, inference: InferencePreference = 'auto'): Promise<Forecaster> {
     const loaded = await this.loadModel(key, version);
     try {
-      return createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata, inference);
+      // An imported network has its own scaler format and output (next close) but the same Forecaster.
+      return loaded.metadata.origin === undefined
+        ? createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata, inference)
+        : createImportedForecaster(loaded.model, parseImportedScaler(loaded.scalerJson), loaded.metadata);
     } catch (error) {
       loaded.model.dispose();
       const file = this.scalerFile(key, loaded.metadata.version);

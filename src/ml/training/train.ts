@@ -90,6 +90,11 @@ export async function fitAndCalibrate(
 /** Held-out forecasts of `model` for `samples`, ready for evaluateForecasts. */
 export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): ScoredForecast[] {
   const predicted = predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler);
+  return scoredForecasts(samples, predicted, calibrated.intervals);
+}
+
+/** Samples with their predicted cumulative log returns (one row per sample), ready for evaluateForecasts. */
+export function scoredForecasts(samples: readonly Sample[], predicted: readonly (readonly number[])[], intervals: IntervalCalibration): ScoredForecast[] {
   return samples.map((s, i) => ({
     date: s.nextDate,
     lastPrice: s.lastPrice,
@@ -98,12 +103,12 @@ export function scoreSamples(calibrated: CalibratedModel, samples: readonly Samp
     predicted: predicted[i] as number[],
     actual: s.targets,
     volatility: s.volatility,
-    intervals: calibrated.intervals,
+    intervals,
   }));
 }
 
 /** Next-day forecast points of scored test samples, grouped by the samples' symbols. */
-function testForecastsBySymbol(samples: readonly Sample[], scored: readonly ScoredForecast[]): TestForecasts {
+export function testForecastsBySymbol(samples: readonly Sample[], scored: readonly ScoredForecast[]): TestForecasts {
   const bySymbol: Record<string, ScoredForecast[]> = {};
   samples.forEach((s, i) => (bySymbol[s.symbol] ??= []).push(scored[i] as ScoredForecast));
   const result: Record<string, ReturnType<typeof nextDayForecastPoints>> = {};
@@ -123,7 +128,7 @@ export function barsChecksum(series: readonly SeriesInput[]): string {
   return hash.digest('hex');
 }
 
-function dataRange(series: readonly SeriesInput[]): { from: string; to: string; bars: number } {
+export function dataRange(series: readonly SeriesInput[]): { from: string; to: string; bars: number } {
   const bars: Bar[] = series.flatMap((s) => [...s.bars]);
   const dates = bars.map((b) => b.date).sort();
   return { from: dates[0] ?? '', to: dates.at(-1) ?? '', bars: bars.length };

@@ -1,0 +1,56 @@
+import type * as tf from '@tensorflow/tfjs';
+import { ValidationError } from '../../errors.js';
+import type { Bar } from '../../market/bar.js';
+import { InsufficientBarsError } from '../errors.js';
+import { intervalHalfWidths } from '../evaluation/conformal.js';
+import { directionConfidence } from '../evaluation/direction.js';
+import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from '../features.js';
+import { nextTradingDays } from '../predictor.js';
+import type { Forecast, Forecaster, ModelMetadata } from '../types.js';
+import type { ImportedScalerState } from './imported-scaler.js';
+import { inputWindow, predictCloses } from './next-close.js';
+
+/**
+ * Serves an imported next-close network like a native model: the same Forecast (prices, 80 % /
+ * 95 % bands from the conformal calibration on its own held-out residuals, scaled by the current
+ * 20-day volatility, and a direction confidence measured on validation data). Days beyond the first
+ * come from iterating the network on its own output (metadata.origin.multi_step = 'iterated').
+ */
+export function createImportedForecaster(model: tf.LayersModel, scaler: ImportedScalerState, metadata: ModelMetadata): Forecaster {
+  if (metadata.origin === undefined) throw new TypeError(`model ${metadata.key} ${metadata.version} is not an imported model`);
+  if (scaler.inputs.join(',') !== metadata.origin.inputs.join(',')) throw new TypeError(`scaler does not match model ${metadata.key} (inputs differ)`);
+  const { window, horizon } = metadata;
+  // The volatility that scales the bands needs the feature warm-up before the window's last day.
+  const requiredBars = Math.max(window, FEATURE_WARMUP + 1);
+  let disposed = false;
+
+  async function forecast(bars: readonly Bar[], days: number): Promise<Forecast> {
+    if (disposed) throw new Error(`forecaster for ${metadata.key} ${metadata.version} was disposed`);
+    if (!Number.isInteger(days) || days < 1 || days > horizon) {
+      throw new ValidationError(`days must be an integer from 1 to ${horizon}, got ${days}`);
+    }
+    if (bars.length < requiredBars) throw new InsufficientBarsError(`forecast with window ${window}`, requiredBars, bars.length);
+    const last = bars[bars.length - 1] as Bar;
+    const prices = predictCloses(model, scaler, [inputWindow(bars, bars.length - 1, window, scaler.inputs)], days)[0] as number[];
+    const volatility = (buildFeatureMatrix(bars.slice(-(FEATURE_WARMUP + 1))).rows.at(-1) as readonly number[])[VOLATILITY_COLUMN] as number;
+    const { w80, w95 } = intervalHalfWidths(metadata.intervals, volatility);
+    const current = last.adjClose;
+    const points = nextTradingDays(last.date, days).map((date, h) => {
+      const r = Math.log((prices[h] as number) / current);
+      const band = (w: number): number => current * Math.exp(r + w);
+      return { date, price: prices[h] as number, lower_80: band(-(w80[h] as number)), upper_80: band(w80[h] as number), lower_95: band(-(w95[h] as number)), upper_95: band(w95[h] as number) };
+    });
+    return { as_of: last.date, current_price: current, points, confidence: directionConfidence(metadata.direction, Math.log((prices[0] as number) / current)) };
+  }
+
+  return {
+    metadata,
+    requiredBars,
+    forecast,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      model.dispose();
+    },
+  };
+}

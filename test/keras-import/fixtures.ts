@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { packageRoot } from '../../src/config/package-root.js';
+import { parseBarsCsv } from '../../src/market/csv.js';
+import type { Bar } from '../../src/market/bar.js';
+
+/** Debian's Python, which has h5py, numpy, scikit-learn and joblib (scripts/install-test-deps.sh installs them). */
+export const PYTHON = '/usr/bin/python3';
+const here = path.join(packageRoot, 'test', 'keras-import');
+
+export function python(script: string, input: unknown): string {
+  const run = spawnSync(PYTHON, [path.join(here, script)], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+/** Real NVDA bars shipped with the repository (data/sample). */
+export async function sampleBars(symbol = 'NVDA'): Promise<Bar[]> {
+  const file = path.join(packageRoot, 'data', 'sample', `${symbol}.csv`);
+  return parseBarsCsv(await readFile(file, 'utf8'), file);
+}
+
+/** A historical/ folder holding the sample CSV, for the CSV market-data provider. */
+export async function historicalDir(root: string, symbol = 'NVDA'): Promise<string> {
+  const dir = path.join(root, 'stock_data', 'historical');
+  await mkdir(dir, { recursive: true });
+  await copyFile(path.join(packageRoot, 'data', 'sample', `${symbol}.csv`), path.join(dir, `${symbol}.csv`));
+  return dir;
+}
+
+export interface LayerWeights {
+  readonly name: string;
+  /** Keras's cell scope for recurrent layers ('lstm_cell', 'gru_cell'). */
+  readonly cell?: string;
+  readonly weights: { name: string; shape: number[]; values: number[] }[];
+}
+
+/** A layer's tfjs weights under Keras's weight names. */
+export function kerasWeights(layer: tf.layers.Layer, name: string, names: readonly string[], cell?: string): LayerWeights {
+  const tensors = layer.getWeights();
+  if (tensors.length !== names.length) throw new Error(`${name}: ${tensors.length} weights, ${names.length} names`);
+  return {
+    name,
+    ...(cell === undefined ? {} : { cell }),
+    weights: tensors.map((t, i) => ({ name: names[i] as string, shape: t.shape, values: Array.from(t.dataSync()) })),
+  };
+}
+
+/** Scaled windows of closes → next scaled close, for a short real fit. */
+export function trainingData(closes: readonly number[], window: number): { x: tf.Tensor3D; y: tf.Tensor2D } {
+  const lo = Math.min(...closes);
+  const hi = Math.max(...closes);
+  const scaled = closes.map((c) => (c - lo) / (hi - lo));
+  const xs: number[][][] = [];
+  const ys: number[][] = [];
+  for (let t = window; t < scaled.length; t += 1) {
+    xs.push(scaled.slice(t - window, t).map((v) => [v]));
+    ys.push([scaled[t] as number]);
+  }
+  return { x: tf.tensor3d(xs), y: tf.tensor2d(ys) };
+}
+
+export function predictValues(model: tf.LayersModel, input: tf.Tensor): number[] {
+  return tf.tidy(() => Array.from((model.predict(input) as tf.Tensor).dataSync()));
+}
+
+export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  return Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number))));
+}
