@@ -71,7 +71,7 @@ function decode(dtype: DtypeInfo, bytes: Uint8Array, count: number): number[] {
   return out;
 }
 
-function arrayObject(dtype: DtypeInfo, shape: number[], raw: PyValue, fortran: boolean): PyObject {
+function decodeArray(dtype: DtypeInfo, shape: number[], raw: PyValue, fortran: boolean): NdArray {
   const count = shape.reduce((a, b) => a * b, 1);
   let values: (number | string)[];
   if (dtype.kind === 'O') {
@@ -84,8 +84,13 @@ function arrayObject(dtype: DtypeInfo, shape: number[], raw: PyValue, fortran: b
     values = decode(dtype, raw, count);
   }
   if (fortran && shape.length === 2) values = transpose(values, shape[1] as number, shape[0] as number);
-  const array: NdArray = { dtype: `${dtype.kind}${dtype.size}`, shape, values };
-  return new PyObject(NDARRAY, array);
+  return { dtype: `${dtype.kind}${dtype.size}`, shape, values };
+}
+
+/** Turns `target` into the decoded array (in place: the pickle memo may refer to it). */
+function becomeArray(target: PyObject, array: NdArray): void {
+  target.className = NDARRAY;
+  target.payload = array;
 }
 
 /** Column-major data of a rows x cols array → row-major. */
@@ -105,25 +110,31 @@ const dtypeClass: PickleClass = {
   build: (target, state) => {
     // State (version, byteorder, ...): '>' is big-endian, '<', '=' and '|' are read as little-endian here.
     if (state instanceof PyTuple && state.items[1] === '>') (target.payload as DtypeInfo).littleEndian = false;
-    return target;
   },
 };
 
+/** `_reconstruct(ndarray, (0,), b'b')` makes an empty array that BUILD fills with (version, shape, dtype, fortran, data). */
 const reconstruct: PickleClass = {
   call: ([cls]) => {
     if (!(cls instanceof PyGlobal) || cls.name !== NDARRAY) throw new TypeError('numpy _reconstruct of something that is not an ndarray');
     return new PyObject(NDARRAY);
   },
-  build: (_target, state) => {
+};
+
+const ndarrayClass: PickleClass = {
+  call: () => {
+    throw new TypeError('numpy.ndarray is only read as a reference');
+  },
+  build: (target, state) => {
     if (!(state instanceof PyTuple) || state.items.length !== 5) fail('numpy array state is not (version, shape, dtype, fortran, data)');
     const [, shape, dtype, fortran, raw] = state.items;
-    return arrayObject(dtypeOf(dtype ?? null), shapeOf(shape ?? null), raw ?? null, fortran === true);
+    becomeArray(target, decodeArray(dtypeOf(dtype ?? null), shapeOf(shape ?? null), raw ?? null, fortran === true));
   },
 };
 
 /** Protocol 5: `_frombuffer(buffer, dtype, shape, order)`. */
 const frombuffer: PickleClass = {
-  call: ([raw, dtype, shape, order]) => arrayObject(dtypeOf(dtype ?? null), shapeOf(shape ?? null), raw ?? null, order === 'F'),
+  call: ([raw, dtype, shape, order]) => new PyObject(NDARRAY, decodeArray(dtypeOf(dtype ?? null), shapeOf(shape ?? null), raw ?? null, order === 'F')),
 };
 
 /** A numpy scalar (e.g. `n_samples_seen_`): `scalar(dtype, bytes)`. */
@@ -138,7 +149,7 @@ const scalar: PickleClass = {
 /** joblib: the wrapper's BUILD is followed by the array's bytes (object arrays: a nested pickle). */
 const joblibWrapper: PickleClass = {
   call: () => new PyObject('joblib.numpy_pickle.NumpyArrayWrapper'),
-  build: (_target, state, stream) => {
+  build: (target, state, stream) => {
     if (!(state instanceof PyDict)) fail('joblib array wrapper without its state');
     const dtype = dtypeOf(state.entries.get('dtype') ?? null);
     const shape = shapeOf(state.entries.get('shape') ?? null);
@@ -146,15 +157,16 @@ const joblibWrapper: PickleClass = {
     if (dtype.kind === 'O') {
       const nested = asNdArray(stream.readNested());
       if (nested === undefined) fail('joblib object array is not followed by a pickled array');
-      return new PyObject(NDARRAY, nested);
+      becomeArray(target, nested);
+      return;
     }
     const alignment = state.entries.get('numpy_array_alignment_bytes');
     if (typeof alignment === 'number') {
-      const padding = (stream.readBytes(1, 'the array padding length')[0] as number);
+      const padding = stream.readBytes(1, 'the array padding length')[0] as number;
       stream.readBytes(padding, 'the array padding');
     }
     const count = shape.reduce((a, b) => a * b, 1);
-    return arrayObject(dtype, shape, stream.readBytes(count * dtype.size, 'joblib array data').slice(), fortran);
+    becomeArray(target, decodeArray(dtype, shape, stream.readBytes(count * dtype.size, 'joblib array data').slice(), fortran));
   },
 };
 
@@ -166,16 +178,9 @@ const codecsEncode: PickleClass = {
   },
 };
 
-/** Classes whose only role is to be referenced (a wrapper's `subclass`, _reconstruct's first argument). */
-const referenceOnly: PickleClass = {
-  call: () => {
-    throw new TypeError('numpy.ndarray is only read as a reference');
-  },
-};
-
 /** Every numpy-related global the reader accepts, under both numpy 1 (`numpy.core`) and 2 (`numpy._core`) names. */
 export const NUMPY_CLASSES: ReadonlyMap<string, PickleClass> = new Map<string, PickleClass>([
-  [NDARRAY, referenceOnly],
+  [NDARRAY, ndarrayClass],
   [DTYPE, dtypeClass],
   ['numpy.core.multiarray._reconstruct', reconstruct],
   ['numpy._core.multiarray._reconstruct', reconstruct],

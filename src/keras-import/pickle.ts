@@ -28,12 +28,15 @@ export class PyDict {
   readonly entries = new Map<string | number, PyValue>();
 }
 
-/** An instance of an allow-listed class, or the opaque result of an allow-listed call. */
+/**
+ * An instance of an allow-listed class, or the opaque result of an allow-listed call. BUILD
+ * changes it in place, as Python does, so references to it from the memo see the built value.
+ */
 export class PyObject {
   state: PyValue = null;
   constructor(
-    readonly className: string,
-    /** What the allow-listed constructor made of its arguments (e.g. a numpy array). */
+    public className: string,
+    /** What the allow-listed handlers made of its arguments and state (e.g. a decoded numpy array). */
     public payload: unknown = undefined,
   ) {}
 }
@@ -56,8 +59,8 @@ export interface PickleStream {
 export interface PickleClass {
   /** REDUCE or NEWOBJ with these arguments; returns the new value. */
   call(args: readonly PyValue[]): PyValue;
-  /** BUILD with this state on a value `call` made; returns the value that replaces it on the stack. */
-  build?(target: PyObject, state: PyValue, stream: PickleStream): PyValue;
+  /** BUILD with this state on an object of this class: updates `target` in place. */
+  build?(target: PyObject, state: PyValue, stream: PickleStream): void;
 }
 
 export type PickleClasses = ReadonlyMap<string, PickleClass>;
@@ -256,13 +259,10 @@ export class PickleReader implements PickleStream {
           const state = value(pop());
           const target = value(pop());
           if (!(target instanceof PyObject)) this.fail('BUILD on something that is not an object');
-          const handler = this.classes.get(target.className);
-          if (handler?.build === undefined) {
-            target.state = state;
-            push(target);
-          } else {
-            push(this.guard(target.className, () => (handler.build as NonNullable<PickleClass['build']>)(target, state, this)));
-          }
+          const build = this.classes.get(target.className)?.build;
+          if (build === undefined) target.state = state;
+          else this.guard(target.className, () => build(target, state, this));
+          push(target);
           break;
         }
         default:
@@ -272,7 +272,7 @@ export class PickleReader implements PickleStream {
   }
 
   /** Runs an allow-listed handler; its complaints about the data become a LegacyFileError at this offset. */
-  private guard(name: string, run: () => PyValue): PyValue {
+  private guard<T>(name: string, run: () => T): T {
     try {
       return run();
     } catch (error) {
