@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   URI_TOO_LONG: { status: 414, message: 'the URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type: send application/json' },
   INVALID_MARKET_DATA: { status: 422, message: 'market data failed validation: %s' },
+  UNREADABLE_LEGACY_FILE: { status: 422, message: 'the legacy model, scaler or backup file cannot be imported: %s' },
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   HEADERS_TOO_LARGE: { status: 431, message: 'the request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'internal server error' },
@@ -145,7 +146,7 @@ export class CorruptModelError extends AppError {
  */
 export class LegacyFileError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super(message, 422, details);
+    super('UNREADABLE_LEGACY_FILE', message, details);
   }
 }
 

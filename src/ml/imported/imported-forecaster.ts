@@ -5,7 +5,7 @@ import { InsufficientBarsError } from '../errors.js';
 import { intervalHalfWidths } from '../evaluation/conformal.js';
 import { directionConfidence } from '../evaluation/direction.js';
 import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from '../features.js';
-import { nextTradingDays } from '../predictor.js';
+import { nextTradingDays } from '../../calendar/nyse.js';
 import type { Forecast, Forecaster, ModelMetadata } from '../types.js';
 import type { ImportedScalerState } from './imported-scaler.js';
 import { inputWindow, predictCloses } from './next-close.js';
