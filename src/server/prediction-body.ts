@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Forecast, ModelMetadata } from '../ml/types.js';
-import type { PredictionBody } from './schemas.js';
+import type { Forecast, ModelMetadata, ModelOrigin } from '../ml/types.js';
+import type { ModelOriginBody, PredictionBody } from './schemas.js';
 
 export type Prediction = z.output<typeof PredictionBody>;
 export type TradingSignal = Prediction['trading_signal'];
@@ -80,8 +80,14 @@ export function buildPrediction(input: PredictionInput): Prediction {
       evaluation: { ...metadata.evaluation },
       beats_naive: metadata.beats_naive,
       fallback: input.fallback,
+      ...(metadata.origin !== undefined ? { origin: originBody(metadata.origin) } : {}),
     },
     data_source: input.dataSource,
     cached: false,
   };
+}
+
+/** An imported model's origin as the API shows it (the model card says it was imported, and from what). */
+export function originBody(origin: ModelOrigin): z.output<typeof ModelOriginBody> {
+  return { ...origin, scaler_types: { ...origin.scaler_types }, layers: [...origin.layers], inputs: [...origin.inputs] };
 }

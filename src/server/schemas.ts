@@ -105,6 +105,26 @@ export const ForecastPointBody = z.object({
   upper_95: z.number(),
 });
 
+export const ModelOriginBody = z
+  .object({
+    kind: z.literal('keras_import'),
+    imported_at: z.string(),
+    model_file: z.string(),
+    model_sha256: z.string(),
+    layout: z.string().describe('keras2 or keras3-legacy-h5'),
+    keras_version: z.string(),
+    scaler_file: z.string(),
+    scaler_sha256: z.string(),
+    scaler_format: z.string().describe('pickle, joblib or json'),
+    scaler_types: z.object({ features: z.string(), target: z.string() }),
+    layers: z.array(z.string()),
+    inputs: z.array(z.string()),
+    output: z.literal('next_close'),
+    multi_step: z.enum(['iterated', 'single_step']).describe('iterated: days after the first come from running the network on its own output'),
+    caveat: z.string(),
+  })
+  .describe('Present only for a model imported from another system (a Keras HDF5 file): where it came from and how its output is used');
+
 export const ModelSummaryBody = z.object({
   name: z.string(),
   key: z.string().describe('Model key: the lower-case symbol, or "global" for the model trained on all symbols'),
@@ -117,6 +137,7 @@ export const ModelSummaryBody = z.object({
   evaluation: EvaluationBody,
   beats_naive: z.boolean(),
   fallback: z.boolean().describe('True when the symbol has no model of its own and the global model answered'),
+  origin: ModelOriginBody.optional(),
 });
 
 export const TestForecastsBody = z.object({
@@ -207,6 +228,7 @@ export const ModelListItem = z.object({
     })
     .nullable()
     .describe('Which code runs the forward pass of the served version'),
+  origin: ModelOriginBody.optional(),
   error: z.string().optional(),
 });
 

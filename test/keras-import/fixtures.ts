@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/package-root.js';
+import { sampleDir } from '../helpers/paths.js';
 import { parseBarsCsv } from '../../src/market/csv.js';
 import type { Bar } from '../../src/market/bar.js';
 
@@ -18,7 +19,7 @@ export function python(script: string, input: unknown): string {
 
 /** Real NVDA bars shipped with the repository (data/sample). */
 export async function sampleBars(symbol = 'NVDA'): Promise<Bar[]> {
-  const file = path.join(packageRoot, 'data', 'sample', `${symbol}.csv`);
+  const file = path.join(sampleDir, `${symbol}.csv`);
   return parseBarsCsv(await readFile(file, 'utf8'), file);
 }
 
@@ -26,7 +27,7 @@ export async function sampleBars(symbol = 'NVDA'): Promise<Bar[]> {
 export async function historicalDir(root: string, symbol = 'NVDA'): Promise<string> {
   const dir = path.join(root, 'stock_data', 'historical');
   await mkdir(dir, { recursive: true });
-  await copyFile(path.join(packageRoot, 'data', 'sample', `${symbol}.csv`), path.join(dir, `${symbol}.csv`));
+  await copyFile(path.join(sampleDir, `${symbol}.csv`), path.join(dir, `${symbol}.csv`));
   return dir;
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { describeLegacyFile, findLegacyModelFiles } from '../../keras-import/legacy-files.js';
 import { GLOBAL_MODEL_KEY } from '../../ml/types.js';
 import { modelKey, ModelStore } from '../../model-store/store.js';
 import { UsageError, type ParsedArgs } from '../args.js';
@@ -23,6 +24,11 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
   write(ctx, `models in ${ctx.store.modelsDir}`);
   if (rows.length === 0) write(ctx, 'no models yet: train one with `train SYMBOL` or `train --all`');
   else write(ctx, table(['model', 'current', 'trained_at', 'data_to', 'backend', 'mae_ratio', 'beats_naive', 'versions'], rows));
+  const legacy = await findLegacyModelFiles(ctx.store.modelsDir);
+  if (legacy.length > 0) {
+    write(ctx, `legacy Keras files in ${ctx.store.modelsDir} (not served until imported):`);
+    for (const file of legacy) write(ctx, `  ${describeLegacyFile(file)}`);
+  }
   const withoutModel = (await ctx.market.listSymbols()).filter((s) => !keys.includes(modelKey(s)));
   if (withoutModel.length > 0) {
     const fallback = keys.includes(GLOBAL_MODEL_KEY) ? 'the global model answers for them' : 'no global model either';

@@ -19,38 +19,45 @@ import { inputWindow, predictCloses } from './next-close.js';
 export function createImportedForecaster(model: tf.LayersModel, scaler: ImportedScalerState, metadata: ModelMetadata): Forecaster {
   if (metadata.origin === undefined) throw new TypeError(`model ${metadata.key} ${metadata.version} is not an imported model`);
   if (scaler.inputs.join(',') !== metadata.origin.inputs.join(',')) throw new TypeError(`scaler does not match model ${metadata.key} (inputs differ)`);
-  const { window, horizon } = metadata;
-  // The volatility that scales the bands needs the feature warm-up before the window's last day.
-  const requiredBars = Math.max(window, FEATURE_WARMUP + 1);
-  let disposed = false;
+  return new ImportedForecaster(model, scaler, metadata);
+}
 
-  async function forecast(bars: readonly Bar[], days: number): Promise<Forecast> {
-    if (disposed) throw new Error(`forecaster for ${metadata.key} ${metadata.version} was disposed`);
+class ImportedForecaster implements Forecaster {
+  /** The window, and the feature warm-up before its last day that the band-scaling volatility needs. */
+  readonly requiredBars: number;
+  private disposed = false;
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly scaler: ImportedScalerState,
+    readonly metadata: ModelMetadata,
+  ) {
+    this.requiredBars = Math.max(metadata.window, FEATURE_WARMUP + 1);
+  }
+
+  async forecast(bars: readonly Bar[], days: number): Promise<Forecast> {
+    const { key, version, window, horizon } = this.metadata;
+    if (this.disposed) throw new Error(`forecaster for ${key} ${version} was disposed`);
     if (!Number.isInteger(days) || days < 1 || days > horizon) {
       throw new ValidationError(`days must be an integer from 1 to ${horizon}, got ${days}`);
     }
-    if (bars.length < requiredBars) throw new InsufficientBarsError(`forecast with window ${window}`, requiredBars, bars.length);
+    if (bars.length < this.requiredBars) throw new InsufficientBarsError(`forecast with window ${window}`, this.requiredBars, bars.length);
     const last = bars[bars.length - 1] as Bar;
-    const prices = predictCloses(model, scaler, [inputWindow(bars, bars.length - 1, window, scaler.inputs)], days)[0] as number[];
+    const prices = predictCloses(this.model, this.scaler, [inputWindow(bars, bars.length - 1, window, this.scaler.inputs)], days)[0] as number[];
     const volatility = (buildFeatureMatrix(bars.slice(-(FEATURE_WARMUP + 1))).rows.at(-1) as readonly number[])[VOLATILITY_COLUMN] as number;
-    const { w80, w95 } = intervalHalfWidths(metadata.intervals, volatility);
+    const { w80, w95 } = intervalHalfWidths(this.metadata.intervals, volatility);
     const current = last.adjClose;
     const points = nextTradingDays(last.date, days).map((date, h) => {
       const r = Math.log((prices[h] as number) / current);
       const band = (w: number): number => current * Math.exp(r + w);
       return { date, price: prices[h] as number, lower_80: band(-(w80[h] as number)), upper_80: band(w80[h] as number), lower_95: band(-(w95[h] as number)), upper_95: band(w95[h] as number) };
     });
-    return { as_of: last.date, current_price: current, points, confidence: directionConfidence(metadata.direction, Math.log((prices[0] as number) / current)) };
+    return { as_of: last.date, current_price: current, points, confidence: directionConfidence(this.metadata.direction, Math.log((prices[0] as number) / current)) };
   }
 
-  return {
-    metadata,
-    requiredBars,
-    forecast,
-    dispose: () => {
-      if (disposed) return;
-      disposed = true;
-      model.dispose();
-    },
-  };
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
 }

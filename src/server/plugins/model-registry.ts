@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { describeLegacyFile, findLegacyModelFiles } from '../../keras-import/legacy-files.js';
 import { seedPersistentData, type SeedSources, type Services } from '../services.js';
 
 export interface ModelRegistryPluginOptions {
@@ -32,6 +33,7 @@ async function modelRegistryPlugin(app: FastifyInstance, { services, seed }: Mod
       const report = await registry.reload();
       const seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
       log.info({ loaded: report.loaded.length, failed: report.failed, backend: services.backend, seconds }, 'models loaded and warmed');
+      await logLegacyFiles(config.layout.mlModels, log);
     } catch (error) {
       log.error({ err: error }, 'start-up failed; the service stays not ready');
     }
@@ -52,6 +54,14 @@ async function modelRegistryPlugin(app: FastifyInstance, { services, seed }: Mod
     await startupRun;
     await services.close();
   });
+}
+
+/** The original system's Keras files are not served; say so once, with the command that imports each. */
+async function logLegacyFiles(mlModelsDir: string, log: FastifyBaseLogger): Promise<void> {
+  const files = await findLegacyModelFiles(mlModelsDir);
+  if (files.length === 0) return;
+  const lines = files.map(describeLegacyFile);
+  log.warn({ legacy_files: lines }, `legacy Keras model files in ${mlModelsDir} are not served until imported: ${lines.join('; ')}`);
 }
 
 export default fp(modelRegistryPlugin, { name: 'model-registry' });

@@ -4,7 +4,7 @@ import { NotFoundError, UnavailableError } from '../../errors.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey } from '../../ml/types.js';
 import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
-import { price } from '../prediction-body.js';
+import { originBody, price } from '../prediction-body.js';
 import type { Services } from '../services.js';
 import type { Job } from '../training-jobs.js';
 import {
@@ -42,6 +42,7 @@ export function modelItem(entry: ModelEntry): ModelItem {
     evaluation: meta?.evaluation ?? null,
     beats_naive: meta?.beats_naive ?? null,
     inference: entry.inference ? { ...entry.inference } : null,
+    ...(meta?.origin !== undefined ? { origin: originBody(meta.origin) } : {}),
     ...(entry.error !== undefined ? { error: entry.error } : {}),
   };
 }
