@@ -6,6 +6,7 @@ import { intervalHalfWidths } from '../evaluation/conformal.js';
 import { directionConfidence } from '../evaluation/direction.js';
 import { buildFeatureMatrix, FEATURE_WARMUP, VOLATILITY_COLUMN } from '../features.js';
 import { nextTradingDays } from '../../calendar/nyse.js';
+import type { InferenceInfo } from '../inference/engine.js';
 import type { Forecast, Forecaster, ModelMetadata } from '../types.js';
 import type { ImportedScalerState } from './imported-scaler.js';
 import { inputWindow, predictCloses } from './next-close.js';
@@ -25,6 +26,8 @@ export function createImportedForecaster(model: tf.LayersModel, scaler: Imported
 class ImportedForecaster implements Forecaster {
   /** The window, and the feature warm-up before its last day that the band-scaling volatility needs. */
   readonly requiredBars: number;
+  /** Imported networks (any of the supported layers, iterated on their own output) run on the tfjs graph. */
+  readonly inference: InferenceInfo = { path: 'tfjs', reason: 'imported Keras network' };
   private disposed = false;
 
   constructor(
