@@ -163,7 +163,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   await fs.mkdir(staging, { mode: 0o700 });
   let safetyCopy: string | undefined;
   try {
-    await tar.x({ file: options.archive, cwd: staging, strict: true, filter: (name) => name.replace(/\/$/, '') === BACKUP_MANIFEST_NAME || manifest.sections.some((s) => name === s || name.startsWith(`${s}/`)) });
+    // Modes from the archive, masked explicitly (not by the process umask, which may be 000): nothing world-writable.
+    await tar.x({ file: options.archive, cwd: staging, strict: true, chmod: true, processUmask: 0o022, filter: (name) => name.replace(/\/$/, '') === BACKUP_MANIFEST_NAME || manifest.sections.some((s) => name === s || name.startsWith(`${s}/`)) });
     // The extracted files are what gets swapped in: check them once more on disk.
     for (const [name, digest] of Object.entries(manifest.files)) {
       if (!(await sameContent(path.join(staging, ...name.split('/')), digest))) {

@@ -9,7 +9,7 @@ import { ModelStore } from '../../src/model-store/store.js';
 import { currentModels } from '../../src/ops/model-catalog.js';
 import { sha256File } from '../../src/ops/files.js';
 import { repoRoot } from '../helpers/paths.js';
-import { runOps } from './cli.js';
+import { opsCli, run, runOps } from './cli.js';
 import { snapshotTree, worldWritable } from './tree.js';
 
 /**
@@ -43,7 +43,8 @@ describe('disaster recovery from nothing, and hostile archives', () => {
 
   it('`ops restore ARCHIVE --yes` rebuilds the whole tree after persistent_data was deleted', async () => {
     await rm(data, { recursive: true, force: true });
-    const restore = await runOps(['restore', archive, '--yes', '--data', data], { env: { BACKUP_HMAC_KEY: HMAC_KEY } });
+    // Under umask 000, as a careless cron or container might run it: modes must still be explicit.
+    const restore = await run('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, opsCli, 'restore', archive, '--yes', '--data', data], { env: { BACKUP_HMAC_KEY: HMAC_KEY } });
     assert.equal(restore.code, 0, restore.stderr + restore.stdout);
     assert.doesNotMatch(restore.stderr, /ENOENT|\n\s+at /, 'no stack trace');
     assert.match(restore.stdout, /signature verified/);
