@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { InferencePreference } from '../ml/inference/engine.js';
@@ -149,6 +150,11 @@ const EnvSchema = z.object({
   /** Seed persistent_data from the shipped models and sample CSVs when it is empty. */
   SEED_ON_START: booleanFlag.default(true),
   SHUTDOWN_TIMEOUT: durationSeconds('SHUTDOWN_TIMEOUT').default(30),
+  /** Load shedding: mean event-loop delay (ms) above which API requests get 503 + Retry-After (0 = off). */
+  LOAD_MAX_EVENT_LOOP_DELAY: numberIn(0, 60_000, true).default(200),
+  /** Load shedding: V8 heap bytes in use above which API requests get 503 (0 = 90% of the heap limit). */
+  LOAD_MAX_HEAP_BYTES: numberIn(0, 2 ** 45, true).default(0),
+  LOAD_RETRY_AFTER: numberIn(1, 3600, true).default(5),
   /** PostgreSQL for the prediction-tracking store (shared by replicas); unset: SQLite under stock_data/predictions/. */
   DATABASE_URL: databaseUrl.optional(),
   DAILY_PREDICTION_ENABLED: booleanFlag.default(false),
@@ -194,6 +200,8 @@ export interface AppConfig {
   readonly storageMetricsIntervalSeconds: number;
   readonly seedOnStart: boolean;
   readonly shutdownTimeoutSeconds: number;
+  /** Load shedding thresholds (0 = that check off) and the Retry-After of a shed request. */
+  readonly loadShedding: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedBytes: number; readonly retryAfterSeconds: number };
   readonly databaseUrl: string | undefined;
   readonly dailyPrediction: {
     readonly enabled: boolean;
@@ -286,6 +294,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     storageMetricsIntervalSeconds: e.STORAGE_METRICS_INTERVAL,
     seedOnStart: e.SEED_ON_START,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+    loadShedding: {
+      maxEventLoopDelayMs: e.LOAD_MAX_EVENT_LOOP_DELAY,
+      maxHeapUsedBytes: e.LOAD_MAX_HEAP_BYTES || Math.floor(0.9 * getHeapStatistics().heap_size_limit),
+      retryAfterSeconds: e.LOAD_RETRY_AFTER,
+    },
     databaseUrl: e.DATABASE_URL,
     dailyPrediction: {
       enabled: e.DAILY_PREDICTION_ENABLED,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env.js';
@@ -18,6 +18,7 @@ import { memoizingSerializerCompiler } from './serializer.js';
 import corsPlugin from './plugins/cors.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
+import loadSheddingPlugin from './plugins/load-shedding.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import trackingPlugin from './plugins/tracking.js';
 import { healthRoutes } from './routes/health.js';
@@ -56,6 +57,10 @@ declare module 'fastify' {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+/** Probes and scrapes are never throttled or shed into a false outage. */
+const isProbe = (request: FastifyRequest): boolean =>
+  request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health');
 
 /**
  * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
@@ -142,8 +147,10 @@ export async function buildApp(options: BuildAppOptions) {
     max: config.rateLimitMax,
     windowSeconds: config.rateLimitWindowSeconds,
     // Probes and scrapes must never be throttled into a false outage.
-    exempt: (request) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health'),
+    exempt: isProbe,
   });
+  // Before everything else that costs: a shed request is answered from its onRequest hook.
+  await app.register(loadSheddingPlugin, { ...config.loadShedding, exempt: isProbe });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Stock Prediction Service', version, description: 'LSTM forecasts with intervals, compared with the naive forecast' },

@@ -89,9 +89,9 @@ async function diskHealth(services: Services): Promise<Service> {
 }
 
 /** The detailed health report: local checks only (probes never call external APIs). */
-export async function healthReport(services: Services): Promise<Health> {
+export async function healthReport(services: Services, load: Service): Promise<Health> {
   const [redis, data_source, disk] = await Promise.all([redisHealth(services), dataSourceHealth(services), diskHealth(services)]);
-  const service = { redis, data_source, models: modelsHealth(services), disk };
+  const service = { redis, data_source, models: modelsHealth(services), disk, load };
   const states = Object.values(service).map((s) => s.status);
   const status = states.includes('unhealthy') ? 'unhealthy' : states.includes('degraded') ? 'degraded' : 'healthy';
   return {

@@ -295,7 +295,7 @@ export const HealthBody = z.object({
   timestamp: z.string(),
   version: z.string(),
   uptime_seconds: z.number(),
-  services: z.object({ redis: ServiceHealth, data_source: ServiceHealth, models: ServiceHealth, disk: ServiceHealth }),
+  services: z.object({ redis: ServiceHealth, data_source: ServiceHealth, models: ServiceHealth, disk: ServiceHealth, load: ServiceHealth }),
 });
 
 export const ProbeBody = z.object({ status: z.string(), timestamp: z.string() });

@@ -299,8 +299,9 @@ describe('REST API on real models and real prices', () => {
       const body = json((await get(url)).body);
       assert.equal(body['status'], 'healthy');
       const services = body['services'] as Record<string, Json>;
-      assert.deepEqual(Object.keys(services).sort(), ['data_source', 'disk', 'models', 'redis']);
+      assert.deepEqual(Object.keys(services).sort(), ['data_source', 'disk', 'load', 'models', 'redis']);
       assert.equal(services['redis']?.['status'], 'disabled');
+      assert.equal(services['load']?.['status'], 'healthy');
       assert.equal(services['models']?.['status'], 'healthy');
     }
     assert.equal((await get('/health/live')).statusCode, 200);

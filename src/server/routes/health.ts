@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { healthReport, isReady } from '../health.js';
 import { HealthBody, ProbeBody } from '../schemas.js';
+import { loadHealth } from '../plugins/load-shedding.js';
 import type { Services } from '../services.js';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
@@ -32,12 +33,12 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       {
         schema: {
           tags: ['health'],
-          summary: 'Detailed health: redis, data source, models, disk (local checks only). 200 healthy/degraded, 503 unhealthy',
+          summary: 'Detailed health: redis, data source, models, disk, load shedding (local checks only). 200 healthy/degraded, 503 unhealthy',
           response: { 200: HealthBody, 503: HealthBody },
         },
       },
       async (_request, reply) => {
-        const report = await healthReport(services);
+        const report = await healthReport(services, loadHealth(app, services.config.loadShedding));
         return reply.code(report.status === 'unhealthy' ? 503 : 200).send(report);
       },
     );
