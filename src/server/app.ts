@@ -1,4 +1,5 @@
 import path from 'node:path';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Server } from 'node:http';
@@ -20,6 +21,7 @@ import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
 import loadSheddingPlugin from './plugins/load-shedding.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
+import { docsSecurityHeaders, securityHeaders } from './plugins/security-headers.js';
 import trackingPlugin from './plugins/tracking.js';
 import { healthRoutes } from './routes/health.js';
 import { historicalRoutes } from './routes/historical.js';
@@ -163,7 +165,11 @@ export async function buildApp(options: BuildAppOptions) {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Security headers (CSP) only where a browser renders pages: /docs here, the dashboard with the root routes.
+  await app.register(async (docs) => {
+    await docs.register(helmet, docsSecurityHeaders);
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
   await app.register(modelRegistryPlugin, {
     services,
     seed: { shippedModelsDir: options.shippedModelsDir, sampleDataDir: options.sampleDataDir },
@@ -177,7 +183,10 @@ export async function buildApp(options: BuildAppOptions) {
   await app.register(historicalRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
   await app.register(statsRoutes, routeOptions);
-  await app.register(rootRoutes, { services, webDir: options.webDir ?? path.join(packageRoot, 'dist', 'web') });
+  await app.register(async (dashboard) => {
+    await dashboard.register(helmet, securityHeaders);
+    await dashboard.register(rootRoutes, { services, webDir: options.webDir ?? path.join(packageRoot, 'dist', 'web') });
+  });
 
   // Registered after the plugins, so it runs after their onClose hooks: the last line written is "service stopped".
   app.addHook('onClose', async () => {

@@ -231,6 +231,35 @@ describe('web dashboard in Chromium against the real service', () => {
     await page.close();
   });
 
+  test('security headers: the dashboard and /docs carry a strict CSP, render under it without console errors; JSON answers skip them', async () => {
+    const page = await fetch(new URL('/', service.url), { headers: { accept: 'text/html' } });
+    await page.arrayBuffer();
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'(;|$)/, 'no inline or remote script');
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    const asset = await fetch(new URL('/assets/app.js', service.url));
+    await asset.arrayBuffer();
+    assert.match(asset.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const json = await fetch(new URL('/api/v1/stats', service.url));
+    await json.arrayBuffer();
+    assert.equal(json.headers.get('content-security-policy'), null);
+
+    const docs = await browser.newPage();
+    const consoleErrors: string[] = [];
+    docs.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    docs.on('pageerror', (error) => consoleErrors.push(error.message));
+    const response = await docs.goto(new URL('/docs/', service.url).href);
+    assert.match((await response?.allHeaders())?.['content-security-policy'] ?? '', /default-src 'self'/);
+    await docs.waitForSelector('.opblock-summary-path', { timeout: 30_000 });
+    assert.ok((await docs.locator('.opblock-summary-path').count()) > 5, 'the operations are listed');
+    assert.deepEqual(consoleErrors, []);
+    await docs.close();
+  });
+
   test('switching horizon and symbol redraws the chart and shows the API numbers', async () => {
     const [first, second] = service.symbols;
     assert.ok(first !== undefined && second !== undefined, 'the service has two models');

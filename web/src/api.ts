@@ -54,7 +54,9 @@ export function createApiClient(baseUrl: string, fetchImpl: typeof fetch = fetch
   async function getJson<T>(path: string, okStatuses: readonly number[] = [200]): Promise<T> {
     let response: Response;
     try {
-      response = await fetchImpl(new URL(path, baseUrl), { headers: { accept: 'application/json' } });
+      // no-cache: predictions and history carry max-age, but the dashboard shows what the service says now; the
+      // browser revalidates with If-None-Match (a 304 when nothing changed) and never shows a stale copy as live.
+      response = await fetchImpl(new URL(path, baseUrl), { headers: { accept: 'application/json' }, cache: 'no-cache' });
     } catch {
       throw new ApiError('The service could not be reached. Is it running?', 'unreachable', 0, null);
     }
