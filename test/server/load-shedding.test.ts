@@ -62,9 +62,12 @@ describe('load shedding (@fastify/under-pressure)', () => {
 
   it('a blocked event loop sheds requests, and serving resumes by itself once the loop is free again', async () => {
     const get = await start({ LOAD_MAX_EVENT_LOOP_DELAY: '50' });
-    assert.equal((await get('/api/v1/predict/NVDA')).statusCode, 200);
-    const healthy = JSON.parse((await get('/health')).body) as { services: Record<string, { status: string }> };
-    assert.equal(healthy.services['load']?.status, 'healthy');
+    // Start-up (model loading) and a loaded test machine can lag the loop for a moment: wait for a calm sample.
+    await eventually(async () => (await get('/api/v1/predict/NVDA')).statusCode === 200, 'serving before the overload');
+    await eventually(
+      async () => (JSON.parse((await get('/health')).body) as { services: Record<string, { status: string }> }).services['load']?.status === 'healthy',
+      'load reported healthy',
+    );
     // Synchronous work of 300 ms at a time for ~1.5 s: the loop's mean delay goes far above 50 ms.
     const blockUntil = Date.now() + 1500;
     while (Date.now() < blockUntil) {
