@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { dataLayout, type DataLayout } from '../config/layout.js';
+import { ConfigError, loadConfig } from '../config/env.js';
+import type { DataLayout } from '../config/layout.js';
 import { packageVersion } from '../config/package-root.js';
-import { loadConfig } from '../config/env.js';
 import { marketDataConfig } from '../config/market-data.js';
 import { createMarketDataProvider } from '../market/factory.js';
 import type { MarketDataProvider } from '../market/provider.js';
@@ -26,7 +26,8 @@ import { parseArgs, positiveInt, UsageError, type ParsedArgs } from './args.js';
 
 const USAGE = `usage: ops <command> [options]        (npm run ops -- <command> ..., node dist/src/cli/ops.js <command> ...)
 
-Every command takes --data <dir> (default: $PERSISTENT_DATA_PATH, else ./persistent_data).
+Every command takes --data <dir> (default: $PERSISTENT_DATA_PATH, else ./persistent_data). Folders follow the
+service's configuration: BACKUP_PATH, ML_MODEL_PATH, SCALERS_PATH, LOG_PATH, CONFIG_PATH... override their defaults.
 
   setup    [--compose-env F] [--no-chown]   create/complete persistent_data/, config, .env secrets, operator scripts
   backup   [--keep N] [--log-days N] [--redis-url URL] [--models-only]
@@ -45,8 +46,14 @@ interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/**
+ * The service's own validated configuration decides every path (PERSISTENT_DATA_PATH and the overrides
+ * BACKUP_PATH, ML_MODEL_PATH, SCALERS_PATH, ...), so ops commands work on the folders the service
+ * uses; --data stands in for PERSISTENT_DATA_PATH.
+ */
 function layoutFrom(args: ParsedArgs, env: NodeJS.ProcessEnv): DataLayout {
-  return dataLayout(args.values.data ?? env.PERSISTENT_DATA_PATH ?? 'persistent_data');
+  const data = args.values.data;
+  return loadConfig(data === undefined ? env : { ...env, PERSISTENT_DATA_PATH: data }).layout;
 }
 
 function modelStore(layout: DataLayout): ModelStore {
@@ -302,7 +309,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       io.err.write(`ops: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof ArchiveRejectedError || error instanceof RestoreAbortedError || error instanceof SetupError) {
+    if (error instanceof ArchiveRejectedError || error instanceof RestoreAbortedError || error instanceof SetupError || error instanceof ConfigError) {
       io.err.write(`ops: ${error.message}\n`);
       return 1;
     }

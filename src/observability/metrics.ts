@@ -125,7 +125,7 @@ export function createMetrics() {
       help: 'Lines the application log file could not take (full disk, I/O error); stdout still got them',
       registers,
     }),
-    lastBackup: new Gauge({ name: 'last_backup_timestamp_seconds', help: 'mtime of the newest archive in backups/ (0 if none)', registers }),
+    lastBackup: new Gauge({ name: 'last_backup_timestamp_seconds', help: 'mtime of the newest backup archive (stock_prediction_backup_*.tar.gz) in BACKUP_PATH, default persistent_data/backups (0 if none)', registers }),
     appInfo: new Gauge({ name: 'app_info', help: 'Service version and tfjs backend (value 1)', labelNames: ['version', 'backend'] as const, registers }),
   };
 }

@@ -44,15 +44,3 @@ export async function measureStorage(root: string): Promise<DirectoryUsage[]> {
   }
   return usage;
 }
-
-/** Unix seconds of the newest backup archive's mtime, 0 when there is none. */
-export async function newestBackupSeconds(backupsDir: string): Promise<number> {
-  const names = await fs.readdir(backupsDir).catch(() => [] as string[]);
-  let newest = 0;
-  for (const name of names) {
-    if (!/\.(tar\.gz|tgz)$/.test(name)) continue;
-    const stat = await fs.stat(path.join(backupsDir, name)).catch(() => undefined);
-    if (stat && stat.isFile()) newest = Math.max(newest, stat.mtimeMs / 1000);
-  }
-  return newest;
-}

@@ -4,9 +4,10 @@ import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
 import { isNotFound, tempNameFor } from '../fs/atomic-file.js';
 import {
-  archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, isArchiveName, SECTION_NAMES, sectionDirectory,
+  archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
+import { listArchives } from './backup-archives.js';
 import { BACKUP_SIGNATURE_NAME, signManifest } from './backup-signature.js';
 import { deadLeftovers, exists, fileStamp, sha256File, toPosix, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
@@ -253,16 +254,6 @@ async function uniqueArchivePath(dir: string, at: Date, label: string | undefine
       if (isNotFound(error)) return candidate;
       throw error;
     }
-  }
-}
-
-/** Backup archives in `dir`, oldest first (their names sort by creation time). */
-export async function listArchives(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).filter(isArchiveName).sort().map((name) => path.join(dir, name));
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
   }
 }
 

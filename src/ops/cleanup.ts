@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataLayout } from '../config/layout.js';
-import { listArchives } from './backup.js';
+import { listArchives } from './backup-archives.js';
 import { deadLeftovers, walkFiles } from './files.js';
 import type { OpsConfig } from './ops-config.js';
 import { isNotFound } from '../fs/atomic-file.js';

@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DataLayout } from '../config/layout.js';
-import { listArchives } from './backup.js';
+import { listArchives, newestArchive } from './backup-archives.js';
 import { measureStorage, type DirectoryUsage } from '../observability/storage.js';
 import type { ModelState } from './model-catalog.js';
 
@@ -41,12 +40,13 @@ export async function monitor(options: MonitorOptions): Promise<MonitorReport> {
   const now = options.now ?? new Date();
   const directories = (await measureStorage(options.layout.root)).sort((a, b) => a.directory.localeCompare(b.directory));
   const archives = await listArchives(options.layout.backups);
-  const newest = archives.at(-1);
-  let last: MonitorReport['backups']['last'] = null;
-  if (newest !== undefined) {
-    const info = await fs.stat(newest);
-    last = { file: newest, bytes: info.size, created_at: info.mtime.toISOString(), age_seconds: Math.round((now.getTime() - info.mtimeMs) / 1000) };
-  }
+  const newest = await newestArchive(options.layout.backups);
+  const last: MonitorReport['backups']['last'] = newest === undefined ? null : {
+    file: newest.file,
+    bytes: newest.bytes,
+    created_at: new Date(newest.mtimeMs).toISOString(),
+    age_seconds: Math.round((now.getTime() - newest.mtimeMs) / 1000),
+  };
   const models = options.models.map((state) => {
     const meta = state.metadata;
     if (meta === undefined) return { key: state.key, version: state.version, ...(state.error === undefined ? {} : { error: state.error }) };

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { measureStorage, newestBackupSeconds } from '../../observability/storage.js';
+import { measureStorage } from '../../observability/storage.js';
+import { newestArchive } from '../../ops/backup-archives.js';
 import type { Services } from '../services.js';
 
 /**
@@ -30,7 +31,8 @@ async function metricsPlugin(app: FastifyInstance, { services }: { services: Ser
       metrics.storageBytes.set({ directory: usage.directory }, usage.bytes);
       metrics.storageFiles.set({ directory: usage.directory }, usage.files);
     }
-    metrics.lastBackup.set(await newestBackupSeconds(layout.backups));
+    const newest = await newestArchive(layout.backups);
+    metrics.lastBackup.set(newest === undefined ? 0 : newest.mtimeMs / 1000);
     for (const tier of await services.cache.report()) metrics.cacheEntries.set({ tier: tier.name }, tier.size);
   };
   let timer: NodeJS.Timeout | undefined;
