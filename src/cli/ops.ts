@@ -23,6 +23,8 @@ import { countNewBars, decideRetraining, type SymbolState } from '../ops/retrain
 import { planRestore, restoreBackup, RestoreAbortedError, verifyArchive, type RestorePlan } from '../ops/restore.js';
 import { SetupError, setupPersistentData } from '../ops/setup.js';
 import { parseArgs, positiveInt, UsageError, type ParsedArgs } from './args.js';
+import { runLegacyRestore } from './legacy-restore.js';
+import { runModelsCli } from './models.js';
 
 const USAGE = `usage: ops <command> [options]        (npm run ops -- <command> ..., node dist/src/cli/ops.js <command> ...)
 
@@ -35,6 +37,11 @@ service's configuration: BACKUP_PATH, ML_MODEL_PATH, SCALERS_PATH, LOG_PATH, CON
   restore  <archive> [--dry-run] [--yes] [--url URL]
                                             verify every checksum, then swap the archive's directories in
                                             (warns when a service still answers at URL, default loopback:PORT)
+  restore  --legacy <archive> [--dry-run] [--yes] [--overwrite-newer] [--no-import]
+                                            a backup_data.sh archive of the original system: restore its ml_models,
+                                            scalers, stock_data and config (newer files kept unless --overwrite-newer),
+                                            then import its Keras models
+  import-keras FILE.h5 --scaler FILE --symbol SYM [...]   the models CLI's import-keras on this persistent_data
   monitor  [--json] [--url URL] [--no-health] sizes, file counts, last backup, model ages, service health
   cleanup  [--dry-run]                      retention rules of config/ml_config.json
   retrain  [--force] [--symbols A,B] [--max-age-days N] [--min-new-bars N] [--dry-run]
@@ -288,13 +295,28 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
   return code;
 }
 
+/** `--data DIR` (or `--data=DIR`) picked out of a command line passed on to another CLI, and the rest. */
+function dataOnly(argv: readonly string[]): string[] {
+  const at = argv.findIndex((a) => a === '--data' || a.startsWith('--data='));
+  if (at < 0) return [];
+  return argv[at] === '--data' ? argv.slice(at, at + 2) : [argv[at] as string];
+}
+
+function withoutData(argv: readonly string[]): string[] {
+  const taken = dataOnly(argv);
+  const at = argv.findIndex((a) => a === '--data' || a.startsWith('--data='));
+  return at < 0 ? [...argv] : [...argv.slice(0, at), ...argv.slice(at + taken.length)];
+}
+
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }, stdin = process.stdin): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'setup': return await runSetup(rest, io);
       case 'backup': return await runBackup(rest, io);
-      case 'restore': return await runRestore(rest, io, stdin);
+      // A backup of the original system (backup_info.json, no checksums) is accepted only when asked for by name.
+      case 'restore': return rest.includes('--legacy') ? await runLegacyRestore(rest.filter((a) => a !== '--legacy'), io, stdin) : await runRestore(rest, io, stdin);
+      case 'import-keras': return await runModelsCli(['import-keras', ...withoutData(rest)], { ...io.env, PERSISTENT_DATA_PATH: layoutFrom(parseArgs(dataOnly(rest), { values: ['data'] }), io.env).root }, io.out, io.err);
       case 'monitor': return await runMonitor(rest, io);
       case 'cleanup': return await runCleanup(rest, io);
       case 'retrain': return await runRetrain(rest, io);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -9,6 +8,7 @@ import {
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
 import { BACKUP_SIGNATURE_NAME, checkManifestSignature } from './backup-signature.js';
+import { readArchiveFiles } from './archive-files.js';
 import { fileStamp, sha256File, walkFiles } from './files.js';
 
 export interface SectionChanges {
@@ -40,57 +40,14 @@ export interface RestoreResult extends RestorePlan {
  * so an archive whose files and manifest were rewritten together fails too.
  */
 export async function verifyArchive(archive: string, hmacKey?: string): Promise<BackupManifest> {
-  try {
-    const info = await fs.stat(archive);
-    if (!info.isFile()) throw new ArchiveRejectedError(`${archive} is not a file`);
-  } catch (error) {
-    if (isNotFound(error)) throw new ArchiveRejectedError(`${archive} does not exist`);
-    throw error;
-  }
-  const seen = new Map<string, { bytes: number; sha256: string }>();
-  const pending: Promise<void>[] = [];
-  let manifestText: string | undefined;
-  let signatureText: string | undefined;
-  // Thrown from tar's entry callback, a refusal would escape as an uncaught exception: it is kept and thrown after the read.
-  let refusal: ArchiveRejectedError | undefined;
-  try {
-    await tar.t({
-      file: archive,
-      strict: true,
-      onReadEntry: (entry) => {
-        const name = entry.path.replace(/\/$/, '');
-        if (entry.type === 'Directory') return;
-        if (entry.type !== 'File' && entry.type !== 'OldFile') {
-          refusal ??= new ArchiveRejectedError(`${archive}: ${name} is a ${entry.type}, only files are allowed`);
-          entry.resume();
-          return;
-        }
-        const keepText = name === BACKUP_MANIFEST_NAME || name === BACKUP_SIGNATURE_NAME;
-        const hash = createHash('sha256');
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        pending.push(new Promise<void>((resolve, reject) => {
-          entry.on('data', (chunk: Buffer) => {
-            hash.update(chunk);
-            bytes += chunk.length;
-            if (keepText) chunks.push(chunk);
-          });
-          entry.on('end', () => {
-            if (name === BACKUP_MANIFEST_NAME) manifestText = Buffer.concat(chunks).toString('utf8');
-            else if (name === BACKUP_SIGNATURE_NAME) signatureText = Buffer.concat(chunks).toString('utf8');
-            else seen.set(name, { bytes, sha256: hash.digest('hex') });
-            resolve();
-          });
-          entry.on('error', reject);
-        }));
-      },
-    });
-    await Promise.all(pending);
-  } catch (error) {
-    if (error instanceof ArchiveRejectedError) throw error;
-    throw new ArchiveRejectedError(`${archive} is not a readable backup archive (truncated or corrupt): ${(error as Error).message}`);
-  }
-  if (refusal !== undefined) throw refusal;
+  const files = await readArchiveFiles(
+    archive,
+    (name) => name === BACKUP_MANIFEST_NAME || name === BACKUP_SIGNATURE_NAME,
+    ({ name, type }) => (type === 'Directory' || type === 'File' || type === 'OldFile' ? undefined : `${name} is a ${type}, only files are allowed`),
+  );
+  const manifestText = files.find((f) => f.name === BACKUP_MANIFEST_NAME)?.text;
+  const signatureText = files.find((f) => f.name === BACKUP_SIGNATURE_NAME)?.text;
+  const seen = new Map(files.filter((f) => f.name !== BACKUP_MANIFEST_NAME && f.name !== BACKUP_SIGNATURE_NAME).map((f) => [f.name, f]));
   if (manifestText === undefined) throw new ArchiveRejectedError(`${archive} has no ${BACKUP_MANIFEST_NAME}`);
   if (hmacKey !== undefined) checkManifestSignature(archive, manifestText, signatureText, hmacKey);
   const manifest = parseBackupManifest(manifestText, archive);

@@ -71,3 +71,29 @@ export function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   return Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number))));
 }
+
+const LEGACY_WINDOW = 6;
+
+/** The original system's files: ml_models/nvda_lstm_model.h5 and its joblib {features, target} scalers. */
+export function writeLegacyFiles(mlModels: string): void {
+  python('write_keras_h5.py', {
+    path: path.join(mlModels, 'nvda_lstm_model.h5'),
+    layout: 'keras2',
+    model_config: { class_name: 'Sequential', config: { name: 'sequential', layers: [
+      { class_name: 'LSTM', config: { name: 'lstm', batch_input_shape: [null, LEGACY_WINDOW, 1], units: 3, return_sequences: false, activation: 'tanh', recurrent_activation: 'sigmoid' } },
+      { class_name: 'Dropout', config: { name: 'dropout', rate: 0.2 } },
+      { class_name: 'Dense', config: { name: 'dense', units: 1, activation: 'linear' } },
+    ] } },
+    layers: [
+      { name: 'lstm', cell: 'lstm_cell', weights: [
+        { name: 'kernel', shape: [1, 12], values: Array.from({ length: 12 }, (_, i) => 0.3 * Math.sin(i + 1)) },
+        { name: 'recurrent_kernel', shape: [3, 12], values: Array.from({ length: 36 }, (_, i) => 0.2 * Math.cos(i)) },
+        { name: 'bias', shape: [12], values: Array.from({ length: 12 }, (_, i) => (i >= 3 && i < 6 ? 1 : 0)) },
+      ] },
+      { name: 'dropout', weights: [] },
+      { name: 'dense', weights: [{ name: 'kernel', shape: [3, 1], values: [0.01, 0.01, 0.01] }, { name: 'bias', shape: [1], values: [0] }] },
+    ],
+  });
+  const fit = Array.from({ length: 100 }, (_, i) => [0.1 + i * 2.5]);
+  python('write_scaler.py', { path: path.join(mlModels, 'nvda_lstm_model_scalers.pkl'), kind: 'minmax', format: 'joblib', fit, target_fit: fit, probe: [[1]], target_probe: [[1]] });
+}
