@@ -8,7 +8,9 @@ import { isTradingDay } from '../calendar/nyse.js';
 import { ConfigError, loadConfig, type AppConfig } from '../config/env.js';
 import { packageRoot } from '../config/package-root.js';
 import { errorMessage } from '../errors.js';
-import { CsvMarketData } from '../market/csv.js';
+import { marketDataConfig } from '../config/market-data.js';
+import { createMarketDataProvider } from '../market/factory.js';
+import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
 import { isIsoDate } from '../market/validation.js';
 import { selectBackend } from '../ml/backend.js';
@@ -57,11 +59,12 @@ function dateFlag(args: ParsedArgs, name: string, required: boolean): string | u
 }
 
 /** Forecasters straight from the model store (the symbol's own model, else the global one), loaded once each. */
-async function storeDeps(ctx: Context, args: ParsedArgs): Promise<{ deps: TrackingDeps; symbols: string[]; market: CsvMarketData; close(): void }> {
+async function storeDeps(ctx: Context, args: ParsedArgs): Promise<{ deps: TrackingDeps; symbols: string[]; market: MarketDataProvider; close(): void }> {
   const { config } = ctx;
   await selectBackend(config.tfjsBackend);
   const models = new ModelStore({ modelsDir: config.layout.mlModels, scalersDir: config.layout.scalers, keepVersions: config.modelKeepVersions });
-  const market = new CsvMarketData({ directory: config.layout.historical });
+  // The service's provider: with DATA_SOURCE=yahoo a symbol first seen through Yahoo is tracked on its stored bars.
+  const market = createMarketDataProvider(marketDataConfig(config));
   // A fresh install works like the service's first start: shipped sample prices and models are copied into an empty tree.
   await seedHistorical({ historicalDir: config.layout.historical, sampleDir: path.join(packageRoot, 'data', 'sample') });
   await models.seedFrom(path.join(packageRoot, 'models'));
@@ -116,7 +119,7 @@ async function dailyRunCommand(ctx: Context, args: ParsedArgs): Promise<number> 
   try {
     let date = dateFlag(args, 'date', false);
     if (date === undefined) {
-      const bars = await market.getBars(symbols[0] ?? 'SPY');
+      const bars = await market.getBars(symbols[0] ?? 'SPY', { fresh: true });
       date = bars[bars.length - 1]?.date ?? '';
     }
     const force = args.switches.has('force');

@@ -103,7 +103,9 @@ export class PredictionService {
       // Only the client's own mistakes pass through; a failing or untrustworthy source is a 503.
       if (error instanceof AppError && (error.status === 400 || error.status === 404)) throw error;
       const message = errorMessage(error);
-      throw new UnavailableError(`market data source ${this.options.market.name} is unavailable: ${message}`, 30, { symbol });
+      // The source's own estimate (e.g. a full lookup queue drains in seconds) beats a fixed 30 s.
+      const retryAfter = error instanceof UnavailableError ? error.retryAfterSeconds : 30;
+      throw new UnavailableError(`market data source ${this.options.market.name} is unavailable: ${message}`, retryAfter, { symbol });
     }
   }
 

@@ -35,7 +35,7 @@ export async function backfill(deps: TrackingDeps, request: BackfillRequest): Pr
     let symbolScored = 0;
     let lease;
     try {
-      const bars = await deps.market.getBars(symbol);
+      const bars = await deps.market.getBars(symbol, { fresh: true }); // the newest closes score the forecasts
       const barDates = new Set(bars.map((b) => b.date));
       lease = deps.acquire(symbol);
       if (!lease) throw new Error('no model is loaded for this symbol');

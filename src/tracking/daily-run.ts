@@ -120,7 +120,7 @@ interface SymbolResult {
 async function runSymbol(deps: TrackingDeps, symbol: string, date: string, force: boolean): Promise<SymbolResult> {
   let bars: Bar[];
   try {
-    bars = await deps.market.getBars(symbol);
+    bars = await deps.market.getBars(symbol, { fresh: true }); // the newest closes score the forecasts
   } catch (error) {
     return { symbol, recorded: 0, scored: 0, error: `market data: ${errorMessage(error)}` };
   }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
+import { runTrackingCli } from '../../src/cli/tracking.js';
 import { parseBarsCsv } from '../../src/market/csv.js';
+import { openTrackingStore } from '../../src/tracking/open.js';
 import { send, startFixtureServer, type FixtureHandler, type FixtureServer } from '../helpers/http-fixture-server.js';
 import { firstBars, readRecorded } from '../helpers/yahoo-fixtures.js';
 import { sampleDir } from '../helpers/paths.js';
@@ -62,14 +64,14 @@ describe('DATA_SOURCE=yahoo with a local upstream', () => {
    * A listening service whose stored history holds NVDA and AAPL only (what the global model warms up on):
    * any other symbol is new to it.
    */
-  async function service(env: Record<string, string> = {}): Promise<{ server: TestServer; url: string; historical: string }> {
+  async function service(env: Record<string, string> = {}): Promise<{ server: TestServer; url: string; historical: string; dataDir: string }> {
     const samples = await mkdtemp(path.join(tmpdir(), 'market-samples-'));
     for (const symbol of ['NVDA', 'AAPL']) await copyFile(path.join(sampleDir, `${symbol}.csv`), path.join(samples, `${symbol}.csv`));
     const dataDir = await makeDataDir();
     const server = await startApp(models, dataDir, { DATA_SOURCE: 'yahoo', API_BASE_URL: upstream.baseUrl, MARKET_FETCH_BUDGET: '2s', ...env }, { sampleDataDir: samples });
     const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
     cleanups.push(() => rm(samples, { recursive: true, force: true }), () => rm(dataDir, { recursive: true, force: true }), () => server.app.close());
-    return { server, url, historical: server.config.layout.historical };
+    return { server, url, historical: server.config.layout.historical, dataDir };
   }
 
   async function call(base: string, route: string, init: RequestInit = {}): Promise<Answer> {
@@ -95,10 +97,10 @@ describe('DATA_SOURCE=yahoo with a local upstream', () => {
     return value;
   }
 
-  it('serves a new symbol through the global model, trains it on the stored bars, then serves its own model; a later answer extends the history without duplicates', async () => {
+  it('serves a new symbol through the global model, trains it on the stored bars, then serves and tracks its own model; a later answer extends the history without duplicates', async () => {
     // An earlier answer: MSFT as Yahoo gave it 52 sessions before the recording.
     upstream.handle(replay({ MSFT: firstBars(recorded.MSFT, 200) }));
-    const { url, historical } = await service({ STOCK_DATA_TTL: '1s' });
+    const { url, historical, dataDir } = await service({ STOCK_DATA_TTL: '1s' });
 
     const first = await call(url, '/api/v1/predict/MSFT');
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -138,11 +140,27 @@ describe('DATA_SOURCE=yahoo with a local upstream', () => {
     assert.equal(own.body['as_of'], '2022-01-28', 'served on the extended history');
     const data = (await call(url, '/api/v1/models/MSFT')).body['data'] as Json;
     assert.deepEqual([data['source'], data['bars'], data['to']], ['yahoo', 252, '2022-01-28'], 'trained on the bars it serves');
+
+    // Tracked too: the tracking CLI reads the same stored bars through the same provider and scores MSFT's own model.
+    const output: string[] = [];
+    const sink = { write: (chunk: string) => output.push(chunk) } as unknown as NodeJS.WriteStream;
+    const env = { PERSISTENT_DATA_PATH: dataDir, DATA_SOURCE: 'yahoo', API_BASE_URL: upstream.baseUrl, TFJS_BACKEND: 'wasm', LOG_LEVEL: 'silent' };
+    const code = await runTrackingCli(['backfill', '--from', '2022-01-03', '--to', '2022-01-07', '--symbols', 'MSFT', '--horizon-steps', '2'], env, sink, sink);
+    assert.equal(code, 0, output.join(''));
+    const tracking = await openTrackingStore(loadConfig(env));
+    try {
+      const rows = await tracking.query({ symbols: ['MSFT'], from: '2022-01-03', to: '2022-01-07' });
+      assert.equal(rows.length, 5 * 2, 'five sessions, two steps each');
+      assert.ok(rows.every((r) => r.model_key === 'msft'), JSON.stringify(rows[0]));
+    } finally {
+      await tracking.close();
+    }
   });
 
   it('reports the source degraded from its last real failure, not healthy again on the next cache-served request', async () => {
     upstream.handle(replay({ NVDA: recorded.NVDA }));
     const { url } = await service({ STOCK_DATA_TTL: '1s' });
+    assert.equal((await call(url, '/api/v1/predict/NVDA')).status, 200, 'answered from the stored bars, which it refreshes');
     await eventually('first refresh', () => health(url), (h) => h['status'] === 'healthy' && /last fetch ok/.test(String(h['message'])));
 
     upstream.handle((_request, response) => send(response, 503, '<html>down</html>', 'text/html'));
