@@ -155,6 +155,14 @@ const EnvSchema = z.object({
   /** Load shedding: V8 heap bytes in use above which API requests get 503 (0 = 90% of the heap limit). */
   LOAD_MAX_HEAP_BYTES: numberIn(0, 2 ** 45, true).default(0),
   LOAD_RETRY_AFTER: numberIn(1, 3600, true).default(5),
+  /** The request line and headers must arrive within this (slow-loris clients are cut off with a 408). */
+  HEADERS_TIMEOUT: durationSeconds('HEADERS_TIMEOUT').default(10),
+  /** The whole request, headers and body, must arrive within this (a dribbled body is cut off with a 408). */
+  REQUEST_TIMEOUT: durationSeconds('REQUEST_TIMEOUT').default(30),
+  /** An idle keep-alive connection is closed after this; above nginx's upstream keepalive_timeout (60 s). */
+  KEEP_ALIVE_TIMEOUT: durationSeconds('KEEP_ALIVE_TIMEOUT').default(72),
+  /** A socket with no traffic in either direction for this long is destroyed (a stalled or half-open client). */
+  CONNECTION_TIMEOUT: durationSeconds('CONNECTION_TIMEOUT').default(120),
   /** PostgreSQL for the prediction-tracking store (shared by replicas); unset: SQLite under stock_data/predictions/. */
   DATABASE_URL: databaseUrl.optional(),
   DAILY_PREDICTION_ENABLED: booleanFlag.default(false),
@@ -202,6 +210,8 @@ export interface AppConfig {
   readonly shutdownTimeoutSeconds: number;
   /** Load shedding thresholds (0 = that check off) and the Retry-After of a shed request. */
   readonly loadShedding: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedBytes: number; readonly retryAfterSeconds: number };
+  /** HTTP server timeouts in seconds: headers, whole request, idle keep-alive, idle socket. */
+  readonly server: { readonly headersTimeoutSeconds: number; readonly requestTimeoutSeconds: number; readonly keepAliveTimeoutSeconds: number; readonly connectionTimeoutSeconds: number };
   readonly databaseUrl: string | undefined;
   readonly dailyPrediction: {
     readonly enabled: boolean;
@@ -235,6 +245,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(variable, issue?.message ?? 'invalid value');
   }
   const e = parsed.data;
+  for (const [variable, seconds] of [['HEADERS_TIMEOUT', e.HEADERS_TIMEOUT], ['REQUEST_TIMEOUT', e.REQUEST_TIMEOUT], ['KEEP_ALIVE_TIMEOUT', e.KEEP_ALIVE_TIMEOUT], ['CONNECTION_TIMEOUT', e.CONNECTION_TIMEOUT]] as const) {
+    // 0 would mean "no limit" to Node: exactly what these bounds exist to prevent.
+    if (seconds < 0.1) throw new ConfigError(variable, `must be at least 100ms (got ${seconds}s)`);
+  }
+  if (e.HEADERS_TIMEOUT > e.REQUEST_TIMEOUT) {
+    throw new ConfigError('HEADERS_TIMEOUT', `must not exceed REQUEST_TIMEOUT (${e.HEADERS_TIMEOUT}s > ${e.REQUEST_TIMEOUT}s)`);
+  }
   if (e.STOCK_SELL_THRESHOLD >= e.STOCK_BUY_THRESHOLD) {
     throw new ConfigError('STOCK_SELL_THRESHOLD', `must be below STOCK_BUY_THRESHOLD (${e.STOCK_SELL_THRESHOLD} >= ${e.STOCK_BUY_THRESHOLD})`);
   }
@@ -298,6 +315,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxEventLoopDelayMs: e.LOAD_MAX_EVENT_LOOP_DELAY,
       maxHeapUsedBytes: e.LOAD_MAX_HEAP_BYTES || Math.floor(0.9 * getHeapStatistics().heap_size_limit),
       retryAfterSeconds: e.LOAD_RETRY_AFTER,
+    },
+    server: {
+      headersTimeoutSeconds: e.HEADERS_TIMEOUT,
+      requestTimeoutSeconds: e.REQUEST_TIMEOUT,
+      keepAliveTimeoutSeconds: e.KEEP_ALIVE_TIMEOUT,
+      connectionTimeoutSeconds: e.CONNECTION_TIMEOUT,
     },
     databaseUrl: e.DATABASE_URL,
     dailyPrediction: {

@@ -64,6 +64,25 @@ export type App = Awaited<ReturnType<typeof buildApp>>;
 const isProbe = (request: FastifyRequest): boolean =>
   request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/api/v1/health');
 
+/** Node checks the headers and request deadlines this often: a slow client is cut off at most this late. */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * Every HTTP server timeout set on purpose (Node's defaults leave requestTimeout at 0 in Fastify and check
+ * deadlines only every 30 s): a client that sends its headers or body too slowly gets a 408 and is disconnected,
+ * idle keep-alive and stalled sockets are closed.
+ */
+function serverTimeouts(config: AppConfig): Pick<FastifyHttpOptions<Server>, 'requestTimeout' | 'keepAliveTimeout' | 'connectionTimeout' | 'http'> {
+  const ms = (seconds: number) => Math.round(seconds * 1000);
+  const { server } = config;
+  return {
+    requestTimeout: ms(server.requestTimeoutSeconds),
+    keepAliveTimeout: ms(server.keepAliveTimeoutSeconds),
+    connectionTimeout: ms(server.connectionTimeoutSeconds),
+    http: { headersTimeout: ms(server.headersTimeoutSeconds), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+  };
+}
+
 /**
  * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
  * registry and every route of the contract. Model loading starts when the app becomes ready and runs in the
@@ -117,6 +136,7 @@ export async function buildApp(options: BuildAppOptions) {
     clientErrorHandler,
     // Fastify's own 503 while closing has its own body; the onRequest hook below answers in the contract's.
     return503OnClosing: false,
+    ...serverTimeouts(config),
   });
   installErrorHandlers(base, serverPathRedactor(config.layout));
   const app = base.withTypeProvider<ZodTypeProvider>();
