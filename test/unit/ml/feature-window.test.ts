@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { DataValidationError } from '../../src/errors.js';
-import { CsvMarketData } from '../../src/market/csv.js';
-import { buildFeatureWindow } from '../../src/ml/feature-window.js';
-import { buildFeatureMatrix, FEATURE_WARMUP } from '../../src/ml/features.js';
-import { FORECAST_EXTRA_HISTORY } from '../../src/ml/predictor.js';
-import { repoRoot } from '../helpers/paths.js';
+import { DataValidationError } from '../../../src/errors.js';
+import { CsvMarketData } from '../../../src/market/csv.js';
+import { buildFeatureWindow } from '../../../src/ml/feature-window.js';
+import { buildFeatureMatrix, FEATURE_WARMUP } from '../../../src/ml/features.js';
+import { FORECAST_EXTRA_HISTORY } from '../../../src/ml/predictor.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const market = new CsvMarketData({ directory: path.join(repoRoot, 'data', 'sample') });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { metricNames } from './promql-names.js';
+import { metricNames } from '../../ops/promql-names.js';
 
 test('metricNames finds metrics, not functions, labels, keywords or numbers', () => {
   assert.deepEqual(

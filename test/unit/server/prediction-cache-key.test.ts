@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { predictionCacheKey } from '../../src/server/prediction-cache-key.js';
+import { predictionCacheKey } from '../../../src/server/prediction-cache-key.js';
 
 describe('predictionCacheKey', () => {
   const parts = { symbol: 'NVDA', modelVersion: '20251125T221500Z-1a2b', lastBarDate: '2025-10-08', horizon: 5 };

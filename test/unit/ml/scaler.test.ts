@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { Bar } from '../../src/market/bar.js';
-import { buildDataset, chronologicalSplitDates, fitDatasetScaler } from '../../src/ml/dataset.js';
-import { buildFeatureMatrix } from '../../src/ml/features.js';
+import type { Bar } from '../../../src/market/bar.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler } from '../../../src/ml/dataset.js';
+import { buildFeatureMatrix } from '../../../src/ml/features.js';
 import {
   assertScalerFitBefore,
   fitScaler,
@@ -12,8 +12,8 @@ import {
   scaleTargets,
   serializeScaler,
   unscaleTargets,
-} from '../../src/ml/scaler.js';
-import { realBars } from './real-bars.js';
+} from '../../../src/ml/scaler.js';
+import { realBars } from '../../ml/real-bars.js';
 
 describe('standardizing scaler', () => {
   const small = fitScaler({

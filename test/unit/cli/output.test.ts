@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseArgs, UsageError } from '../../src/cli/args.js';
-import { createProgressView, formatDuration } from '../../src/cli/progress.js';
-import { forecastChartSvg } from '../../src/cli/svg-chart.js';
+import { parseArgs, UsageError } from '../../../src/cli/args.js';
+import { createProgressView, formatDuration } from '../../../src/cli/progress.js';
+import { forecastChartSvg } from '../../../src/cli/svg-chart.js';
 
 function sink(isTTY: boolean): { write(t: string): boolean; text: string; isTTY: boolean; columns: number } {
   return { text: '', isTTY, columns: 100, write(t: string) { this.text += t; return true; } };

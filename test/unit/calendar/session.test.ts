@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sessionCloseUtc } from '../../src/calendar/session.js';
+import { sessionCloseUtc } from '../../../src/calendar/session.js';
 
 describe('sessionCloseUtc: 16:00 New York time in UTC', () => {
   it('is 20:00Z under daylight saving time and 21:00Z in winter, switching with the US rules of each year', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { Bar } from '../../src/market/bar.js';
-import { buildDataset, chronologicalSplitDates, fitDatasetScaler, inputTensor, targetTensor, type Sample } from '../../src/ml/dataset.js';
-import { InsufficientBarsError } from '../../src/ml/errors.js';
-import { FEATURE_NAMES, FEATURE_WARMUP } from '../../src/ml/features.js';
-import { scaleFeatures } from '../../src/ml/scaler.js';
-import { realBars } from './real-bars.js';
+import type { Bar } from '../../../src/market/bar.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler, inputTensor, targetTensor, type Sample } from '../../../src/ml/dataset.js';
+import { InsufficientBarsError } from '../../../src/ml/errors.js';
+import { FEATURE_NAMES, FEATURE_WARMUP } from '../../../src/ml/features.js';
+import { scaleFeatures } from '../../../src/ml/scaler.js';
+import { realBars } from '../../ml/real-bars.js';
 
 const WINDOW = 10;
 const HORIZON = 5;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ValidationError } from '../../src/errors.js';
-import { DEFAULT_TRAINING_CONFIG, trainingConfigFromEnv } from '../../src/ml/training/config.js';
+import { ValidationError } from '../../../src/errors.js';
+import { DEFAULT_TRAINING_CONFIG, trainingConfigFromEnv } from '../../../src/ml/training/config.js';
 
 describe('training configuration from the environment', () => {
   test('defaults cover the API horizon of 1..60 days', () => {

@@ -3,12 +3,12 @@ import { mkdtemp, readFile, rm, utimes, writeFile, copyFile, readdir, stat } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DataValidationError, NotFoundError, ValidationError } from '../../src/errors.js';
-import { CsvMarketData, parseBarsCsv } from '../../src/market/csv.js';
-import type { FetchEvent } from '../../src/market/observer.js';
-import { seedHistorical } from '../../src/market/seed.js';
-import { barsInRange } from '../../src/market/validation.js';
-import { sampleDir, repoRoot } from '../helpers/paths.js';
+import { DataValidationError, NotFoundError, ValidationError } from '../../../src/errors.js';
+import { CsvMarketData, parseBarsCsv } from '../../../src/market/csv.js';
+import type { FetchEvent } from '../../../src/market/observer.js';
+import { seedHistorical } from '../../../src/market/seed.js';
+import { barsInRange } from '../../../src/market/validation.js';
+import { sampleDir, repoRoot } from '../../helpers/paths.js';
 
 const HEADER = 'date,open,high,low,close,adj_close,volume';
 const GOOD_ROWS = ['2024-01-02,10,11,9,10.5,10.5,1000', '2024-01-03,10.5,12,10,11,11,2000'];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ArchiveRejectedError, isArchiveName, isSafeArchivePath, parseBackupManifest } from '../../src/ops/backup-manifest.js';
+import { ArchiveRejectedError, isArchiveName, isSafeArchivePath, parseBackupManifest } from '../../../src/ops/backup-manifest.js';
 
 test('archive paths must stay inside a declared section', () => {
   const sections = ['ml_models', 'config'];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildDataset, chronologicalSplitDates, type Sample } from '../../src/ml/dataset.js';
-import { calibrateIntervals, conformalQuantile, intervalCoverage, intervalHalfWidths } from '../../src/ml/evaluation/conformal.js';
-import { calibrateDirection, directionConfidence } from '../../src/ml/evaluation/direction.js';
-import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
+import { buildDataset, chronologicalSplitDates, type Sample } from '../../../src/ml/dataset.js';
+import { calibrateIntervals, conformalQuantile, intervalCoverage, intervalHalfWidths } from '../../../src/ml/evaluation/conformal.js';
+import { calibrateDirection, directionConfidence } from '../../../src/ml/evaluation/direction.js';
+import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import {
   correlation,
   dieboldMarianoPValue,
@@ -13,10 +13,10 @@ import {
   normalCdf,
   rootMeanSquaredError,
   upShare,
-} from '../../src/ml/evaluation/metrics.js';
-import { createRng } from '../../src/ml/random.js';
-import type { IntervalCalibration } from '../../src/ml/types.js';
-import { realBars } from './real-bars.js';
+} from '../../../src/ml/evaluation/metrics.js';
+import { createRng } from '../../../src/ml/random.js';
+import type { IntervalCalibration } from '../../../src/ml/types.js';
+import { realBars } from '../../ml/real-bars.js';
 
 const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b}`);
 

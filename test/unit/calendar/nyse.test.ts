@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { addDays, easterSunday, weekday } from '../../src/calendar/iso-date.js';
-import { closureReason, holidays, isTradingDay, nextTradingDays, previousTradingDay, tradingDaysBetween } from '../../src/calendar/nyse.js';
-import { repoRoot } from '../helpers/paths.js';
+import { addDays, easterSunday, weekday } from '../../../src/calendar/iso-date.js';
+import { closureReason, holidays, isTradingDay, nextTradingDays, previousTradingDay, tradingDaysBetween } from '../../../src/calendar/nyse.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const sampleDir = path.join(repoRoot, 'data', 'sample');
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LruMap } from '../../src/cache/lru.js';
+import { LruMap } from '../../../src/cache/lru.js';
 
 describe('LruMap', () => {
   it('holds at most maxEntries and drops the least recently written key first', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Bar } from '../../src/market/bar.js';
+import type { Bar } from '../../../src/market/bar.js';
 import {
   buildFeatureMatrix,
   exponentialMovingAverage,
@@ -14,8 +14,8 @@ import {
   relativeStrengthIndex,
   rollingStd,
   simpleMovingAverage,
-} from '../../src/ml/features.js';
-import { realBars } from './real-bars.js';
+} from '../../../src/ml/features.js';
+import { realBars } from '../../ml/real-bars.js';
 
 const close = (actual: readonly number[], expected: readonly number[], tolerance = 1e-12): void => {
   assert.equal(actual.length, expected.length);
