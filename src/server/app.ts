@@ -14,7 +14,6 @@ import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
 import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './error-handler.js';
-import { serverPathRedactor } from './public-message.js';
 import { memoizingSerializerCompiler } from './serializer.js';
 import corsPlugin from './plugins/cors.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -138,7 +137,7 @@ export async function buildApp(options: BuildAppOptions) {
     return503OnClosing: false,
     ...serverTimeouts(config),
   });
-  installErrorHandlers(base, serverPathRedactor(config.layout));
+  installErrorHandlers(base, services.publicMessage);
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(memoizingSerializerCompiler);

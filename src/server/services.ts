@@ -34,6 +34,8 @@ export interface Services {
   readonly version: string;
   /** The tfjs backend that runs inference. */
   readonly backend: string;
+  /** A message as clients may read it: without the server's absolute paths (see serverPathRedactor). */
+  readonly publicMessage: (message: string) => string;
   readonly startedAt: Date;
   readonly metrics: Metrics;
   readonly store: ModelStore;
@@ -156,7 +158,8 @@ export function createServices(options: ServiceOptions): Services {
     await forecaster.forecast(syntheticWindow(forecaster.requiredBars), 1);
   };
 
-  const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage: serverPathRedactor(config.layout) });
+  const publicMessage = serverPathRedactor(config.layout);
+  const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage });
   const predictions = new PredictionService({
     registry,
     market,
@@ -180,6 +183,7 @@ export function createServices(options: ServiceOptions): Services {
     config,
     version: options.version,
     backend: options.backend,
+    publicMessage,
     startedAt: new Date(),
     metrics,
     store,

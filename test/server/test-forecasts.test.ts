@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GLOBAL_MODEL_KEY, type ModelMetadata } from '../../src/ml/types.js';
-import { ModelStore, TEST_FORECASTS_JSON } from '../../src/model-store/store.js';
+import { METADATA_JSON, ModelStore, TEST_FORECASTS_JSON } from '../../src/model-store/store.js';
 import { makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
 interface Point {
@@ -130,7 +130,7 @@ describe('GET /api/v1/models/:symbol/test-forecasts on real models and real pric
     assert.ok(Object.keys(openapi.paths).includes('/api/v1/models/{symbol}/test-forecasts'));
   });
 
-  it('reports a corrupt test-forecasts file as CORRUPT_MODEL without showing the server path', async () => {
+  it('reports a corrupt test-forecasts file (CORRUPT_MODEL) and a version without metadata without showing the server path', async () => {
     const store = new ModelStore({ modelsDir: server.config.layout.mlModels, scalersDir: server.config.layout.scalers });
     await writeFile(path.join(store.versionDir('nvda', nvdaMeta.version), TEST_FORECASTS_JSON), '{"NVDA": []}');
     const response = await server.app.inject({ method: 'GET', url: '/api/v1/models/NVDA/test-forecasts' });
@@ -139,5 +139,13 @@ describe('GET /api/v1/models/:symbol/test-forecasts on real models and real pric
     assert.equal(body['code'], 'CORRUPT_MODEL');
     assert.ok(!response.body.includes(server.dataDir), response.body);
     assert.match(body['error'] as string, new RegExp(`^ml_models/nvda_lstm_model/${nvdaMeta.version}/${TEST_FORECASTS_JSON} `));
+
+    // A version whose metadata file is gone: the version history says so without the absolute path.
+    await rm(path.join(store.versionDir('nvda', nvdaMeta.version), METADATA_JSON));
+    const detail = await server.app.inject({ method: 'GET', url: '/api/v1/models/NVDA' });
+    assert.equal(detail.statusCode, 200, detail.body);
+    const version = (JSON.parse(detail.body) as { versions: { version: string; error?: string }[] }).versions.find((v) => v.version === nvdaMeta.version);
+    assert.match(version?.error ?? '', new RegExp(`ml_models/nvda_lstm_model/${nvdaMeta.version}/${METADATA_JSON}`));
+    assert.ok(!detail.body.includes(server.dataDir), detail.body);
   });
 });

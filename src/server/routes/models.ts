@@ -111,7 +111,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         training_config: meta ? { ...meta.config } : null,
         data: meta ? { ...meta.data } : null,
         timings: meta ? { ...meta.timings } : null,
-        versions: await store.versions(entry.key),
+        versions: (await store.versions(entry.key)).map((v) => (v.error === undefined ? v : { ...v, error: services.publicMessage(v.error) })),
       };
     },
   );
