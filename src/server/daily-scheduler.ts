@@ -14,9 +14,12 @@ const TICK_MS = 30_000;
 /** A lock older than this belongs to a replica that died mid-run: another may take the day over. */
 const LOCK_TTL_MS = 30 * 60_000;
 
+/** What the scheduler needs of the service's tracking (the Tracking class). */
+export type ScheduledRunner = Pick<Tracking, 'store' | 'defaultSymbols' | 'run'>;
+
 export interface DailySchedulerOptions {
   readonly config: AppConfig['dailyPrediction'];
-  readonly tracking: Tracking;
+  readonly tracking: ScheduledRunner;
   readonly logger: Logger;
   /** Told about every finished run (metrics). */
   readonly onRun?: (run: DailyRun) => void;

@@ -51,14 +51,29 @@ export async function openTrackingDb(options: OpenTrackingDbOptions): Promise<Tr
     db = new Kysely<TrackingDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   try {
-    const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw new Error(`tracking database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    await migrate(db, dialect);
   } catch (error) {
     await db.destroy();
     throw error;
   }
   return { db, dialect, where, close: () => db.destroy() };
+}
+
+const MIGRATION_ATTEMPTS = 5;
+
+/**
+ * Applies pending migrations. PostgreSQL serializes concurrent migrators with an advisory lock; SQLite has none across
+ * connections, so when two processes open a fresh file at once the loser's transaction fails (its table already
+ * exists) and rolls back: it then tries again and finds the migration applied.
+ */
+async function migrate(db: Kysely<TrackingDatabase>, dialect: Dialect): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
+    if (!error) return;
+    if (attempt >= MIGRATION_ATTEMPTS) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new Error(`tracking database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
 }
