@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';
 
 const HTTP_LABELS = ['method', 'route', 'status_code'] as const;
+const TRACKING_LABELS = ['symbol', 'horizon_bucket', 'source'] as const;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics() {
@@ -126,6 +127,54 @@ export function createMetrics() {
       registers,
     }),
     lastBackup: new Gauge({ name: 'last_backup_timestamp_seconds', help: 'mtime of the newest backup archive (stock_prediction_backup_*.tar.gz) in BACKUP_PATH, default persistent_data/backups (0 if none)', registers }),
+    trackingMaeRatio: new Gauge({
+      name: 'tracking_mae_ratio',
+      help: 'Tracked (out-of-sample) forecasts: MAE / naive MAE on the same matured rows, by symbol, horizon bucket and source (live or backfilled)',
+      labelNames: TRACKING_LABELS,
+      registers,
+    }),
+    trackingHitRate: new Gauge({
+      name: 'tracking_hit_rate',
+      help: 'Tracked forecasts: share of matured rows with the right direction',
+      labelNames: TRACKING_LABELS,
+      registers,
+    }),
+    trackingAlwaysUpHitRate: new Gauge({
+      name: 'tracking_always_up_hit_rate',
+      help: 'Tracked forecasts: what "always up" scores on the same matured rows',
+      labelNames: TRACKING_LABELS,
+      registers,
+    }),
+    trackingCoverage: new Gauge({
+      name: 'tracking_interval_coverage',
+      help: 'Tracked forecasts: share of matured rows whose close fell inside the band, by level (80 or 95)',
+      labelNames: [...TRACKING_LABELS, 'level'] as const,
+      registers,
+    }),
+    trackingMatured: new Gauge({
+      name: 'tracking_matured_forecasts',
+      help: 'Tracked forecasts whose target day has closed and been scored',
+      labelNames: TRACKING_LABELS,
+      registers,
+    }),
+    dailyRuns: new Counter({
+      name: 'daily_prediction_runs_total',
+      help: 'Daily prediction runs by execution type (scheduled, manual) and outcome (completed, failed, skipped)',
+      labelNames: ['type', 'status'] as const,
+      registers,
+    }),
+    dailyRunDuration: new Gauge({
+      name: 'daily_prediction_run_duration_seconds',
+      help: 'Duration of the last daily prediction run, by execution type',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    dailyRunLastSuccess: new Gauge({
+      name: 'daily_prediction_last_success_timestamp_seconds',
+      help: 'Unix time the last daily run (scheduled or manual) completed; start-up time when none has yet',
+      registers,
+    }),
+    dailyRunEnabled: new Gauge({ name: 'daily_prediction_enabled', help: '1 when DAILY_PREDICTION_ENABLED schedules the daily run', registers }),
     appInfo: new Gauge({ name: 'app_info', help: 'Service version and tfjs backend (value 1)', labelNames: ['version', 'backend'] as const, registers }),
   };
 }

@@ -124,22 +124,24 @@ async function runSymbol(deps: TrackingDeps, symbol: string, date: string, force
   } catch (error) {
     return { symbol, recorded: 0, scored: 0, error: `market data: ${errorMessage(error)}` };
   }
-  // Outcomes first: a past-date run scores what has matured since, whether or not its own forecast succeeds.
+  const issued = await issueDay(deps, symbol, bars, date, force);
+  // Then outcomes: a past-date run scores at once what has matured since, its own forecasts included.
   const scored = await scoreMatured(deps, symbol, bars);
+  return { symbol, scored, ...issued };
+}
+
+async function issueDay(deps: TrackingDeps, symbol: string, bars: readonly Bar[], date: string, force: boolean): Promise<{ recorded: number; error?: string }> {
   const known = barsKnownAt(bars, date);
   const lastKnown = known[known.length - 1];
-  if (!lastKnown) return { symbol, recorded: 0, scored, error: `no bars on or before ${date}` };
-  if (lastKnown.date !== date && !force) {
-    return { symbol, recorded: 0, scored, error: `no bar for ${date} yet (latest ${lastKnown.date})` };
-  }
+  if (!lastKnown) return { recorded: 0, error: `no bars on or before ${date}` };
+  if (lastKnown.date !== date && !force) return { recorded: 0, error: `no bar for ${date} yet (latest ${lastKnown.date})` };
   const lease = deps.acquire(symbol);
-  if (!lease) return { symbol, recorded: 0, scored, error: 'no model is loaded for this symbol' };
+  if (!lease) return { recorded: 0, error: 'no model is loaded for this symbol' };
   try {
     const rows = await issueForecasts(deps, lease, symbol, bars, date);
-    const recorded = await deps.store.recordForecasts(rows, deps.now?.() ?? new Date());
-    return { symbol, recorded, scored };
+    return { recorded: await deps.store.recordForecasts(rows, deps.now?.() ?? new Date()) };
   } catch (error) {
-    return { symbol, recorded: 0, scored, error: errorMessage(error) };
+    return { recorded: 0, error: errorMessage(error) };
   } finally {
     lease.release();
   }

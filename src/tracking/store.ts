@@ -287,9 +287,10 @@ export class TrackingStore {
   }
 
   /** The most recently started run, optionally of some kinds only. */
-  async lastRun(executionTypes?: readonly string[]): Promise<DailyRun | undefined> {
+  async lastRun(executionTypes?: readonly string[], statuses?: readonly RunStatus[]): Promise<DailyRun | undefined> {
     let query = this.db.selectFrom('daily_runs').selectAll();
     if (executionTypes) query = query.where('execution_type', 'in', [...executionTypes]);
+    if (statuses) query = query.where('status', 'in', [...statuses]);
     return query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
 

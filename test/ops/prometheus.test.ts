@@ -6,7 +6,7 @@ import { freePort } from '../helpers/free-port.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startPrometheus, type PrometheusHandle, type PromSample } from '../helpers/prometheus-server.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
-import { makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from '../server/fixtures.js';
+import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from '../server/fixtures.js';
 import { metricNames } from './promql-names.js';
 
 /**
@@ -96,6 +96,14 @@ before(async () => {
     },
   });
   await waitForScrapes(2);
+  // A past-date daily run: its forecasts are scored at once, so the live-accuracy metrics have series.
+  const run = await fetch(`${base}/api/v1/predictions/daily-run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+    body: JSON.stringify({ symbols: ['NVDA', 'AAPL'], date: '2025-09-02' }),
+  });
+  const runText = await run.text();
+  assert.equal(run.status, 200, runText);
   await traffic(1);
   await waitForScrapes(3);
   await traffic(2);
@@ -151,7 +159,7 @@ test('every alert rule loads, evaluates without error, and uses only exported me
   const rules = await prometheus.rules();
   assert.ok(rules.length >= 7, `alert rules loaded: ${rules.length}`);
   const kinds = rules.map((r) => r.name).join(' ');
-  for (const needed of [/Down/, /ErrorRate/, /Latency/, /Redis/, /ModelStale/, /BackupStale/, /PersistentData|Disk/]) {
+  for (const needed of [/Down/, /ErrorRate/, /Latency/, /Redis/, /ModelStale/, /BackupStale/, /PersistentData|Disk/, /LiveAccuracy/, /LiveCoverage/, /DailyPredictionRunFailed/, /DailyPredictionRunMissing/]) {
     assert.match(kinds, needed);
   }
   const missing: string[] = [];

@@ -54,6 +54,8 @@ const CATALOG = [
   'storage_files',
   'last_backup_timestamp_seconds',
   'log_lines_dropped_total',
+  'daily_prediction_enabled',
+  'daily_prediction_last_success_timestamp_seconds',
   'app_info',
 ];
 

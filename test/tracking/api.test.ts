@@ -230,5 +230,13 @@ forEachDatabase('tracking API', (target) => {
     const accuracy = await get('/api/v1/predictions/accuracy/AAPL?start_date=2025-10-09');
     assert.equal(accuracy.body.live_predictions, 5);
     assert.equal(accuracy.body.predictions_with_actual, 1, 'only the step whose day has closed');
+    // …and in /metrics, refreshed by the same pass.
+    let metrics = '';
+    for (let i = 0; i < 50 && !metrics.includes('source="live"'); i += 1) {
+      metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+      if (!metrics.includes('source="live"')) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(metrics, /^tracking_matured_forecasts\{symbol="AAPL",horizon_bucket="1",source="live"\} 1$/m);
+    assert.match(metrics, /^tracking_mae_ratio\{symbol="AAPL",horizon_bucket="2-5",source="backfilled"\} \d/m);
   });
 });

@@ -99,6 +99,7 @@ forEachDatabase('daily run and backfill', (target) => {
     assert.equal(first.status, 'completed');
     assert.deepEqual(JSON.parse(first.symbols_succeeded), ['AAPL', 'SPY']);
     assert.equal(JSON.parse(first.symbols_failed)[0].symbol, 'ZZZZ');
+    assert.ok(first.scored_forecasts >= 10, `the run scored its own matured forecasts: ${first.scored_forecasts}`);
     const again = await runDaily(deps(store), { date: '2024-03-01', symbols: ['AAPL', 'SPY'], type: 'manual' });
     assert.equal(again.recorded_forecasts, 0);
     const spy = await store.query({ symbols: ['SPY'], from: '2024-03-01', to: '2024-03-01' });

@@ -4,6 +4,7 @@ import { ActualsWatcher } from '../actuals-watcher.js';
 import { DailyScheduler } from '../daily-scheduler.js';
 import { predictionRoutes } from '../routes/predictions.js';
 import type { Services } from '../services.js';
+import { refreshAccuracyMetrics, recordDailyRun } from '../tracking-metrics.js';
 import { Tracking } from '../tracking.js';
 
 declare module 'fastify' {
@@ -19,15 +20,42 @@ declare module 'fastify' {
  * the scoring of matured forecasts as new bars appear. Stops both and closes the store on close.
  */
 async function trackingPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const { metrics } = services;
   const tracking = new Tracking(services, app.log);
   await tracking.open();
-  const scheduler = new DailyScheduler({ config: services.config.dailyPrediction, tracking, logger: app.log });
-  const actuals = new ActualsWatcher({ tracking, logger: app.log });
+  let refreshing: Promise<void> | undefined;
+  const refreshMetrics = (): void => {
+    refreshing ??= refreshAccuracyMetrics(tracking.store(), metrics)
+      .catch((error: unknown) => app.log.warn({ err: error }, 'tracking metrics refresh failed'))
+      .finally(() => {
+        refreshing = undefined;
+      });
+  };
+  const scheduler = new DailyScheduler({
+    config: services.config.dailyPrediction,
+    tracking,
+    logger: app.log,
+    onRun: (run) => {
+      recordDailyRun(metrics, run);
+      refreshMetrics();
+    },
+  });
+  const actuals = new ActualsWatcher({ tracking, logger: app.log, onScored: refreshMetrics });
+  metrics.dailyRunEnabled.set(services.config.dailyPrediction.enabled ? 1 : 0);
+  // Until a run completes, "last success" is the start: a fresh install is not alerted as overdue at once.
+  metrics.dailyRunLastSuccess.set(Date.now() / 1000);
   app.decorate('tracking', { tracking, scheduler, actuals });
   await app.register(predictionRoutes, { services, tracking, scheduler });
 
   app.addHook('onReady', async () => {
-    void app.started.then(() => {
+    void app.started.then(async () => {
+      try {
+        const last = await tracking.store().lastRun(['scheduled', 'manual'], ['completed']);
+        if (last?.completed_at) metrics.dailyRunLastSuccess.set(Date.parse(last.completed_at) / 1000);
+        refreshMetrics();
+      } catch (error) {
+        app.log.warn({ err: error }, 'tracking metrics not initialised');
+      }
       scheduler.start();
       actuals.start();
       void actuals.scoreNow();
@@ -36,6 +64,7 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
   app.addHook('onClose', async () => {
     await scheduler.stop();
     await actuals.stop();
+    await refreshing;
     await tracking.close();
   });
 }
