@@ -13,6 +13,8 @@ export interface DataLayout {
   readonly historical: string;
   readonly stockDataCache: string;
   readonly predictions: string;
+  /** The embedded prediction-tracking database (SQLite; its -wal and -shm files sit beside it). */
+  readonly predictionsDb: string;
   readonly logs: string;
   readonly applicationLogs: string;
   readonly logFile: string;
@@ -49,6 +51,7 @@ export function dataLayout(root: string, overrides: LayoutOverrides = {}): DataL
     historical: path.join(stockData, 'historical'),
     stockDataCache: overrides.stockDataCache ?? path.join(stockData, 'cache'),
     predictions: path.join(stockData, 'predictions'),
+    predictionsDb: path.join(stockData, 'predictions', 'predictions.sqlite'),
     logs,
     applicationLogs,
     logFile: overrides.logFile ?? path.join(applicationLogs, 'stock-prediction.log'),

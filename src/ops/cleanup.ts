@@ -35,7 +35,10 @@ export async function planCleanup(layout: DataLayout, retention: OpsConfig['rete
   const items: CleanupItem[] = [
     ...(await olderThan(layout.mlCache, retention.ml_cache_days, now, `ml_cache older than ${retention.ml_cache_days}d`)),
     ...(await olderThan(layout.stockDataCache, retention.stock_cache_days, now, `stock_data/cache older than ${retention.stock_cache_days}d`)),
-    ...(await olderThan(layout.predictions, retention.predictions_days, now, `predictions older than ${retention.predictions_days}d`)),
+    // The tracking database is the record itself, never an expired file (rows are kept; the file may sit unchanged for months).
+    ...(await olderThan(layout.predictions, retention.predictions_days, now, `predictions older than ${retention.predictions_days}d`, (file) =>
+      file.startsWith(layout.predictionsDb),
+    )),
     ...(await olderThan(layout.logs, retention.logs_days, now, `log older than ${retention.logs_days}d`, (file) => file === layout.logFile)),
   ];
   const archives = await listArchives(layout.backups);

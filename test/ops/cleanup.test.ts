@@ -39,6 +39,8 @@ test('cleanup_data.sh applies the retention rules of ml_config.json; --dry-run d
     await file(path.join(layout.predictions, 'recent.json'), 30),
     await file(layout.logFile, 40), // the live log is never deleted, whatever its mtime
     await file(path.join(layout.historical, 'NVDA.csv'), 400), // market data has no retention
+    await file(layout.predictionsDb, 400), // the tracking database holds the records: never expired as a file
+    await file(`${layout.predictionsDb}-wal`, 400),
   ];
   const archives: string[] = [];
   for (let i = 0; i < 12; i += 1) archives.push(await file(path.join(layout.backups, `stock_prediction_backup_202601${String(10 + i)}T000000Z.tar.gz`), 20 - i));

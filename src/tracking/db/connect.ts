@@ -23,8 +23,6 @@ export interface OpenTrackingDbOptions {
   readonly onIdleError?: ((error: Error) => void) | undefined;
 }
 
-export const SQLITE_FILE_NAME = 'predictions.sqlite';
-
 /** Opens the tracking database and applies every shipped migration not yet applied. */
 export async function openTrackingDb(options: OpenTrackingDbOptions): Promise<TrackingDb> {
   let db: Kysely<TrackingDatabase>;
