@@ -8,6 +8,13 @@ declare module 'autocannon' {
     readonly max: number;
   }
 
+  interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+
   interface Options {
     url: string;
     connections?: number;
@@ -16,6 +23,11 @@ declare module 'autocannon' {
     pipelining?: number;
     method?: string;
     headers?: Record<string, string>;
+    body?: string;
+    /** Requests sent in turn on each connection; setupRequest may rewrite each one before it is sent. */
+    requests?: { method?: string; headers?: Record<string, string>; body?: string; setupRequest?: (request: RequestParams) => RequestParams }[];
+    /** Seconds before a request counts as timed out. */
+    timeout?: number;
   }
 
   interface Result {
@@ -25,6 +37,8 @@ declare module 'autocannon' {
     readonly errors: number;
     readonly timeouts: number;
     readonly non2xx: number;
+    readonly '2xx': number;
+    readonly statusCodeStats?: Readonly<Record<string, { readonly count: number }>>;
     readonly duration: number;
   }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the HTTP service benchmark (bench/http.ts), then the training benchmark of the ML core
+ * `npm run bench`: the in-process inference benchmark (bench/inference.ts), the HTTP service benchmark (bench/http.ts), then the training benchmark of the ML core
  * (bench/training.ts, in its own process so its tfjs backend choice starts clean), each printing its table
  * with the machine it ran on.
  */
@@ -7,10 +7,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printTable, runHttpBench } from './http.js';
+import { runInferenceBench } from './inference.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const rows = await runHttpBench({ duration: 5, connections: 50, models: 200 });
+printTable('Inference benchmark (npm run bench)', await runInferenceBench());
+
+const rows = await runHttpBench({ duration: 5, connections: 50, models: 1000 });
 printTable('HTTP service benchmark (npm run bench)', rows);
 
 await new Promise<void>((resolve, reject) => {

@@ -52,7 +52,8 @@ export const REDACT_PATHS = [
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):([^@/\s"]+)@/gi;
 
 export function redactLine(line: string, secrets: readonly string[] = []): string {
-  let out = line.replace(URL_CREDENTIALS, '$1:[REDACTED]@');
+  // Most lines hold no URL: skip the regex scan for them (this runs once per logged line).
+  let out = line.includes('://') ? line.replace(URL_CREDENTIALS, '$1:[REDACTED]@') : line;
   for (const secret of secrets) {
     if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('[REDACTED]');
   }
@@ -60,11 +61,12 @@ export function redactLine(line: string, secrets: readonly string[] = []): strin
 }
 
 
-/** Redacts each line before `target` sees it. */
-function redactingStream(target: Pick<DestinationStream, 'write'>, secrets: readonly string[]): DestinationStream {
+/** Redacts each line once, then hands it to every target (stdout and the file take the same lines). */
+function redactingStream(targets: readonly Pick<DestinationStream, 'write'>[], secrets: readonly string[]): DestinationStream {
   return {
     write: (line: string) => {
-      target.write(redactLine(line, secrets));
+      const clean = redactLine(line, secrets);
+      for (const target of targets) target.write(clean);
     },
   };
 }
@@ -82,8 +84,23 @@ async function linkStablePath(logFile: string): Promise<void> {
 
 export async function createAppLogger(options: LoggerOptions): Promise<AppLogger> {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
-  const streams: pino.StreamEntry[] = [];
-  if (options.stdout !== false) streams.push({ level: 'trace', stream: redactingStream(process.stdout, secrets) });
+  const targets: Pick<DestinationStream, 'write'>[] = [];
+  // stdout through sonic-boom, written asynchronously: process.stdout to a pipe or file is one synchronous
+  // write(2) per line, a large share of a cached request's cost at LOG_LEVEL=info. Lines that arrive while a
+  // write is in flight are written together with the next one; nothing waits for a buffer to fill, and whatever
+  // is pending is flushed synchronously when the process exits.
+  const stdout = options.stdout !== false ? pino.destination({ dest: 1, sync: false }) : undefined;
+  const flushStdout = (): void => {
+    try {
+      stdout?.flushSync();
+    } catch {
+      // stdout already closed (the reader went away): nothing left to save.
+    }
+  };
+  if (stdout) {
+    targets.push(stdout);
+    process.once('exit', flushStdout);
+  }
 
   let file: GuardedDestination | undefined;
   if (options.file !== undefined) {
@@ -106,7 +123,7 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
     // error during shutdown) are dropped instead of thrown from a destroyed stream.
     file = new GuardedDestination(rolled, options.onDrop ? { onDrop: options.onDrop } : {});
     await linkStablePath(options.file);
-    streams.push({ level: 'trace', stream: redactingStream(file, secrets) });
+    targets.push(file);
   }
 
   const logger = pino(
@@ -116,13 +133,15 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     },
-    pino.multistream(streams),
+    redactingStream(targets, secrets),
   );
 
   return {
     logger,
     fileState: () => file?.state(),
     close: async () => {
+      flushStdout();
+      process.removeListener('exit', flushStdout);
       await file?.close();
     },
   };
