@@ -106,7 +106,7 @@ describe('hostile requests on a listening server (raw sockets, loopback)', () =>
     server = await startApp(
       { root: emptyModels, modelsDir: shipped, scalersDir: path.join(shipped, 'scalers'), cleanup: async () => undefined },
       await mkdtemp(path.join(tmpdir(), 'fuzz-data-')),
-      { RATE_LIMIT_MAX: '1000000' },
+      { RATE_LIMIT_MAX: '1000000', HEADERS_TIMEOUT: '2' },
     );
     await server.app.listen({ host: '127.0.0.1', port: 0 });
     const address = server.app.server.address();
@@ -148,6 +148,8 @@ describe('hostile requests on a listening server (raw sockets, loopback)', () =>
       [request(`GET /api/v1/predict/${'A'.repeat(101)} HTTP/1.1`), 414, 'URI_TOO_LONG'],
       [request('GET /api/v1/models HTTP/1.1', [`X-Pad: ${'a'.repeat(20_000)}`]), 431, 'HEADERS_TOO_LARGE'],
       ['G@T / HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'BAD_REQUEST'],
+      // Headers that never end: answered when HEADERS_TIMEOUT (2 s here) runs out.
+      ['GET /api/v1/models HTTP/1.1\r\nHost: x\r\n', 408, 'REQUEST_TIMEOUT'],
     ];
     for (const [sent, status, code] of cases) {
       const response = await rawRequest(port, sent);
