@@ -41,7 +41,7 @@ node "$MODELS_CLI" export "$work/models"
   echo "Test split (held out), next-day forecasts, model vs the naive last-close forecast on the same days:"
   echo
   echo '```'
-  sed -n '/^model  *version/,/^total time/p' "$work/train.log"
+  sed -n '/^model  /,/^total time/p' "$work/train.log"
   echo '```'
 } > "$work/models/README.md"
 

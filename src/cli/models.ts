@@ -22,6 +22,9 @@ commands:
   list [KEY]                every kept version, newest first (* = current)
   evaluate SYMBOL           walk-forward backtest vs baselines, with an SVG chart
                             [--windows N (3)] [--step DAYS (20)] [--refit] [--out PATH]
+  evaluate --all            one table of every current model's test split: served vs raw vs naive MAE,
+                            Brier vs constant, band coverage per horizon, interval score vs RiskMetrics,
+                            volatility loss vs EWMA/GARCH
   promote KEY VERSION       make a kept version current (verified first)
   rollback KEY              go back to the previous valid version
   clean                     prune versions beyond MODEL_KEEP_VERSIONS and remove leftovers of interrupted saves
@@ -48,7 +51,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   train: { spec: { values: [...TRAINING_VALUES, 'parallel'], switches: ['all'] }, run: trainCommand },
   status: { spec: {}, run: statusCommand },
   list: { spec: {}, run: listCommand },
-  evaluate: { spec: { values: [...TRAINING_VALUES, 'windows', 'step', 'out'], switches: ['refit'] }, run: evaluateCommand },
+  evaluate: { spec: { values: [...TRAINING_VALUES, 'windows', 'step', 'out'], switches: ['refit', 'all'] }, run: evaluateCommand },
   promote: { spec: {}, run: promoteCommand },
   rollback: { spec: {}, run: rollbackCommand },
   clean: { spec: {}, run: cleanCommand },

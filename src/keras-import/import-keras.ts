@@ -95,8 +95,7 @@ export async function importKerasModel(options: ImportKerasOptions): Promise<Imp
       data: { ...dataRange(series), sha256: barsChecksum(series), source: options.market.name },
       evaluation: judged.evaluation,
       beats_naive: judged.beats_naive,
-      intervals: judged.intervals,
-      direction: judged.direction,
+      calibration: judged.calibration,
       timings: { train_seconds: 0, epochs_run: 0, best_epoch: 0, samples_per_second: 0 },
       origin: {
         kind: 'keras_import',

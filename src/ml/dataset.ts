@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
-import { BASELINE_MA_WINDOW, buildFeatureMatrix, FEATURE_NAMES, FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
+import { BASELINE_MA_WINDOW, buildFeatureMatrix, FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
 import { fitScaler, scaleTargets, type ScalerState } from './scaler.js';
 
 /**
@@ -23,8 +23,6 @@ export interface Sample {
   readonly driftPerDay: number;
   /** ... and the mean adjusted close of the last BASELINE_MA_WINDOW days. */
   readonly movingAverage: number;
-  /** 20-day volatility of daily log returns on day t (the feature), which scales the intervals. */
-  readonly volatility: number;
   /** The series' unscaled feature rows (shared) and the row of day t. */
   readonly featureRows: readonly (readonly number[])[];
   readonly row: number;
@@ -125,7 +123,6 @@ function buildSeriesSamples(input: SeriesInput, window: number, horizon: number,
       lastPrice,
       driftPerDay: t === 0 ? 0 : Math.log(lastPrice / first) / t,
       movingAverage: maSum / Math.min(t + 1, BASELINE_MA_WINDOW),
-      volatility: (matrix.rows[t - matrix.offset] as readonly number[])[VOLATILITY_COLUMN] as number,
       featureRows: matrix.rows,
       row: t - matrix.offset,
       targets,

@@ -29,9 +29,6 @@ export const FEATURE_NAMES = [
   'log_volume_over_ma_20',
 ] as const;
 
-/** Column of the 20-day volatility, which also scales the prediction intervals. */
-export const VOLATILITY_COLUMN = FEATURE_NAMES.indexOf('volatility_20');
-
 /** Index of the first bar at which every feature is defined; earlier rows are dropped. */
 export const FEATURE_WARMUP = Math.max(
   VOLATILITY_WINDOW, // needs VOLATILITY_WINDOW returns, the first return is at index 1

@@ -3,13 +3,12 @@ import { nextTradingDays } from '../calendar/nyse.js';
 import { ValidationError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
-import { intervalHalfWidths } from './evaluation/conformal.js';
-import { directionConfidence } from './evaluation/direction.js';
+import { applyCalibration, trailingReturnsOfBars } from './calibrate.js';
 import { createInferenceEngine, type InferencePreference } from './inference/engine.js';
 import { buildFeatureWindow } from './feature-window.js';
-import { FEATURE_WARMUP, VOLATILITY_COLUMN } from './features.js';
+import { FEATURE_WARMUP } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
-import type { Forecast, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
+import type { Forecast, ForecastOptions, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
 
 /**
  * Extra history fed to the feature recursions (EMA, Wilder RSI) beyond the minimum, so their
@@ -22,13 +21,16 @@ function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
   if (scaler.feature_names.join(',') !== metadata.features.join(',') || scaler.target_mean.length !== metadata.horizon) {
     throw new TypeError(`scaler does not match model ${metadata.key} (features or horizon differ)`);
   }
+  if ((metadata.calibration as ModelMetadata['calibration'] | undefined)?.shrinkage.length !== metadata.horizon) {
+    throw new TypeError(`model ${metadata.key} ${metadata.version} has no calibration for its horizon (saved before calibrated forecasts: retrain it)`);
+  }
 }
 
 /**
- * Wraps a trained model: bars → causal features → scaled window → predicted cumulative log returns →
- * prices rebuilt from the last close, with split-conformal intervals per step (scaled by the current
- * 20-day volatility) and a direction
- * confidence measured on validation data. Deterministic for the same bars.
+ * Wraps a trained model: bars → causal features → scaled window → the network's cumulative log returns
+ * → calibrated (applyCalibration: shrunk towards naive, volatility-scaled conformal bands with the
+ * adaptive state, probability of an up day) → prices rebuilt from the last close, the network's raw
+ * price beside the served one. Deterministic for the same bars and adaptive state.
  */
 export function createForecaster(
   model: tf.LayersModel,
@@ -42,7 +44,7 @@ export function createForecaster(
   const requiredBars = window + FEATURE_WARMUP;
   let disposed = false;
 
-  async function forecast(bars: readonly Bar[], days: number): Promise<Forecast> {
+  async function forecast(bars: readonly Bar[], days: number, options: ForecastOptions = {}): Promise<Forecast> {
     if (disposed) throw new Error(`forecaster for ${metadata.key} ${metadata.version} was disposed`);
     if (!Number.isInteger(days) || days < 1 || days > horizon) {
       throw new ValidationError(`days must be an integer from 1 to ${horizon}, got ${days}`);
@@ -55,18 +57,20 @@ export function createForecaster(
     const input = new Float64Array(window * metadata.features.length);
     features.forEach((row, t) => input.set(scaleFeatures(scaler, row), t * row.length));
     const scaled = await engine.run(input);
-    const logReturns = unscaleTargets(scaler, scaled);
+    const { calibration } = metadata;
+    const adaptive = options.adaptive ?? (options.symbol === undefined ? undefined : calibration.adaptive[options.symbol]);
+    const output = applyCalibration(calibration, unscaleTargets(scaler, scaled), trailingReturnsOfBars(recent), adaptive);
     const last = recent[recent.length - 1] as Bar;
     const price = last.adjClose;
-    const dates = nextTradingDays(last.date, days);
-    const { w80, w95 } = intervalHalfWidths(metadata.intervals, (features[features.length - 1] as readonly number[])[VOLATILITY_COLUMN] as number);
-    const points: ForecastPoint[] = dates.map((date, h) => {
-      const r = logReturns[h] as number;
-      const q80 = w80[h] as number;
-      const q95 = w95[h] as number;
+    const points: ForecastPoint[] = nextTradingDays(last.date, days).map((date, h) => {
+      const r = output.served[h] as number;
+      const q80 = output.w80[h] as number;
+      const q95 = output.w95[h] as number;
       return {
         date,
         price: price * Math.exp(r),
+        lstm_price: price * Math.exp(output.raw[h] as number),
+        volatility: output.volatility[h] as number,
         lower_80: price * Math.exp(r - q80),
         upper_80: price * Math.exp(r + q80),
         lower_95: price * Math.exp(r - q95),
@@ -77,7 +81,8 @@ export function createForecaster(
       as_of: last.date,
       current_price: price,
       points,
-      confidence: directionConfidence(metadata.direction, logReturns[0] as number),
+      probability_up: output.probabilityUp,
+      confidence: Math.max(output.probabilityUp, 1 - output.probabilityUp),
     };
   }
 

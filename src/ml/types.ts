@@ -74,28 +74,97 @@ export interface Evaluation {
   readonly test_from: string;
   readonly test_to: string;
   readonly test_days: number;
-}
-
-/** Split-conformal half-widths of the prediction intervals, in log-return units, per horizon step. */
-export interface IntervalCalibration {
-  readonly q80: readonly number[];
-  readonly q95: readonly number[];
-  /**
-   * 'volatility_20': q80/q95 are multiples of the 20-day volatility of daily log returns on the
-   * forecast day (locally adaptive conformal: bands widen in turbulent markets and narrow in calm
-   * ones). Absent: q80/q95 are the half-widths themselves.
-   */
-  readonly scaled_by?: 'volatility_20';
+  /** The raw network forecast's next-day MAE and its ratio to naive (mae and mae_ratio score the served, shrunk forecast). */
+  readonly lstm_mae: number;
+  readonly lstm_mae_ratio: number;
+  /** Brier score of the served probability of an up day, and of the constant base rate (estimated before the test split). */
+  readonly brier: number;
+  readonly base_rate_brier: number;
+  readonly base_rate: number;
+  /** Test-split reliability of the probability of an up day: predicted vs observed by bin. */
+  readonly reliability: readonly ReliabilityBin[];
+  /** Band coverage and interval score by horizon step and pooled, beside the RiskMetrics baseline on the same days. */
+  readonly horizons: readonly HorizonScore[];
+  /** Mean QLIKE of the cumulative variance over every available horizon: served model, RiskMetrics EWMA, GARCH(1,1). */
+  readonly volatility_model: VolatilityModel['kind'];
+  readonly volatility_qlike: number;
+  readonly ewma_qlike: number;
+  readonly garch_qlike: number;
 }
 
 /**
- * Empirical probability that the predicted direction is right, measured on held-out data,
- * bucketed by the size of the predicted move (|predicted log return|, ascending upper edges).
+ * Interval scores are Winkler's (width + 2/α × the distance by which the outcome falls outside),
+ * in log-return percent; lower is better. The RiskMetrics baseline is the random walk with Gaussian
+ * bands of EWMA (λ = 0.94) volatility × √steps.
  */
-export interface DirectionCalibration {
-  readonly edges: readonly number[];
-  readonly hit_rates: readonly number[];
-  readonly counts: readonly number[];
+export interface HorizonScore {
+  /** "1", "5", "20", "60", or "1..60" for every step pooled. */
+  readonly steps: string;
+  readonly count: number;
+  readonly coverage_80: number;
+  readonly coverage_95: number;
+  readonly interval_score_80: number;
+  readonly interval_score_95: number;
+  readonly riskmetrics_coverage_80: number;
+  readonly riskmetrics_coverage_95: number;
+  readonly riskmetrics_interval_score_80: number;
+  readonly riskmetrics_interval_score_95: number;
+}
+
+/** One bin of a reliability table. */
+export interface ReliabilityBin {
+  readonly from: number;
+  readonly to: number;
+  readonly mean_predicted: number;
+  readonly observed: number;
+  readonly count: number;
+}
+
+/** Volatility of daily log returns: RiskMetrics-style EWMA or GARCH(1,1) (see evaluation/volatility.ts). */
+export type VolatilityModel = { readonly kind: 'ewma'; readonly lambda: number } | { readonly kind: 'garch'; readonly alpha: number; readonly beta: number };
+
+/** Calibrated probability of an up day (see evaluation/calibration.ts). */
+export interface DirectionModel {
+  /** Share of up days before the test split: the probability served without evidence of skill. */
+  readonly base_rate: number;
+  /** Standard deviation of the network's validation next-day predictions (standardises the input). */
+  readonly scale: number;
+  /** Validation slope before shrinkage, its t-statistic, and the slope served. */
+  readonly fitted_slope: number;
+  readonly slope_t: number;
+  readonly slope: number;
+}
+
+/** Adaptive conformal state: log multipliers of each band's width per horizon step (see evaluation/adaptive.ts). */
+export interface AdaptiveIntervalState {
+  readonly log_scale_80: readonly number[];
+  readonly log_scale_95: readonly number[];
+  /** Matured outcomes applied so far. */
+  readonly outcomes: number;
+}
+
+/** Everything fitted on the validation split (volatility: on the training split) that turns network output into what is served. */
+export interface Calibration {
+  /** Served cumulative log return at step h = shrinkage[h] × the network's (0: naive; 1: the network as is). */
+  readonly shrinkage: readonly number[];
+  /** The volatility model behind the bands and the served volatility: whichever of EWMA and GARCH had the lower validation QLIKE. */
+  readonly volatility: VolatilityModel;
+  readonly volatility_selection: { readonly garch: VolatilityModel; readonly ewma_qlike: number; readonly garch_qlike: number };
+  readonly intervals: IntervalCalibration;
+  /** Adaptive band state after the test split's matured outcomes, per symbol (upper-case): where serving starts. */
+  readonly adaptive: Readonly<Record<string, AdaptiveIntervalState>>;
+  readonly direction: DirectionModel;
+}
+
+/**
+ * Split-conformal quantiles per horizon step of validation absolute residuals of the served forecast
+ * divided by the volatility model's forecast standard deviation for that step: a band is q × the
+ * forecast volatility, so its width follows the volatility regime at every horizon.
+ */
+export interface IntervalCalibration {
+  readonly q80: readonly number[];
+  readonly q95: readonly number[];
+  readonly scaled_by: 'volatility_forecast';
 }
 
 export interface ModelMetadata {
@@ -114,8 +183,7 @@ export interface ModelMetadata {
   readonly data: { readonly from: string; readonly to: string; readonly bars: number; readonly sha256: string; readonly source: string };
   readonly evaluation: Evaluation;
   readonly beats_naive: boolean;
-  readonly intervals: IntervalCalibration;
-  readonly direction: DirectionCalibration;
+  readonly calibration: Calibration;
   readonly timings: { readonly train_seconds: number; readonly epochs_run: number; readonly best_epoch: number; readonly samples_per_second: number };
   /** sha256 of the scaler JSON under scalers/, binding scaler and model version. */
   readonly scaler_sha256: string;
@@ -152,13 +220,17 @@ export interface ModelOrigin {
 export interface TestForecastPoint {
   readonly date: string;
   readonly actual: number;
+  /** The served (calibrated) forecast, and the network's raw one. */
   readonly predicted: number;
+  readonly lstm_predicted: number;
   readonly lower_80: number;
   readonly upper_80: number;
   readonly lower_95: number;
   readonly upper_95: number;
   /** The naive forecast: the previous close. */
   readonly naive: number;
+  /** The served probability that this close is above the previous one. */
+  readonly probability_up: number;
 }
 
 /**
@@ -169,7 +241,11 @@ export type TestForecasts = Readonly<Record<string, readonly TestForecastPoint[]
 
 export interface ForecastPoint {
   readonly date: string;
+  /** Served (shrunk towards naive) price, and the network's raw price. */
   readonly price: number;
+  readonly lstm_price: number;
+  /** Forecast standard deviation of the log return from the last close to this day. */
+  readonly volatility: number;
   readonly lower_80: number;
   readonly upper_80: number;
   readonly lower_95: number;
@@ -182,8 +258,18 @@ export interface Forecast {
   readonly current_price: number;
   /** One point per trading day ahead. */
   readonly points: readonly ForecastPoint[];
-  /** Empirical probability of a correct next-day direction for a move of this size. */
+  /** Calibrated probability that the next close is above the last one. */
+  readonly probability_up: number;
+  /** Probability that the more likely next-day direction is right: max(probability_up, 1 − probability_up). */
   readonly confidence: number;
+}
+
+/** Per-request inputs of a forecast beyond the bars. */
+export interface ForecastOptions {
+  /** Upper-case symbol: picks the model's stored adaptive band state for it. */
+  readonly symbol?: string;
+  /** Adaptive band state from matured outcomes (the tracking store's); overrides the stored one. */
+  readonly adaptive?: AdaptiveIntervalState;
 }
 
 /** A loaded, warmed model that turns recent bars into a forecast. */
@@ -193,7 +279,7 @@ export interface Forecaster {
   readonly inference: InferenceInfo;
   /** Minimum number of bars `forecast` needs (window plus feature warm-up). */
   readonly requiredBars: number;
-  forecast(bars: readonly Bar[], days: number): Promise<Forecast>;
+  forecast(bars: readonly Bar[], days: number, options?: ForecastOptions): Promise<Forecast>;
   dispose(): void;
 }
 

@@ -44,7 +44,7 @@ export function buildPrediction(input: PredictionInput): Prediction {
   const next = forecast.points[0];
   if (next === undefined) throw new Error(`forecast for ${input.symbol} has no points`);
   const current = forecast.current_price;
-  const numbers = [current, forecast.confidence, ...forecast.points.flatMap((p) => [p.price, p.lower_80, p.upper_80, p.lower_95, p.upper_95])];
+  const numbers = [current, forecast.confidence, forecast.probability_up, ...forecast.points.flatMap((p) => [p.price, p.lstm_price, p.volatility, p.lower_80, p.upper_80, p.lower_95, p.upper_95])];
   // Garbage in the bars must surface as an error, never as a cached prediction of NaN.
   if (!numbers.every(Number.isFinite)) throw new Error(`forecast for ${input.symbol} contains non-finite numbers`);
   return {
@@ -53,6 +53,8 @@ export function buildPrediction(input: PredictionInput): Prediction {
     predicted_price: price(next.price),
     trading_signal: tradingSignal(current, next.price, thresholds),
     confidence: round(forecast.confidence, 4),
+    probability_up: round(forecast.probability_up, 4),
+    lstm_predicted_price: price(next.lstm_price),
     prediction_time: input.now.toISOString(),
     model_version: metadata.version,
     as_of: forecast.as_of,
@@ -61,6 +63,8 @@ export function buildPrediction(input: PredictionInput): Prediction {
     forecast: forecast.points.map((p) => ({
       date: p.date,
       price: price(p.price),
+      lstm_price: price(p.lstm_price),
+      volatility: round(p.volatility, 6),
       lower_80: price(p.lower_80),
       upper_80: price(p.upper_80),
       lower_95: price(p.lower_95),

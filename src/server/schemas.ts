@@ -71,6 +71,37 @@ export const ErrorBody = z.object({
   request_id: z.string().optional(),
 });
 
+export const ReliabilityBinBody = z.object({ from: z.number(), to: z.number(), mean_predicted: z.number(), observed: z.number(), count: z.number().int() });
+
+export const HorizonScoreBody = z.object({
+  steps: z.string().describe('Horizon step ("1", "5", "20", "60") or "1..60" for every step pooled'),
+  count: z.number().int(),
+  coverage_80: z.number(),
+  coverage_95: z.number(),
+  interval_score_80: z.number().describe('Winkler interval score in log-return percent (lower is better)'),
+  interval_score_95: z.number(),
+  riskmetrics_coverage_80: z.number().describe('Random walk with EWMA-volatility Gaussian bands, same days'),
+  riskmetrics_coverage_95: z.number(),
+  riskmetrics_interval_score_80: z.number(),
+  riskmetrics_interval_score_95: z.number(),
+});
+
+const VolatilityModelBody = z.union([
+  z.object({ kind: z.literal('ewma'), lambda: z.number() }),
+  z.object({ kind: z.literal('garch'), alpha: z.number(), beta: z.number() }),
+]);
+
+/** What turns the network's output into the served numbers; all fitted before the test split. */
+export const CalibrationBody = z.object({
+  shrinkage: z.array(z.number()).describe('Per horizon step: served log return = factor × the network\'s (0 = naive, 1 = network as is), fitted on validation'),
+  volatility: VolatilityModelBody.describe('Volatility model serving the bands and the expected volatility'),
+  volatility_selection: z.object({ garch: VolatilityModelBody, ewma_qlike: z.number(), garch_qlike: z.number() }).describe('Validation QLIKE that chose it'),
+  intervals: z.object({ q80: z.array(z.number()), q95: z.array(z.number()), scaled_by: z.string() }).describe('Conformal quantiles of residuals / forecast volatility per step'),
+  direction: z
+    .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
+    .describe('Probability of an up day: logistic around the base rate; the validation slope is shrunk by its t-statistic'),
+});
+
 /**
  * Test-split scores, model against the naive last-close forecast on the same days. Fields added after
  * the first model versions were saved are optional: an older version's metadata does not have them.
@@ -94,11 +125,24 @@ export const EvaluationBody = z.object({
   test_from: z.string(),
   test_to: z.string(),
   test_days: z.number().optional(),
+  lstm_mae: z.number().optional().describe("The raw network's next-day MAE (mae scores the served, calibrated forecast)"),
+  lstm_mae_ratio: z.number().optional().describe('lstm_mae / naive_mae'),
+  brier: z.number().optional().describe('Brier score of the served probability of an up day'),
+  base_rate_brier: z.number().optional().describe('Brier score of the constant base rate of up days (estimated before the test split)'),
+  base_rate: z.number().optional(),
+  reliability: z.array(ReliabilityBinBody).optional().describe('Probability of an up day: predicted vs observed by bin, on the test split'),
+  horizons: z.array(HorizonScoreBody).optional().describe('Band coverage and Winkler interval score by horizon step, beside RiskMetrics'),
+  volatility_model: z.enum(['ewma', 'garch']).optional().describe('The volatility model serving bands and volatility'),
+  volatility_qlike: z.number().optional().describe('QLIKE of its variance forecasts (lower is better), pooled over horizons'),
+  ewma_qlike: z.number().optional().describe('QLIKE of the RiskMetrics EWMA on the same days'),
+  garch_qlike: z.number().optional().describe('QLIKE of the GARCH(1,1) fitted on the training split, same days'),
 });
 
 export const ForecastPointBody = z.object({
   date: z.string(),
-  price: z.number(),
+  price: z.number().describe('Served (calibrated) price: the network shrunk towards naive by its validated skill'),
+  lstm_price: z.number().describe("The network's raw price, shown beside the served one"),
+  volatility: z.number().describe('Expected volatility: forecast standard deviation of the log return from the last close to this day'),
   lower_80: z.number(),
   upper_80: z.number(),
   lower_95: z.number(),
@@ -153,7 +197,9 @@ export const TestForecastsBody = z.object({
     z.object({
       date: z.string().describe('The day being predicted (held out: never seen in training, scaling or calibration)'),
       actual: z.number().describe('Realised adjusted close'),
-      predicted: z.number().describe("The model's next-day forecast made the trading day before"),
+      predicted: z.number().describe('The served (calibrated) next-day forecast made the trading day before'),
+      lstm_predicted: z.number().optional().describe("The network's raw forecast that day"),
+      probability_up: z.number().optional().describe('The served probability that this close is above the previous one'),
       lower_80: z.number(),
       upper_80: z.number(),
       lower_95: z.number(),
@@ -168,7 +214,9 @@ export const PredictionBody = z.object({
   current_price: z.number(),
   predicted_price: z.number().describe("Next trading day's predicted close"),
   trading_signal: z.enum(['BUY', 'SELL', 'HOLD']),
-  confidence: z.number().min(0).max(1).describe('Held-out probability that the predicted direction is right'),
+  confidence: z.number().min(0).max(1).describe('Calibrated probability that the more likely next-day direction is right: max(probability_up, 1 - probability_up)'),
+  probability_up: z.number().min(0).max(1).describe('Calibrated probability that the next close is above the current one (near the base rate without validated skill)'),
+  lstm_predicted_price: z.number().describe("The network's raw next-day price (predicted_price is the served, calibrated one)"),
   prediction_time: z.string(),
   model_version: z.string(),
   as_of: z.string().describe('Date of the last bar the prediction used'),
@@ -251,6 +299,7 @@ export const VersionBody = z.object({
 
 export const ModelDetailBody = ModelListItem.extend({
   fallback: z.boolean().describe('True when the symbol has no model of its own and the global model is shown'),
+  calibration: CalibrationBody.nullable(),
   training_config: z.record(z.string(), z.unknown()).nullable(),
   data: z.record(z.string(), z.unknown()).nullable(),
   timings: z.record(z.string(), z.unknown()).nullable(),

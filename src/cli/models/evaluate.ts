@@ -8,8 +8,27 @@ import { modelKey } from '../../model-store/store.js';
 import { positiveInt, UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView } from '../progress.js';
 import { forecastChartSvg } from '../svg-chart.js';
+import type { ModelMetadata } from '../../ml/types.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
-import { num, pct, table } from './table.js';
+import { evaluationTable, metricsTable, TABLE_LEGEND, verdict } from './report.js';
+import { num, pct } from './table.js';
+
+/**
+ * `evaluate --all`: one table of every current model's held-out test-split evaluation (served vs raw vs
+ * naive, Brier vs constant, coverage per horizon, interval score vs RiskMetrics, volatility loss vs
+ * EWMA/GARCH), as stored with the version when it was trained. Nothing is retrained.
+ */
+async function evaluateAll(ctx: CliContext): Promise<number> {
+  const models: ModelMetadata[] = [];
+  for (const key of await ctx.store.keys()) {
+    if ((await ctx.store.currentVersion(key)) !== null) models.push(await ctx.store.readMetadata(key));
+  }
+  if (models.length === 0) throw new UsageError(`no models in ${ctx.store.modelsDir}: train them first (train --all)`);
+  ctx.out.write(`Test split (held out: never seen by training, scaler or calibration), current version of every model in ${ctx.store.modelsDir}:\n`);
+  ctx.out.write(`${metricsTable(models)}\n${TABLE_LEGEND}\n\n`);
+  for (const m of models) ctx.out.write(`${verdict(m)}\n`);
+  return 0;
+}
 
 /**
  * `evaluate SYMBOL [--windows N --step N --refit --out PATH]`: a walk-forward backtest with the
@@ -19,7 +38,11 @@ import { num, pct, table } from './table.js';
  */
 export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
   const [rawSymbol, ...rest] = args.positionals;
-  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH]');
+  if (args.switches.has('all')) {
+    if (args.positionals.length > 0) throw new UsageError('give a SYMBOL or --all, not both');
+    return evaluateAll(ctx);
+  }
+  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH] | evaluate --all');
   const windows = positiveInt(args, 'windows', 3);
   const step = positiveInt(args, 'step', 20);
   const refit = args.switches.has('refit');
@@ -58,16 +81,12 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
 }
 
 function printResult(ctx: CliContext, result: WalkForwardResult): void {
-  const row = (label: string, e: WalkForwardResult['overall'], beats: boolean): string[] => [
-    label, `${e.test_from}..${e.test_to}`, num(e.mae, 3), num(e.naive_mae, 3), num(e.drift_mae, 3), num(e.moving_average_mae, 3), num(e.mae_ratio, 3), num(e.naive_dm_p_value, 3),
-    pct(e.hit_rate), pct(e.always_up_hit_rate), pct(e.interval_coverage_80), beats ? 'yes' : 'NO',
-  ];
-  const rows = result.windows.map((w, i) => row(`window ${i + 1} (trained through ${w.trained_through})`, w.evaluation, w.beats_naive));
-  rows.push(row('all windows', result.overall, result.beats_naive));
-  ctx.out.write(`\n${table(['', 'test days', 'mae', 'naive_mae', 'drift_mae', 'ma_mae', 'mae_ratio', 'dm_p', 'hit_rate', 'always_up', 'coverage_80', 'beats_naive'], rows)}\n\n`);
+  const rows = result.windows.map((w, i) => ({ label: `window ${i + 1} (trained through ${w.trained_through})`, evaluation: w.evaluation, beatsNaive: w.beats_naive }));
+  rows.push({ label: 'all windows', evaluation: result.overall, beatsNaive: result.beats_naive });
+  ctx.out.write(`\n${evaluationTable(rows, '')}\n${TABLE_LEGEND}\n\n`);
   ctx.out.write(
     result.beats_naive
-      ? `${result.symbol}: the model beats the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}).\n`
-      : `${result.symbol}: the model does NOT beat the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}).\n`,
+      ? `${result.symbol}: the served forecast beats the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}; raw network ${num(result.overall.lstm_mae_ratio, 3)}).\n`
+      : `${result.symbol}: the served forecast does NOT beat the naive last-close forecast over the backtest (ratio ${num(result.overall.mae_ratio, 3)}; raw network ${num(result.overall.lstm_mae_ratio, 3)}).\n`,
   );
 }

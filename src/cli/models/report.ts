@@ -1,24 +1,56 @@
-import type { ModelMetadata } from '../../ml/types.js';
-import { num, pct, table } from './table.js';
+import type { Evaluation, HorizonScore, ModelMetadata } from '../../ml/types.js';
+import { num, table } from './table.js';
 
-/** The test-split scores of each model beside the naive forecast and the always-up hit rate, on the same days. */
-export function metricsTable(models: readonly ModelMetadata[]): string {
-  const rows = models.map((m) => {
-    const e = m.evaluation;
-    return [
-      m.key, m.version, `${e.test_from}..${e.test_to}`, String(e.test_days),
-      num(e.mae), num(e.naive_mae), num(e.mae_ratio, 3), num(e.naive_dm_p_value, 3),
-      pct(e.hit_rate), pct(e.always_up_hit_rate), pct(e.interval_coverage_80),
-      m.beats_naive ? 'yes' : 'NO',
-    ];
-  });
-  return table(['model', 'version', 'test split', 'days', 'mae', 'naive_mae', 'mae_ratio', 'dm_p', 'hit_rate', 'always_up', 'coverage_80', 'beats_naive'], rows);
+/** One row of the evaluation table: a model's test split, or one window of a walk-forward backtest. */
+export interface EvaluationRow {
+  readonly label: string;
+  readonly evaluation: Evaluation;
+  readonly beatsNaive: boolean;
 }
+
+const percents = (scores: readonly HorizonScore[], pick: (s: HorizonScore) => number): string => scores.map((s) => (100 * pick(s)).toFixed(1)).join('/');
+
+/**
+ * Served (calibrated) vs raw network vs naive next-day MAE, Brier score of the probability of an up day
+ * vs the constant base rate, band coverage per horizon (steps 1/5/20/60/pooled), Winkler interval
+ * scores pooled vs the RiskMetrics baseline, and volatility QLIKE vs EWMA and GARCH(1,1): all on the
+ * same held-out days.
+ */
+export function evaluationTable(rows: readonly EvaluationRow[], first = 'model'): string {
+  const steps = rows[0]?.evaluation.horizons.map((s) => s.steps).join('/') ?? '';
+  return table(
+    [
+      first, 'test split', 'days', 'mae', 'lstm_mae', 'naive_mae', 'mae_ratio', 'lstm_ratio', 'dm_p',
+      'brier', 'const_brier', `cov80 ${steps}`, `cov95 ${steps}`, 'is80', 'rm_is80', 'is95', 'rm_is95',
+      'vol', 'qlike', 'ewma_qlike', 'garch_qlike', 'beats_naive',
+    ],
+    rows.map(({ label, evaluation: e, beatsNaive }) => {
+      const pooled = e.horizons.at(-1);
+      return [
+        label, `${e.test_from}..${e.test_to}`, String(e.test_days), num(e.mae), num(e.lstm_mae), num(e.naive_mae), num(e.mae_ratio), num(e.lstm_mae_ratio), num(e.naive_dm_p_value, 3),
+        num(e.brier), num(e.base_rate_brier), percents(e.horizons, (s) => s.coverage_80), percents(e.horizons, (s) => s.coverage_95),
+        num(pooled?.interval_score_80, 3), num(pooled?.riskmetrics_interval_score_80, 3), num(pooled?.interval_score_95, 3), num(pooled?.riskmetrics_interval_score_95, 3),
+        e.volatility_model, num(e.volatility_qlike), num(e.ewma_qlike), num(e.garch_qlike), beatsNaive ? 'yes' : 'NO',
+      ];
+    }),
+  );
+}
+
+/** The evaluation table of each model's test split, labelled with key and version. */
+export function metricsTable(models: readonly ModelMetadata[]): string {
+  return evaluationTable(models.map((m) => ({ label: `${m.key} ${m.version}`, evaluation: m.evaluation, beatsNaive: m.beats_naive })));
+}
+
+/** What the table's columns mean, printed under it. */
+export const TABLE_LEGEND =
+  'mae: served (calibrated) forecast; lstm_mae: the raw network; ratios are to naive (last close). brier: probability of an up day vs const_brier, ' +
+  'the constant base rate. cov80/cov95: band coverage at each horizon step and pooled. is80/is95: Winkler interval score (log-return %), pooled, ' +
+  'vs rm_ RiskMetrics (random walk, EWMA-volatility Gaussian bands). qlike: served volatility model (vol) vs EWMA and GARCH(1,1), pooled over horizons.';
 
 /** One plain sentence per model about whether it is worth more than repeating the last close. */
 export function verdict(m: ModelMetadata): string {
   const e = m.evaluation;
-  const scores = `MAE ${num(e.mae)} vs naive ${num(e.naive_mae)}, ratio ${num(e.mae_ratio, 3)}, Diebold-Mariano p ${num(e.naive_dm_p_value, 3)}`;
+  const scores = `MAE ${num(e.mae)} vs naive ${num(e.naive_mae)}, ratio ${num(e.mae_ratio, 3)}, Diebold-Mariano p ${num(e.naive_dm_p_value, 3)}; raw network ratio ${num(e.lstm_mae_ratio, 4)}`;
   if (m.beats_naive) return `${m.key}: beats the naive last-close forecast on its test split (${scores}).`;
   const why = e.mae_ratio < 1 ? 'its MAE is lower, but not significantly (p >= 0.05)' : 'its MAE is not lower';
   return `${m.key}: does NOT beat the naive last-close forecast on its test split: ${why} (${scores}); its forecasts are no better than repeating the last close.`;

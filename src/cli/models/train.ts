@@ -5,7 +5,7 @@ import { trainAll, type TrainingJob, type TrainingOutcome } from '../../workers/
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
-import { metricsTable, verdict } from './report.js';
+import { metricsTable, TABLE_LEGEND, verdict } from './report.js';
 import { num } from './table.js';
 
 /**
@@ -70,6 +70,7 @@ export async function trainCommand(ctx: CliContext, args: ParsedArgs): Promise<n
   if (trained.length > 0) {
     out('Test split (held out: never seen by training, scaler or calibration), next-day forecasts:');
     out(metricsTable(trained));
+    out(TABLE_LEGEND);
     out('');
     for (const m of trained) out(verdict(m));
   }

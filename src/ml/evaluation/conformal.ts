@@ -1,4 +1,4 @@
-import type { IntervalCalibration } from '../types.js';
+import type { AdaptiveIntervalState, IntervalCalibration } from '../types.js';
 
 /**
  * Split-conformal quantile of absolute residuals: the ceil((n + 1)(1 - alpha))-th smallest, the
@@ -15,15 +15,15 @@ export function conformalQuantile(absoluteResiduals: readonly number[], coverage
 }
 
 /**
- * Quantiles per horizon step of held-out (validation) absolute residuals divided by the 20-day
- * volatility on the forecast day: the normalized split-conformal score, whose guarantee holds like
- * the plain one while the band follows the market's current turbulence.
- * `actual[i][h]` may be NaN where that step's day is unavailable; such cells are skipped.
+ * Quantiles per horizon step of held-out (validation) absolute residuals divided by the forecast
+ * standard deviation of that step (`scale[i][h]`, from the volatility model on the forecast day): the
+ * normalized split-conformal score, whose guarantee holds like the plain one while the band follows
+ * the volatility regime. `actual[i][h]` may be NaN where that step's day is unavailable; such cells are skipped.
  */
 export function calibrateIntervals(
   actual: readonly (readonly number[])[],
   predicted: readonly (readonly number[])[],
-  volatility: readonly number[],
+  scale: readonly (readonly number[])[],
 ): IntervalCalibration {
   const horizon = predicted[0]?.length ?? 0;
   const q80: number[] = [];
@@ -32,38 +32,26 @@ export function calibrateIntervals(
     const scores: number[] = [];
     actual.forEach((row, i) => {
       const a = row[h] as number;
-      if (!Number.isNaN(a)) scores.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) / (volatility[i] as number));
+      if (!Number.isNaN(a)) scores.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) / ((scale[i] as readonly number[])[h] as number));
     });
     q80.push(conformalQuantile(scores, 0.8));
     q95.push(conformalQuantile(scores, 0.95));
   }
-  return { q80, q95, scaled_by: 'volatility_20' };
-}
-
-/** Interval half-widths in log-return units for a forecast made on a day with this 20-day volatility. */
-export function intervalHalfWidths(intervals: IntervalCalibration, volatility: number): { w80: number[]; w95: number[] } {
-  const factor = intervals.scaled_by === 'volatility_20' ? volatility : 1;
-  return { w80: intervals.q80.map((q) => q * factor), w95: intervals.q95.map((q) => q * factor) };
+  return { q80, q95, scaled_by: 'volatility_forecast' };
 }
 
 /**
- * Share of available (actual, predicted) cells whose actual lies within predicted ± halfWidths[i][h],
- * pooled over all steps (each row may come from a differently calibrated model, as in a backtest).
+ * Band half-widths in log-return units per step: the conformal quantile × the step's forecast standard
+ * deviation × the adaptive multiplier from matured outcomes (1 without an adaptive state).
  */
-export function intervalCoverage(
-  actual: readonly (readonly number[])[],
-  predicted: readonly (readonly number[])[],
-  halfWidths: readonly (readonly number[])[],
-): number {
-  let inside = 0;
-  let total = 0;
-  actual.forEach((row, i) => {
-    row.forEach((a, h) => {
-      if (Number.isNaN(a)) return;
-      total += 1;
-      if (Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) <= ((halfWidths[i] as readonly number[])[h] as number)) inside += 1;
-    });
-  });
-  if (total === 0) throw new RangeError('no values to measure coverage on');
-  return inside / total;
+export function intervalHalfWidths(
+  intervals: IntervalCalibration,
+  scale: readonly number[],
+  adaptive?: AdaptiveIntervalState,
+): { w80: number[]; w95: number[] } {
+  const multiplier = (logs: readonly number[] | undefined, h: number): number => Math.exp(logs?.[h] ?? 0);
+  return {
+    w80: scale.map((s, h) => (intervals.q80[h] as number) * s * multiplier(adaptive?.log_scale_80, h)),
+    w95: scale.map((s, h) => (intervals.q95[h] as number) * s * multiplier(adaptive?.log_scale_95, h)),
+  };
 }

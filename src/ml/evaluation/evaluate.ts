@@ -1,14 +1,17 @@
-import type { Evaluation, IntervalCalibration, TestForecastPoint } from '../types.js';
-import { intervalCoverage, intervalHalfWidths } from './conformal.js';
+import type { Evaluation, HorizonScore, TestForecastPoint } from '../types.js';
+import { brierScore, reliabilityTable } from './calibration.js';
 import {
   correlation,
   dieboldMarianoPValue,
   directionalHitRate,
+  intervalScore,
   meanAbsoluteError,
   meanAbsolutePercentageError,
   rootMeanSquaredError,
   upShare,
 } from './metrics.js';
+import { MISS_RATE_80, MISS_RATE_95 } from './adaptive.js';
+import { meanQlike, realisedVariances } from './volatility.js';
 
 /** One held-out forecast made on day t, in log-return space, with what the baselines knew on day t. */
 export interface ScoredForecast {
@@ -17,94 +20,153 @@ export interface ScoredForecast {
   readonly lastPrice: number;
   readonly driftPerDay: number;
   readonly movingAverage: number;
-  /** Predicted cumulative log returns, steps 1..horizon. */
+  /** Served (calibrated) and the network's raw predicted cumulative log returns, steps 1..horizon. */
   readonly predicted: readonly number[];
+  readonly raw: readonly number[];
   /** Realised cumulative log returns; NaN where the day is not in the evaluated period. */
   readonly actual: readonly number[];
-  /** 20-day volatility of daily log returns on day t (scales the conformal half-widths). */
-  readonly volatility: number;
-  /** The conformal calibration of the model that made this forecast. */
-  readonly intervals: IntervalCalibration;
+  /** Served band half-widths per step (log-return units), as served that day. */
+  readonly w80: readonly number[];
+  readonly w95: readonly number[];
+  /** Cumulative variance forecasts per step: the served volatility model's, RiskMetrics EWMA's and the fitted GARCH's. */
+  readonly variance: readonly number[];
+  readonly ewmaVariance: readonly number[];
+  readonly garchVariance: readonly number[];
+  readonly volatilityModel: Evaluation['volatility_model'];
+  readonly probabilityUp: number;
+  /** The constant probability of an up day it is scored against (estimated before the test split). */
+  readonly baseRate: number;
 }
 
-/** Next-day prices of the model and of each baseline, and the realised price, for each forecast. */
-interface NextDayPrices {
-  readonly actual: number[];
-  readonly model: number[];
-  readonly naive: number[];
-  readonly drift: number[];
-  readonly movingAverage: number[];
+/** Two-sided standard normal quantiles of the RiskMetrics baseline's 80 % and 95 % bands. */
+export const Z_80 = 1.2815516;
+export const Z_95 = 1.959964;
+/** Horizon steps reported one by one (those within the model's horizon), besides all steps pooled. */
+export const REPORTED_STEPS = [1, 5, 20, 60] as const;
+
+function prices(forecasts: readonly ScoredForecast[], step: (f: ScoredForecast) => number): number[] {
+  return forecasts.map((f) => f.lastPrice * Math.exp(step(f)));
 }
 
-function nextDayPrices(forecasts: readonly ScoredForecast[]): NextDayPrices {
+/** Coverage and Winkler score (log-return percent) of served and RiskMetrics bands over the cells of `steps` (0-based). */
+function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly number[], label: string): HorizonScore {
+  let count = 0;
+  const sum = { c80: 0, c95: 0, s80: 0, s95: 0, rc80: 0, rc95: 0, rs80: 0, rs95: 0 };
+  for (const f of forecasts) {
+    for (const h of steps) {
+      const a = f.actual[h] as number;
+      if (a === undefined || Number.isNaN(a)) continue;
+      count += 1;
+      const p = f.predicted[h] as number;
+      const [w80, w95] = [f.w80[h] as number, f.w95[h] as number];
+      const sd = Math.sqrt(f.ewmaVariance[h] as number);
+      sum.c80 += Math.abs(a - p) <= w80 ? 1 : 0;
+      sum.c95 += Math.abs(a - p) <= w95 ? 1 : 0;
+      sum.rc80 += Math.abs(a) <= Z_80 * sd ? 1 : 0;
+      sum.rc95 += Math.abs(a) <= Z_95 * sd ? 1 : 0;
+      sum.s80 += intervalScore(p - w80, p + w80, a, MISS_RATE_80);
+      sum.s95 += intervalScore(p - w95, p + w95, a, MISS_RATE_95);
+      sum.rs80 += intervalScore(-Z_80 * sd, Z_80 * sd, a, MISS_RATE_80);
+      sum.rs95 += intervalScore(-Z_95 * sd, Z_95 * sd, a, MISS_RATE_95);
+    }
+  }
+  if (count === 0) throw new RangeError(`no realised values at steps ${label}`);
   return {
-    actual: forecasts.map((f) => f.lastPrice * Math.exp(f.actual[0] as number)),
-    model: forecasts.map((f) => f.lastPrice * Math.exp(f.predicted[0] as number)),
-    naive: forecasts.map((f) => f.lastPrice),
-    drift: forecasts.map((f) => f.lastPrice * Math.exp(f.driftPerDay)),
-    movingAverage: forecasts.map((f) => f.movingAverage),
+    steps: label,
+    count,
+    coverage_80: sum.c80 / count,
+    coverage_95: sum.c95 / count,
+    interval_score_80: (100 * sum.s80) / count,
+    interval_score_95: (100 * sum.s95) / count,
+    riskmetrics_coverage_80: sum.rc80 / count,
+    riskmetrics_coverage_95: sum.rc95 / count,
+    riskmetrics_interval_score_80: (100 * sum.rs80) / count,
+    riskmetrics_interval_score_95: (100 * sum.rs95) / count,
   };
 }
 
 /**
- * Scores held-out forecasts. The headline numbers are next-day (step 1) prices, model against the
- * naive last-close forecast and the other baselines on exactly the same days; interval coverage is
- * pooled over every available step of every forecast.
+ * Scores held-out forecasts. The point and probability numbers are next-day (step 1): the served
+ * forecast and the raw network against the naive last-close forecast and the other baselines on
+ * exactly the same days. Bands and volatility are scored at steps 1, 5, 20, 60 and pooled over every
+ * available step; hit rate and change correlation describe the network's own calls.
  */
 export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluation {
   const scored = forecasts.filter((f) => !Number.isNaN(f.actual[0]));
   if (scored.length === 0) throw new RangeError('no held-out forecasts to evaluate');
-  const prices = nextDayPrices(scored);
+  const actual = prices(scored, (f) => f.actual[0] as number);
+  const served = prices(scored, (f) => f.predicted[0] as number);
+  const raw = prices(scored, (f) => f.raw[0] as number);
+  const naive = scored.map((f) => f.lastPrice);
   const actualChanges = scored.map((f) => f.actual[0] as number);
-  const predictedChanges = scored.map((f) => f.predicted[0] as number);
-  const mae = meanAbsoluteError(prices.actual, prices.model);
-  const naiveMae = meanAbsoluteError(prices.actual, prices.naive);
+  const rawChanges = scored.map((f) => f.raw[0] as number);
+  const ups = actualChanges.map((a) => a > 0);
+  const mae = meanAbsoluteError(actual, served);
+  const naiveMae = meanAbsoluteError(actual, naive);
+  const lstmMae = meanAbsoluteError(actual, raw);
   const dates = scored.map((f) => f.date).sort();
-  const widths = scored.map((f) => intervalHalfWidths(f.intervals, f.volatility));
+  const horizon = scored[0]?.predicted.length ?? 0;
+  const allSteps = Array.from({ length: horizon }, (_, h) => h);
+  const pooled = horizonScore(scored, allSteps, `1..${horizon}`);
+  const realised = scored.map((f) => realisedVariances(f.actual));
   return {
     mae,
     naive_mae: naiveMae,
     mae_ratio: mae / naiveMae,
-    naive_dm_p_value: dieboldMarianoPValue(prices.actual, prices.model, prices.naive),
-    rmse: rootMeanSquaredError(prices.actual, prices.model),
-    naive_rmse: rootMeanSquaredError(prices.actual, prices.naive),
-    mape: meanAbsolutePercentageError(prices.actual, prices.model),
-    naive_mape: meanAbsolutePercentageError(prices.actual, prices.naive),
-    drift_mae: meanAbsoluteError(prices.actual, prices.drift),
-    moving_average_mae: meanAbsoluteError(prices.actual, prices.movingAverage),
-    hit_rate: directionalHitRate(actualChanges, predictedChanges),
+    naive_dm_p_value: dieboldMarianoPValue(actual, served, naive),
+    rmse: rootMeanSquaredError(actual, served),
+    naive_rmse: rootMeanSquaredError(actual, naive),
+    mape: meanAbsolutePercentageError(actual, served),
+    naive_mape: meanAbsolutePercentageError(actual, naive),
+    drift_mae: meanAbsoluteError(actual, prices(scored, (f) => f.driftPerDay)),
+    moving_average_mae: meanAbsoluteError(actual, scored.map((f) => f.movingAverage)),
+    hit_rate: directionalHitRate(actualChanges, rawChanges),
     always_up_hit_rate: upShare(actualChanges),
-    interval_coverage_80: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), widths.map((w) => w.w80)),
-    interval_coverage_95: intervalCoverage(scored.map((f) => f.actual), scored.map((f) => f.predicted), widths.map((w) => w.w95)),
-    change_correlation: correlation(predictedChanges, actualChanges),
+    interval_coverage_80: pooled.coverage_80,
+    interval_coverage_95: pooled.coverage_95,
+    change_correlation: correlation(rawChanges, actualChanges),
     test_from: dates[0] as string,
     test_to: dates.at(-1) as string,
     test_days: new Set(dates).size,
+    lstm_mae: lstmMae,
+    lstm_mae_ratio: lstmMae / naiveMae,
+    brier: brierScore(scored.map((f) => f.probabilityUp), ups),
+    base_rate_brier: brierScore(scored.map((f) => f.baseRate), ups),
+    base_rate: scored[0]?.baseRate as number,
+    reliability: reliabilityTable(scored.map((f) => f.probabilityUp), ups),
+    horizons: [...REPORTED_STEPS.filter((s) => s <= horizon).map((s) => horizonScore(scored, [s - 1], String(s))), pooled],
+    volatility_model: scored[0]?.volatilityModel as Evaluation['volatility_model'],
+    volatility_qlike: meanQlike(scored.map((f) => f.variance), realised),
+    ewma_qlike: meanQlike(scored.map((f) => f.ewmaVariance), realised),
+    garch_qlike: meanQlike(scored.map((f) => f.garchVariance), realised),
   };
 }
 
 /**
  * The next-day prices behind `evaluateForecasts`, one point per forecast with a realised next day:
- * what the model predicted (with its conformal bands), what happened and what naive predicted.
+ * what was served (price, bands, probability of an up day), what the network said, what happened and
+ * what naive predicted.
  */
 export function nextDayForecastPoints(forecasts: readonly ScoredForecast[]): TestForecastPoint[] {
-  const scored = forecasts.filter((f) => !Number.isNaN(f.actual[0]));
-  const prices = nextDayPrices(scored);
-  return scored.map((f, i) => {
-    const { w80, w95 } = intervalHalfWidths(f.intervals, f.volatility);
-    const r = f.predicted[0] as number;
-    const band = (w: number): number => f.lastPrice * Math.exp(r + w);
-    return {
-      date: f.date,
-      actual: prices.actual[i] as number,
-      predicted: prices.model[i] as number,
-      lower_80: band(-(w80[0] as number)),
-      upper_80: band(w80[0] as number),
-      lower_95: band(-(w95[0] as number)),
-      upper_95: band(w95[0] as number),
-      naive: prices.naive[i] as number,
-    };
-  });
+  return forecasts
+    .filter((f) => !Number.isNaN(f.actual[0]))
+    .map((f) => {
+      const r = f.predicted[0] as number;
+      const band = (w: number): number => f.lastPrice * Math.exp(r + w);
+      const [w80, w95] = [f.w80[0] as number, f.w95[0] as number];
+      return {
+        date: f.date,
+        actual: f.lastPrice * Math.exp(f.actual[0] as number),
+        predicted: f.lastPrice * Math.exp(r),
+        lstm_predicted: f.lastPrice * Math.exp(f.raw[0] as number),
+        lower_80: band(-w80),
+        upper_80: band(w80),
+        lower_95: band(-w95),
+        upper_95: band(w95),
+        naive: f.lastPrice,
+        probability_up: f.probabilityUp,
+      };
+    });
 }
 
 /** Significance level of the Diebold–Mariano test behind `beats_naive`. */

@@ -75,3 +75,14 @@ export function dieboldMarianoPValue(actual: readonly number[], model: readonly 
   if (variance < 1e-300) return mean < 0 ? 0 : 1;
   return normalCdf(mean / Math.sqrt(variance / n));
 }
+
+/**
+ * Winkler's interval score of a central (1 − missRate) band: its width plus 2 / missRate times the
+ * distance by which the outcome falls outside it. A proper score: lower is better, and neither a too
+ * narrow nor a too wide band can game it.
+ */
+export function intervalScore(lower: number, upper: number, actual: number, missRate: number): number {
+  const below = actual < lower ? lower - actual : 0;
+  const above = actual > upper ? actual - upper : 0;
+  return upper - lower + (2 / missRate) * (below + above);
+}

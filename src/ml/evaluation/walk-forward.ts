@@ -85,7 +85,7 @@ export async function walkForward(options: WalkForwardOptions): Promise<WalkForw
       } else {
         test = buildDataset(series, config.window, config.horizon, split).test;
       }
-      const forecasts = scoreSamples(model, test);
+      const { forecasts } = scoreSamples(model, test);
       const evaluation = evaluateForecasts(forecasts);
       assertScalerFitBefore(model.scaler, evaluation.test_from);
       results.push({ from: split.testFrom, to: split.testTo ?? split.testFrom, trained_through: trainedThrough, evaluation, beats_naive: beatsNaive(evaluation) });

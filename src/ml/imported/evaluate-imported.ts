@@ -1,11 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { buildDataset, chronologicalSplitDates, type Sample } from '../dataset.js';
-import { calibrateIntervals } from '../evaluation/conformal.js';
-import { calibrateDirection } from '../evaluation/direction.js';
 import { beatsNaive, evaluateForecasts } from '../evaluation/evaluate.js';
-import { scoredForecasts, testForecastsBySymbol } from '../training/train.js';
-import type { DirectionCalibration, Evaluation, IntervalCalibration, TestForecasts } from '../types.js';
+import { calibrateOnDataset, scoredForecasts, testForecastsBySymbol } from '../training/train.js';
+import type { Calibration, Evaluation, TestForecasts } from '../types.js';
 import type { ImportedScalerState } from './imported-scaler.js';
 import { inputWindow, predictCloses } from './next-close.js';
 
@@ -23,16 +21,16 @@ export interface ImportedEvaluationInput {
 export interface ImportedEvaluation {
   readonly evaluation: Evaluation;
   readonly beats_naive: boolean;
-  readonly intervals: IntervalCalibration;
-  readonly direction: DirectionCalibration;
+  readonly calibration: Calibration;
   readonly testForecasts: TestForecasts;
 }
 
 /**
  * Judges an imported network exactly like a native model: the same chronological split and
- * samples (buildDataset), intervals and direction confidence calibrated on the validation split
- * from this network's own residuals, and the test split scored against naive and the other
- * baselines by the shared evaluation code. Nothing is fitted: the network and scaler are used as imported.
+ * samples (buildDataset), the same calibration (shrinkage towards naive, volatility-scaled bands,
+ * probability of an up day) fitted on the validation split from this network's own forecasts, and the
+ * test split served day by day and scored against naive and the other baselines by the shared
+ * evaluation code. The network and scaler are used as imported.
  */
 export function evaluateImported(input: ImportedEvaluationInput): ImportedEvaluation {
   const series = [{ symbol: input.symbol, bars: input.bars }];
@@ -51,11 +49,8 @@ export function evaluateImported(input: ImportedEvaluationInput): ImportedEvalua
       }),
     );
   };
-  const validationPredicted = predictLogReturns(dataset.validation);
-  const validationActual = dataset.validation.map((s) => s.targets);
-  const intervals = calibrateIntervals(validationActual, validationPredicted, dataset.validation.map((s) => s.volatility));
-  const direction = calibrateDirection(validationActual.map((t) => t[0] as number), validationPredicted.map((p) => p[0] as number));
-  const scored = scoredForecasts(dataset.test, predictLogReturns(dataset.test), intervals);
-  const evaluation = evaluateForecasts(scored);
-  return { evaluation, beats_naive: beatsNaive(evaluation), intervals, direction, testForecasts: testForecastsBySymbol(dataset.test, scored) };
+  const calibration = calibrateOnDataset(dataset, predictLogReturns(dataset.validation));
+  const { forecasts, adaptive } = scoredForecasts(dataset.test, predictLogReturns(dataset.test), calibration);
+  const evaluation = evaluateForecasts(forecasts);
+  return { evaluation, beats_naive: beatsNaive(evaluation), calibration: { ...calibration, adaptive }, testForecasts: testForecastsBySymbol(dataset.test, forecasts) };
 }

@@ -3,13 +3,14 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { InsufficientBarsError } from '../errors.js';
 import { buildDataset, chronologicalSplitDates, fitDatasetScaler, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
-import { calibrateIntervals } from '../evaluation/conformal.js';
-import { calibrateDirection } from '../evaluation/direction.js';
+import { fitCalibration, serveSequentially, trailingReturns, type SequencedDay } from '../calibrate.js';
+import { baseRate } from '../evaluation/calibration.js';
+import { horizonVariances, RISKMETRICS } from '../evaluation/volatility.js';
 import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from '../evaluation/evaluate.js';
 import { FEATURE_NAMES } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
-import type { DirectionCalibration, IntervalCalibration, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
+import type { AdaptiveIntervalState, Calibration, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
 import { fitNetwork, predictSamples, type FitResult } from './fit.js';
 
 export interface TrainingInput {
@@ -37,14 +38,26 @@ export interface CalibratedModel {
   readonly model: tf.LayersModel;
   readonly scaler: ScalerState;
   readonly dataset: Dataset;
-  readonly intervals: IntervalCalibration;
-  readonly direction: DirectionCalibration;
+  readonly calibration: Omit<Calibration, 'adaptive'>;
   readonly fit: FitResult;
 }
 
 /** The last `maxBars` bars of each series (0 = all). */
 function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput[] {
   return series.map((s) => ({ symbol: s.symbol, bars: maxBars > 0 ? s.bars.slice(-maxBars) : s.bars }));
+}
+
+/**
+ * The calibration of a network from its raw forecasts of the dataset's validation samples: GARCH on the
+ * training days, the base rate of up days on training + validation days, the rest on validation
+ * (fitCalibration). Shared by trained and imported networks.
+ */
+export function calibrateOnDataset(dataset: Dataset, validationPredicted: readonly (readonly number[])[]): Omit<Calibration, 'adaptive'> {
+  return fitCalibration(
+    dataset.train.map((s) => ({ trailingReturns: trailingReturns(s.featureRows, s.row), nextReturn: s.targets[0] as number })),
+    dataset.validation.map((s, i) => ({ raw: validationPredicted[i] as readonly number[], returns: trailingReturns(s.featureRows, s.row), actual: s.targets })),
+    baseRate([...dataset.train, ...dataset.validation].map((s) => s.targets[0] as number)),
+  );
 }
 
 /** Builds the samples, fits scaler and network on the train split, calibrates on validation. */
@@ -71,40 +84,67 @@ export async function fitAndCalibrate(
         eta_seconds: perEpoch * (config.epochs - report.epoch),
       });
     });
-    const validationPredicted = predictSamples(model, dataset.validation, config.window, scaler);
-    const validationActual = dataset.validation.map((s) => s.targets);
-    return {
-      model,
-      scaler,
-      dataset,
-      intervals: calibrateIntervals(validationActual, validationPredicted, dataset.validation.map((s) => s.volatility)),
-      direction: calibrateDirection(validationActual.map((t) => t[0] as number), validationPredicted.map((p) => p[0] as number)),
-      fit,
-    };
+    const calibration = calibrateOnDataset(dataset, predictSamples(model, dataset.validation, config.window, scaler));
+    return { model, scaler, dataset, calibration, fit };
   } catch (error) {
     model.dispose();
     throw error;
   }
 }
 
-/** Held-out forecasts of `model` for `samples`, ready for evaluateForecasts. */
-export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): ScoredForecast[] {
-  const predicted = predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler);
-  return scoredForecasts(samples, predicted, calibrated.intervals);
+/** Held-out forecasts of `calibrated` for `samples`, served as scoredForecasts describes. */
+export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
+  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration);
 }
 
-/** Samples with their predicted cumulative log returns (one row per sample), ready for evaluateForecasts. */
-export function scoredForecasts(samples: readonly Sample[], predicted: readonly (readonly number[])[], intervals: IntervalCalibration): ScoredForecast[] {
-  return samples.map((s, i) => ({
-    date: s.nextDate,
-    lastPrice: s.lastPrice,
-    driftPerDay: s.driftPerDay,
-    movingAverage: s.movingAverage,
-    predicted: predicted[i] as number[],
-    actual: s.targets,
-    volatility: s.volatility,
-    intervals,
-  }));
+/**
+ * Samples with a network's raw predicted cumulative log returns (one row per sample), ready for
+ * evaluateForecasts, each served as it would have been that day: series by series in date order, with
+ * the adaptive band state updated by the outcomes matured by then. Also returns each series' adaptive
+ * state once all its outcomes have matured (where serving starts).
+ */
+export function scoredForecasts(
+  samples: readonly Sample[],
+  predicted: readonly (readonly number[])[],
+  calibration: Omit<Calibration, 'adaptive'>,
+): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
+  const horizon = calibration.shrinkage.length;
+  const forecasts: ScoredForecast[] = new Array<ScoredForecast>(samples.length);
+  const adaptive: Record<string, AdaptiveIntervalState> = {};
+  const bySymbol = new Map<string, number[]>();
+  samples.forEach((s, i) => bySymbol.set(s.symbol, [...(bySymbol.get(s.symbol) ?? []), i]));
+  for (const [symbol, indices] of bySymbol) {
+    const order = [...indices].sort((a, b) => (samples[a] as Sample).row - (samples[b] as Sample).row);
+    const days: SequencedDay[] = order.map((i) => {
+      const s = samples[i] as Sample;
+      return { day: s.row, raw: predicted[i] as number[], returns: trailingReturns(s.featureRows, s.row), actual: s.targets };
+    });
+    const { outputs, final } = serveSequentially(calibration, days);
+    adaptive[symbol] = final;
+    order.forEach((i, k) => {
+      const s = samples[i] as Sample;
+      const output = outputs[k] as (typeof outputs)[number];
+      const day = days[k] as SequencedDay;
+      forecasts[i] = {
+        date: s.nextDate,
+        lastPrice: s.lastPrice,
+        driftPerDay: s.driftPerDay,
+        movingAverage: s.movingAverage,
+        predicted: output.served,
+        raw: output.raw,
+        actual: s.targets,
+        w80: output.w80,
+        w95: output.w95,
+        variance: output.volatility.map((v) => v * v),
+        ewmaVariance: horizonVariances(RISKMETRICS, day.returns, horizon),
+        garchVariance: horizonVariances(calibration.volatility_selection.garch, day.returns, horizon),
+        volatilityModel: calibration.volatility.kind,
+        probabilityUp: output.probabilityUp,
+        baseRate: calibration.direction.base_rate,
+      };
+    });
+  }
+  return { forecasts, adaptive };
 }
 
 /** Next-day forecast points of scored test samples, grouped by the samples' symbols. */
@@ -152,7 +192,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     if (dataset.test.length === 0) {
       throw new InsufficientBarsError(`${input.key}: no test samples after the ${config.horizon}-day purge`, 0, dataRange(series).bars);
     }
-    const scored = scoreSamples(calibrated, dataset.test);
+    const { forecasts: scored, adaptive } = scoreSamples(calibrated, dataset.test);
     const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
     const trainSeconds = (performance.now() - started) / 1000;
@@ -172,8 +212,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
         data: { ...dataRange(series), sha256: barsChecksum(series), source: input.dataSource },
         evaluation,
         beats_naive: beatsNaive(evaluation),
-        intervals: calibrated.intervals,
-        direction: calibrated.direction,
+        calibration: { ...calibrated.calibration, adaptive },
         timings: {
           train_seconds: trainSeconds,
           epochs_run: calibrated.fit.epochsRun,

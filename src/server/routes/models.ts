@@ -1,13 +1,14 @@
 import type { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError, UnavailableError } from '../../errors.js';
-import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey, type Calibration } from '../../ml/types.js';
 import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
 import { originBody, price } from '../prediction-body.js';
 import type { Services } from '../services.js';
 import type { Job } from '../training-jobs.js';
 import {
+  CalibrationBody,
   ErrorBody,
   JobAcceptedBody,
   JobBody,
@@ -45,6 +46,12 @@ export function modelItem(entry: ModelEntry): ModelItem {
     ...(meta?.origin !== undefined ? { origin: originBody(meta.origin) } : {}),
     ...(entry.error !== undefined ? { error: entry.error } : {}),
   };
+}
+
+/** The calibration without the per-symbol adaptive band states (serving detail, not a property of the model). */
+function calibrationBody(calibration: Calibration): z.output<typeof CalibrationBody> {
+  const { adaptive: _adaptive, ...rest } = calibration;
+  return rest;
 }
 
 export function jobBody(job: Job): z.output<typeof JobBody> {
@@ -108,6 +115,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         ...modelItem(entry),
         symbol,
         fallback,
+        calibration: meta ? calibrationBody(meta.calibration) : null,
         training_config: meta ? { ...meta.config } : null,
         data: meta ? { ...meta.data } : null,
         timings: meta ? { ...meta.timings } : null,
@@ -141,6 +149,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         date: p.date,
         actual: price(p.actual),
         predicted: price(p.predicted),
+        // versions saved before calibrated forecasts recorded neither
+        ...(p.lstm_predicted !== undefined ? { lstm_predicted: price(p.lstm_predicted) } : {}),
+        ...(p.probability_up !== undefined ? { probability_up: Math.round(p.probability_up * 1e4) / 1e4 } : {}),
         lower_80: price(p.lower_80),
         upper_80: price(p.upper_80),
         lower_95: price(p.lower_95),
