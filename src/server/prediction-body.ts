@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Forecast, ModelMetadata, ModelOrigin } from '../ml/types.js';
-import type { ModelOriginBody, PredictionBody } from './schemas.js';
+import type { Calibration, Evaluation, Forecast, ModelMetadata, ModelOrigin } from '../ml/types.js';
+import type { CalibrationBody, EvaluationBody, ModelOriginBody, PredictionBody } from './schemas.js';
 
 export type Prediction = z.output<typeof PredictionBody>;
 export type TradingSignal = Prediction['trading_signal'];
@@ -25,6 +25,22 @@ const round = (value: number, digits: number): number => {
 };
 /** Prices in API bodies: 4 decimals. */
 export const price = (value: number): number => round(value, 4);
+
+/** A model's stored evaluation as the API shows it. */
+export function evaluationBody(e: Evaluation): z.output<typeof EvaluationBody> {
+  return { ...e, reliability: e.reliability.map((b) => ({ ...b })), horizons: e.horizons.map((h) => ({ ...h })) };
+}
+
+/** The calibration as the API shows it, without the per-symbol adaptive band states (serving state, not a property of the model). */
+export function calibrationBody(c: Calibration): z.output<typeof CalibrationBody> {
+  return {
+    shrinkage: [...c.shrinkage],
+    volatility: { ...c.volatility },
+    volatility_selection: { ...c.volatility_selection, garch: { ...c.volatility_selection.garch } },
+    intervals: { q80: [...c.intervals.q80], q95: [...c.intervals.q95], scaled_by: c.intervals.scaled_by },
+    direction: { ...c.direction },
+  };
+}
 
 export interface PredictionInput {
   readonly symbol: string;
@@ -81,7 +97,7 @@ export function buildPrediction(input: PredictionInput): Prediction {
       horizon: metadata.horizon,
       features: [...metadata.features],
       backend: metadata.backend,
-      evaluation: { ...metadata.evaluation },
+      evaluation: evaluationBody(metadata.evaluation),
       beats_naive: metadata.beats_naive,
       fallback: input.fallback,
       ...(metadata.origin !== undefined ? { origin: originBody(metadata.origin) } : {}),

@@ -1,14 +1,13 @@
 import type { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError, UnavailableError } from '../../errors.js';
-import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey, type Calibration } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey } from '../../ml/types.js';
 import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
-import { originBody, price } from '../prediction-body.js';
+import { calibrationBody, evaluationBody, originBody, price } from '../prediction-body.js';
 import type { Services } from '../services.js';
 import type { Job } from '../training-jobs.js';
 import {
-  CalibrationBody,
   ErrorBody,
   JobAcceptedBody,
   JobBody,
@@ -40,18 +39,12 @@ export function modelItem(entry: ModelEntry): ModelItem {
     horizon: meta?.horizon ?? null,
     features: meta ? [...meta.features] : [],
     backend: meta?.backend ?? null,
-    evaluation: meta?.evaluation ?? null,
+    evaluation: meta ? evaluationBody(meta.evaluation) : null,
     beats_naive: meta?.beats_naive ?? null,
     inference: entry.inference ? { ...entry.inference } : null,
     ...(meta?.origin !== undefined ? { origin: originBody(meta.origin) } : {}),
     ...(entry.error !== undefined ? { error: entry.error } : {}),
   };
-}
-
-/** The calibration without the per-symbol adaptive band states (serving detail, not a property of the model). */
-function calibrationBody(calibration: Calibration): z.output<typeof CalibrationBody> {
-  const { adaptive: _adaptive, ...rest } = calibration;
-  return rest;
 }
 
 export function jobBody(job: Job): z.output<typeof JobBody> {
