@@ -208,7 +208,8 @@ export class PredictionService {
           const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend, inference: lease.forecaster.inference.path });
           let forecast;
           try {
-            forecast = await lease.forecaster.forecast(bars, days);
+            // the symbol picks the model's adaptive band state for it (from the matured test-split outcomes)
+            forecast = await lease.forecaster.forecast(bars, days, { symbol });
           } catch (error) {
             if (error instanceof InsufficientBarsError) {
               throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available }, 'INSUFFICIENT_HISTORY');

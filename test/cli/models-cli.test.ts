@@ -29,12 +29,25 @@ describe('models CLI', () => {
     const v1 = versionIn(first.stdout);
     // Not a terminal: plain progress lines, then the test-split metrics against naive and a verdict.
     assert.match(first.stdout, /^nvda epoch 1\/2 loss=\d+\.\d+ val_loss=\d+\.\d+ eta=/m);
-    assert.match(first.stdout, /mae\s+naive_mae\s+mae_ratio\s+dm_p\s+hit_rate\s+always_up\s+coverage_80\s+beats_naive/);
+    assert.match(first.stdout, /mae\s+lstm_mae\s+naive_mae\s+mae_ratio\s+lstm_ratio\s+dm_p\s+brier\s+const_brier\s+cov80 1\/5\/20\/60\/1\.\.60\s+cov95 .*\s+is80\s+rm_is80\s+is95\s+rm_is95\s+vol\s+qlike\s+ewma_qlike\s+garch_qlike\s+beats_naive/);
     assert.match(first.stdout, /nvda: (beats|does NOT beat) the naive last-close forecast/);
     assert.equal(await currentOf(root, 'nvda'), v1);
     const meta1 = await metadataOf(root, 'nvda', v1);
     assert.deepEqual([meta1.config.epochs, meta1.config.units, meta1.config.maxBars], [2, 8, 400]);
     assert.equal(meta1.evaluation.mae_ratio, meta1.evaluation.mae / meta1.evaluation.naive_mae);
+
+    // evaluate --all: the stored test-split figures of every current model, in one table
+    const all = await runCli(['evaluate', '--all'], env);
+    assert.equal(all.code, 0, all.stderr);
+    const e = meta1.evaluation;
+    const row = all.stdout.split('\n').find((line) => line.startsWith(`nvda ${v1} `)) ?? '';
+    const pooled = e.horizons.at(-1);
+    for (const figure of [e.mae, e.lstm_mae, e.naive_mae, e.brier, e.base_rate_brier, e.volatility_qlike, e.ewma_qlike, e.garch_qlike].map((v) => v.toFixed(4))) {
+      assert.ok(row.includes(` ${figure} `), `${figure} in ${row}`);
+    }
+    assert.ok(row.includes(e.horizons.map((h) => (100 * h.coverage_80).toFixed(1)).join('/')), row);
+    assert.ok(row.includes(` ${pooled?.interval_score_80.toFixed(3)}  ${pooled?.riskmetrics_interval_score_80.toFixed(3)} `), row);
+    assert.equal((await runCli(['evaluate', 'NVDA', '--all'], env)).code, 2);
 
     const status = await runCli(['status'], env);
     assert.equal(status.code, 0, status.stderr);
@@ -96,6 +109,7 @@ describe('models CLI', () => {
     assert.match(result.stdout, /window 1 \(trained through \d{4}-\d\d-\d\d\)/);
     assert.match(result.stdout, /window 2 .* (yes|NO)$/m);
     assert.match(result.stdout, /all windows/);
+    assert.match(result.stdout, /brier\s+const_brier\s+cov80 1\/5\/1\.\.60\s/, 'the walk-forward reports the same columns per window');
     const svgFile = path.join(root, 'ml_models', 'tsla_lstm_model', version, 'evaluation.svg');
     assert.ok(result.stdout.includes(svgFile));
     const svg = await readFile(svgFile, 'utf8');

@@ -6,6 +6,8 @@ import { buildDataset, chronologicalSplitDates } from '../../src/ml/dataset.js';
 import { InsufficientBarsError } from '../../src/ml/errors.js';
 import { FEATURE_WARMUP } from '../../src/ml/features.js';
 import { nextTradingDays } from '../../src/calendar/nyse.js';
+import { probabilityUp } from '../../src/ml/evaluation/calibration.js';
+import { horizonVariances } from '../../src/ml/evaluation/volatility.js';
 import { createForecaster } from '../../src/ml/predictor.js';
 import { predictSamples } from '../../src/ml/training/fit.js';
 import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
@@ -40,34 +42,55 @@ describe('createForecaster', () => {
     assert.equal(forecaster.requiredBars, TINY_CONFIG.window + FEATURE_WARMUP);
   });
 
-  test('prices are rebuilt from the last close with intervals around them', async () => {
+  test('prices are rebuilt from the last close: served (shrunk) beside the raw network, volatility-scaled bands, probability of an up day', async () => {
     const forecast = await forecaster.forecast(bars, 5);
     const last = bars.at(-1);
+    const { calibration } = metadata;
     assert.equal(forecast.as_of, last?.date);
     assert.equal(forecast.current_price, last?.adjClose);
     assert.deepEqual(forecast.points.map((p) => p.date), nextTradingDays(last?.date ?? '', 5));
-    // the 80% band is the conformal multiple of the last 20 days' volatility (sample std of log returns)
-    const returns = bars.slice(-21).map((b, i, all) => (i === 0 ? 0 : Math.log(b.adjClose / (all[i - 1]?.adjClose as number)))).slice(1);
-    const mean = returns.reduce((a, b) => a + b, 0) / 20;
-    const volatility = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / 19);
+    // expected volatility: the calibrated volatility model over the last 250 daily log returns
+    const returns = bars.slice(-251).map((b, i, all) => (i === 0 ? 0 : Math.log(b.adjClose / (all[i - 1]?.adjClose as number)))).slice(1);
+    const variances = horizonVariances(calibration.volatility, returns, 5);
     forecast.points.forEach((p, h) => {
       assert.ok(p.lower_95 < p.lower_80 && p.lower_80 < p.price && p.price < p.upper_80 && p.upper_80 < p.upper_95, JSON.stringify(p));
-      const r = Math.log(p.price / forecast.current_price);
-      assert.ok(Math.abs(Math.log(p.upper_80 / forecast.current_price) - r - (metadata.intervals.q80[h] as number) * volatility) < 1e-9);
+      const served = Math.log(p.price / forecast.current_price);
+      const raw = Math.log(p.lstm_price / forecast.current_price);
+      assert.ok(Math.abs(served - (calibration.shrinkage[h] as number) * raw) < 1e-12, 'served = factor × network');
+      assert.ok(Math.abs(p.volatility - Math.sqrt(variances[h] as number)) < 1e-12);
+      assert.ok(Math.abs(Math.log(p.upper_80 / forecast.current_price) - served - (calibration.intervals.q80[h] as number) * p.volatility) < 1e-9);
     });
-    assert.ok(metadata.direction.hit_rates.includes(forecast.confidence), 'confidence is an empirical hit rate from validation');
+    const next = forecast.points[0] as (typeof forecast.points)[number];
+    assert.ok(Math.abs(forecast.probability_up - probabilityUp(calibration.direction, Math.log(next.lstm_price / forecast.current_price))) < 1e-12);
+    assert.equal(forecast.confidence, Math.max(forecast.probability_up, 1 - forecast.probability_up));
     assert.equal((await forecaster.forecast(bars, 2)).points.length, 2);
   });
 
-  test('matches the training path: same prediction as the held-out evaluation made for that day', async () => {
-    const series = [{ symbol: 'TSLA', bars }];
-    const { test: samples } = buildDataset(series, TINY_CONFIG.window, TINY_CONFIG.horizon, chronologicalSplitDates(series, 0.7, 0.15));
-    const sample = samples[10];
-    assert.ok(sample !== undefined);
-    const [expected] = predictSamples(trained.model, [sample], TINY_CONFIG.window, trained.scaler);
-    const dayIndex = bars.findIndex((b) => b.date === sample.date);
-    const forecast = await forecaster.forecast(bars.slice(0, dayIndex + 1), 5);
-    forecast.points.forEach((p, h) => assert.ok(Math.abs(Math.log(p.price / sample.lastPrice) - (expected?.[h] as number)) < 1e-5));
+  test('the adaptive band state: the one stored for the symbol at the end of the test split, or one passed in', async () => {
+    const neutral = await forecaster.forecast(bars, 5);
+    const stored = metadata.calibration.adaptive['TSLA'];
+    assert.ok(stored !== undefined && stored.outcomes > 0, 'the test split’s matured outcomes were applied');
+    const adapted = await forecaster.forecast(bars, 5, { symbol: 'TSLA' });
+    const width = (p: { lower_80: number; upper_80: number }) => Math.log(p.upper_80 / p.lower_80);
+    adapted.points.forEach((p, h) => {
+      const ratio = width(p) / width(neutral.points[h] as (typeof neutral.points)[number]);
+      assert.ok(Math.abs(ratio - Math.exp(stored.log_scale_80[h] as number)) < 1e-9);
+    });
+    const wide = { log_scale_80: [1, 1, 1, 1, 1], log_scale_95: [0, 0, 0, 0, 0], outcomes: 1 };
+    const passed = await forecaster.forecast(bars, 1, { symbol: 'TSLA', adaptive: wide });
+    assert.ok(Math.abs(width(passed.points[0] as (typeof passed.points)[number]) / width(neutral.points[0] as (typeof neutral.points)[number]) - Math.E) < 1e-9);
+    assert.deepEqual(await forecaster.forecast(bars, 5, { symbol: 'MSFT' }), neutral, 'no state for a symbol it was not tested on');
+  });
+
+  test('serves what was evaluated: the first test day (no outcome matured yet) is the stored held-out forecast', async () => {
+    const stored = trained.testForecasts?.['TSLA']?.[0];
+    assert.ok(stored !== undefined);
+    const dayIndex = bars.findIndex((b) => b.date === stored.date) - 1;
+    const forecast = await forecaster.forecast(bars.slice(0, dayIndex + 1), 1);
+    const p = forecast.points[0] as (typeof forecast.points)[number];
+    for (const [served, evaluated] of [[p.price, stored.predicted], [p.lstm_price, stored.lstm_predicted], [p.lower_80, stored.lower_80], [p.upper_95, stored.upper_95], [forecast.probability_up, stored.probability_up]] as const) {
+      assert.ok(Math.abs(served - evaluated) < 1e-4 * Math.abs(evaluated), `${served} vs ${evaluated}`);
+    }
   });
 
   test('deterministic, and independent of history older than it needs', async () => {
@@ -87,8 +110,10 @@ describe('createForecaster', () => {
     assert.ok((await forecaster.forecast(bars.slice(-forecaster.requiredBars), 1)).points.length === 1, 'exactly requiredBars is enough');
   });
 
-  test('a scaler from another configuration is refused', () => {
+  test('a scaler from another configuration, or a version saved before calibration, is refused', () => {
     assert.throws(() => createForecaster(trained.model, trained.scaler, { ...metadata, horizon: 60 }), TypeError);
+    const { calibration: _calibration, ...uncalibrated } = metadata;
+    assert.throws(() => createForecaster(trained.model, trained.scaler, uncalibrated as ModelMetadata), /retrain/);
   });
 
   test('no tensor leak across many forecasts; dispose frees the model', async () => {

@@ -39,9 +39,12 @@ describe('trainModel on real NVDA bars', () => {
       assert.ok(Math.abs(metadata.evaluation.mae_ratio - metadata.evaluation.mae / metadata.evaluation.naive_mae) < 1e-12);
       assert.ok(metadata.evaluation.hit_rate >= 0 && metadata.evaluation.hit_rate <= 1);
       assert.ok(metadata.evaluation.interval_coverage_95 >= metadata.evaluation.interval_coverage_80);
-      assert.equal(metadata.intervals.q80.length, 5);
-      metadata.intervals.q80.forEach((q, h) => assert.ok(q > 0 && q <= (metadata.intervals.q95[h] as number)));
-      assert.equal(metadata.direction.hit_rates.length, metadata.direction.counts.length);
+      const { calibration } = metadata;
+      assert.equal(calibration.intervals.q80.length, 5);
+      calibration.intervals.q80.forEach((q, h) => assert.ok(q > 0 && q <= (calibration.intervals.q95[h] as number)));
+      assert.ok(calibration.shrinkage.length === 5 && calibration.shrinkage.every((k) => k >= 0 && k <= 1));
+      assert.deepEqual(Object.keys(calibration.adaptive), ['NVDA']);
+      assert.equal(metadata.evaluation.volatility_model, calibration.volatility.kind);
       assert.ok(metadata.timings.samples_per_second > 0 && metadata.timings.epochs_run === 3);
       assert.ok(metadata.timings.best_epoch >= 1 && metadata.timings.best_epoch <= 3);
       // the per-day test forecasts are exactly what the evaluation was computed from

@@ -54,10 +54,23 @@ export function artifacts(key: string, seed: number): ModelArtifactsToSave {
       mae: 1.1, naive_mae: 1.2, naive_dm_p_value: 0.3, mae_ratio: 1.1 / 1.2, rmse: 1.5, naive_rmse: 1.6, mape: 0.01, naive_mape: 0.011, drift_mae: 1.25, moving_average_mae: 1.4,
       hit_rate: 0.52, always_up_hit_rate: 0.55, interval_coverage_80: 0.8, interval_coverage_95: 0.95, change_correlation: 0.05,
       test_from: '2024-06-01', test_to: '2024-06-28', test_days: 20,
+      lstm_mae: 1.15, lstm_mae_ratio: 1.15 / 1.2, brier: 0.249, base_rate_brier: 0.249, base_rate: 0.54,
+      reliability: [{ from: 0.54, to: 0.54, mean_predicted: 0.54, observed: 0.55, count: 20 }],
+      horizons: [
+        { steps: '1', count: 20, coverage_80: 0.8, coverage_95: 0.95, interval_score_80: 5, interval_score_95: 8, riskmetrics_coverage_80: 0.8, riskmetrics_coverage_95: 0.95, riskmetrics_interval_score_80: 5.1, riskmetrics_interval_score_95: 8.1 },
+        { steps: '1..2', count: 39, coverage_80: 0.8, coverage_95: 0.95, interval_score_80: 6, interval_score_95: 9, riskmetrics_coverage_80: 0.8, riskmetrics_coverage_95: 0.95, riskmetrics_interval_score_80: 6.1, riskmetrics_interval_score_95: 9.1 },
+      ],
+      volatility_model: 'garch', volatility_qlike: -8, ewma_qlike: -7.9, garch_qlike: -8,
     },
     beats_naive: true,
-    intervals: { q80: [0.01, 0.02], q95: [0.02, 0.03] },
-    direction: { edges: [0.01, 1], hit_rates: [0.5, 0.6], counts: [10, 10] },
+    calibration: {
+      shrinkage: [0, 0.1],
+      volatility: { kind: 'garch', alpha: 0.08, beta: 0.9 },
+      volatility_selection: { garch: { kind: 'garch', alpha: 0.08, beta: 0.9 }, ewma_qlike: -7.9, garch_qlike: -8 },
+      intervals: { q80: [1.3, 1.3], q95: [2, 2], scaled_by: 'volatility_forecast' },
+      adaptive: {},
+      direction: { base_rate: 0.54, scale: 0.01, fitted_slope: 0.1, slope_t: 1, slope: 0 },
+    },
     timings: { train_seconds: 1, epochs_run: 1, best_epoch: 1, samples_per_second: 100 },
   };
   return { model: tinyModel(seed), scalerJson: serializeScaler(scaler), metadata };

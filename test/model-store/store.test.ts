@@ -238,7 +238,7 @@ describe('ModelStore', () => {
   });
   it('keeps the test-split forecasts with the version, checksummed, and seeds them along', async () => {
     const store = await newStore();
-    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2 };
+    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lstm_predicted: 100.9, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2, probability_up: 0.54 };
     const older = await store.saveModel(artifacts('tsla', 3));
     const version = await store.saveModel({ ...artifacts('tsla', 4), testForecasts: { TSLA: [point] } });
     const manifest = JSON.parse(await fs.readFile(path.join(store.versionDir('tsla', version), 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
@@ -255,7 +255,7 @@ describe('ModelStore', () => {
 
   it('refuses tampered or missing test-split forecasts like any other corrupt file', async () => {
     const store = await newStore();
-    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2 };
+    const point: TestForecastPoint = { date: '2024-06-03', actual: 101.5, predicted: 100.8, lstm_predicted: 100.9, lower_80: 99.1, upper_80: 102.4, lower_95: 98.2, upper_95: 103.4, naive: 100.2, probability_up: 0.54 };
     const older = await store.saveModel(artifacts('tsla', 3));
     const version = await store.saveModel({ ...artifacts('tsla', 4), testForecasts: { TSLA: [point] } });
     const file = path.join(store.versionDir('tsla', version), 'test_forecasts.json');

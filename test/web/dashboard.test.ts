@@ -10,8 +10,22 @@ import { startService, type RunningService } from './service.js';
  * the sample CSVs). Every number checked on the page is compared with what the API itself returns.
  */
 
+interface HorizonScore {
+  steps: string;
+  coverage_80: number;
+  coverage_95: number;
+  riskmetrics_coverage_80: number;
+  riskmetrics_coverage_95: number;
+  interval_score_80: number;
+  riskmetrics_interval_score_80: number;
+}
 interface Evaluation {
   mae_ratio: number;
+  lstm_mae_ratio: number;
+  brier: number;
+  base_rate_brier: number;
+  base_rate: number;
+  horizons: HorizonScore[];
   naive_dm_p_value: number;
   hit_rate: number;
   always_up_hit_rate: number;
@@ -28,17 +42,21 @@ interface ModelDetail {
   beats_naive: boolean;
   backend: string;
   data: { from: string; to: string } | null;
+  calibration: { shrinkage: number[] } | null;
 }
 interface Prediction {
   symbol: string;
   trading_signal: string;
   confidence: number;
+  probability_up: number;
   current_price: number;
   predicted_price: number;
+  lstm_predicted_price: number;
   as_of: string;
   model_version: string;
-  forecast: { date: string; price: number; lower_80: number; upper_80: number; lower_95: number; upper_95: number }[];
+  forecast: { date: string; price: number; lstm_price: number; volatility: number; lower_80: number; upper_80: number; lower_95: number; upper_95: number }[];
   baseline: { predicted_price: number };
+  model: { evaluation: Evaluation };
 }
 interface TestForecasts {
   version: string;
@@ -142,14 +160,17 @@ async function assertPredictionShown(page: Page, symbol: string, days: number): 
   assert.equal(await text(page, 'signal'), prediction.trading_signal);
   assert.equal(await text(page, 'confidence'), share(prediction.confidence));
   assert.equal(await text(page, 'predicted-price'), price(prediction.predicted_price));
+  assert.equal(await text(page, 'lstm-price'), price(prediction.lstm_predicted_price));
+  assert.equal(await text(page, 'probability-up'), share(prediction.probability_up));
   assert.equal(await text(page, 'current-price'), `${price(prediction.current_price)} on ${prediction.as_of}`);
   assert.match(await text(page, 'naive-price'), new RegExp(`^${price(prediction.baseline.predicted_price).replace('.', '\\.')} `));
   assert.deepEqual(
     await forecastRows(page),
-    prediction.forecast.map((p) => [p.date, price(p.price), `${price(p.lower_80)} – ${price(p.upper_80)}`, `${price(p.lower_95)} – ${price(p.upper_95)}`]),
+    prediction.forecast.map((p) => [p.date, price(p.price), price(p.lstm_price), `${price(p.lower_80)} – ${price(p.upper_80)}`, `${price(p.lower_95)} – ${price(p.upper_95)}`, share(p.volatility)]),
   );
   assert.equal(prediction.forecast.length, days);
-  assert.equal(await page.getByTestId('low-confidence').count(), prediction.confidence < 0.5 ? 1 : 0, 'low confidence is flagged exactly when below 50%');
+  const noSkill = Math.abs(prediction.probability_up - prediction.model.evaluation.base_rate) < 5e-5;
+  assert.equal(await page.getByTestId('low-confidence').count(), noSkill ? 1 : 0, 'flagged exactly when the probability is the base rate (no validated skill)');
   return prediction;
 }
 
@@ -159,6 +180,16 @@ async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDe
   assert.equal(await text(page, 'model-version'), detail.version);
   assert.equal(await text(page, 'model-backend'), detail.backend);
   assert.equal(await text(page, 'model-mae-ratio'), detail.evaluation.mae_ratio.toFixed(3));
+  assert.equal(await text(page, 'model-lstm-mae-ratio'), detail.evaluation.lstm_mae_ratio.toFixed(3));
+  assert.equal(await text(page, 'model-brier'), `${detail.evaluation.brier.toFixed(4)} (${detail.evaluation.base_rate_brier.toFixed(4)})`);
+  assert.match(await text(page, 'model-shrinkage'), new RegExp(`^${(detail.calibration?.shrinkage[0] ?? Number.NaN).toFixed(3)} next day`));
+  assert.deepEqual(
+    await tableRows(page, 'model-horizons'),
+    detail.evaluation.horizons.map((s) => [
+      s.steps, share(s.coverage_80), share(s.riskmetrics_coverage_80), share(s.coverage_95), share(s.riskmetrics_coverage_95),
+      `${s.interval_score_80.toFixed(3)} (${s.riskmetrics_interval_score_80.toFixed(3)})`,
+    ]),
+  );
   assert.equal(await text(page, 'model-hit-rate'), share(detail.evaluation.hit_rate));
   assert.equal(await text(page, 'model-always-up'), share(detail.evaluation.always_up_hit_rate));
   assert.equal(await text(page, 'model-coverage-80'), share(detail.evaluation.interval_coverage_80));

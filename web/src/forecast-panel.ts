@@ -14,6 +14,12 @@ function fact(label: string, value: string, testId: string): HTMLElement[] {
   return [h('dt', {}, label), h('dd', { 'data-testid': testId }, value)];
 }
 
+/** The served probability of an up day is the model's base rate: validation showed no direction skill. */
+function noDirectionSkill(prediction: Prediction): boolean {
+  const rate = prediction.model.evaluation?.base_rate;
+  return rate !== undefined && prediction.probability_up !== undefined && Math.abs(prediction.probability_up - rate) < 5e-5;
+}
+
 /** Signal, confidence and headline prices of one prediction, each with what it means. */
 export function renderSignal(prediction: Prediction): HTMLElement {
   const signal = prediction.trading_signal;
@@ -31,17 +37,20 @@ export function renderSignal(prediction: Prediction): HTMLElement {
     h(
       'p',
       { class: 'explain' },
-      'Confidence is how often the model got the direction (up or down) right on held-out days for predictions of a similar size — ',
-      'a measured frequency, not a guarantee. A signal is not investment advice.',
+      'Confidence is the calibrated probability that the more likely direction (up or down) is right. ',
+      'It starts from the share of up days before the held-out period and moves away from it only as far as held-out validation days showed the network has skill — ',
+      'a calibrated estimate, not a guarantee. A signal is not investment advice.',
     ),
-    prediction.confidence < 0.5
-      ? h('p', { class: 'warning', 'data-testid': 'low-confidence' }, 'Below 50%: for predictions like this one, the model got the direction wrong more often than right.')
+    noDirectionSkill(prediction)
+      ? h('p', { class: 'warning', 'data-testid': 'low-confidence' }, 'No validated skill at calling the direction: the probability of an up day is just the historical share of up days.')
       : null,
     h(
       'dl',
       { class: 'facts' },
       ...fact('Last close', `${price(prediction.current_price)} on ${prediction.as_of}`, 'current-price'),
       ...fact('Predicted next close', price(prediction.predicted_price), 'predicted-price'),
+      ...fact('Network (raw LSTM) next close', price(prediction.lstm_predicted_price), 'lstm-price'),
+      ...fact('Probability of an up day', share(prediction.probability_up), 'probability-up'),
       ...fact('Predicted change', percent(prediction.predicted_change_pct), 'predicted-change'),
       ...fact('Naive forecast', `${price(prediction.baseline.predicted_price)} (${prediction.baseline.method})`, 'naive-price'),
       ...fact('Model version', prediction.model_version, 'prediction-model-version'),
@@ -60,7 +69,16 @@ export function renderForecastTable(prediction: Prediction): HTMLElement {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { scope: 'col' }, 'Date'), h('th', { scope: 'col' }, 'Forecast'), h('th', { scope: 'col' }, '80% interval'), h('th', { scope: 'col' }, '95% interval')),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Date'),
+        h('th', { scope: 'col' }, 'Forecast (served)'),
+        h('th', { scope: 'col' }, 'Network (raw)'),
+        h('th', { scope: 'col' }, '80% interval'),
+        h('th', { scope: 'col' }, '95% interval'),
+        h('th', { scope: 'col' }, 'Expected volatility'),
+      ),
     ),
     h(
       'tbody',
@@ -71,8 +89,10 @@ export function renderForecastTable(prediction: Prediction): HTMLElement {
           {},
           h('td', {}, point.date),
           h('td', { class: 'num' }, price(point.price)),
+          h('td', { class: 'num' }, price(point.lstm_price)),
           h('td', { class: 'num' }, `${price(point.lower_80)} – ${price(point.upper_80)}`),
           h('td', { class: 'num' }, `${price(point.lower_95)} – ${price(point.upper_95)}`),
+          h('td', { class: 'num' }, share(point.volatility)),
         ),
       ),
     ),

@@ -1,6 +1,6 @@
 import { h } from './dom.js';
 import { dateTime, MISSING, price, pValue, ratio, scalar, share } from './format.js';
-import type { Evaluation, ModelDetail, ModelVersion, Prediction } from './types.js';
+import type { Evaluation, HorizonScore, ModelDetail, ModelVersion, Prediction } from './types.js';
 
 /**
  * Plain-language reading of the test-split scores. It compares only numbers the API gave,
@@ -75,6 +75,41 @@ function versionHistory(versions: readonly ModelVersion[]): HTMLElement | null {
   );
 }
 
+/** The shrinkage factor of the next-day step and the range over all steps, as the API reports them. */
+function shrinkage(detail: ModelDetail): string {
+  const factors = detail.calibration?.shrinkage;
+  if (factors === undefined || factors.length === 0) return MISSING;
+  return `${ratio(factors[0])} next day (${ratio(Math.min(...factors))}–${ratio(Math.max(...factors))} over ${factors.length} days; 0 = naive, 1 = the network as is)`;
+}
+
+/** Coverage of the served bands per horizon beside the RiskMetrics baseline on the same days. */
+function horizonTable(horizons: readonly HorizonScore[] | undefined): HTMLElement | null {
+  if (horizons === undefined || horizons.length === 0) return null;
+  const head = ['Days ahead', '80% band covers', 'RiskMetrics 80%', '95% band covers', 'RiskMetrics 95%', 'Interval score 80% (RiskMetrics)'];
+  return h(
+    'table',
+    { class: 'data', 'data-testid': 'model-horizons' },
+    h('caption', {}, 'Bands on held-out days: coverage per horizon (80% and 95% would be calibrated) and interval score (lower is better)'),
+    h('thead', {}, h('tr', {}, ...head.map((label) => h('th', { scope: 'col' }, label)))),
+    h(
+      'tbody',
+      {},
+      ...horizons.map((s) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, s.steps),
+          h('td', { class: 'num' }, share(s.coverage_80)),
+          h('td', { class: 'num' }, share(s.riskmetrics_coverage_80)),
+          h('td', { class: 'num' }, share(s.coverage_95)),
+          h('td', { class: 'num' }, share(s.riskmetrics_coverage_95)),
+          h('td', { class: 'num' }, `${ratio(s.interval_score_80)} (${ratio(s.riskmetrics_interval_score_80)})`),
+        ),
+      ),
+    ),
+  );
+}
+
 /** The model card: identity, training data, and test-split evaluation against the naive forecast. */
 export function renderModelCard(detail: ModelDetail, prediction: Prediction | null): HTMLElement {
   const evaluation = detail.evaluation ?? undefined;
@@ -101,14 +136,27 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
       ...row('Backend', detail.backend ?? prediction?.model.backend ?? MISSING, 'model-backend'),
       ...row('Window', typeof detail.window === 'number' ? `${detail.window} trading days` : MISSING, 'model-window'),
       ...row('Test days', evaluation === undefined ? MISSING : `${evaluation.test_from} → ${evaluation.test_to}`, 'model-test-window'),
-      ...row('MAE (model / naive)', evaluation === undefined ? MISSING : `${price(evaluation.mae)} / ${price(evaluation.naive_mae)}`, 'model-mae'),
-      ...row('MAE ratio vs naive', ratio(evaluation?.mae_ratio), 'model-mae-ratio'),
+      ...row('MAE (served / naive)', evaluation === undefined ? MISSING : `${price(evaluation.mae)} / ${price(evaluation.naive_mae)}`, 'model-mae'),
+      ...row('MAE ratio vs naive (served)', ratio(evaluation?.mae_ratio), 'model-mae-ratio'),
+      ...row('MAE ratio vs naive (raw network)', ratio(evaluation?.lstm_mae_ratio), 'model-lstm-mae-ratio'),
+      ...row('Shrinkage towards the network', shrinkage(detail), 'model-shrinkage'),
+      ...row(
+        'Brier score, probability of an up day (constant base rate)',
+        evaluation?.brier === undefined ? MISSING : `${evaluation.brier.toFixed(4)} (${evaluation.base_rate_brier?.toFixed(4) ?? MISSING})`,
+        'model-brier',
+      ),
+      ...row(
+        `Volatility loss, QLIKE (${evaluation?.volatility_model ?? 'served'} / EWMA / GARCH)`,
+        evaluation?.volatility_qlike === undefined ? MISSING : [evaluation.volatility_qlike, evaluation.ewma_qlike, evaluation.garch_qlike].map((v) => v?.toFixed(4) ?? MISSING).join(' / '),
+        'model-volatility-loss',
+      ),
       ...row('Significance vs naive', pValue(evaluation?.naive_dm_p_value), 'model-dm-p-value'),
       ...row('Direction hit rate', share(evaluation?.hit_rate), 'model-hit-rate'),
       ...row('Always-up hit rate', share(evaluation?.always_up_hit_rate), 'model-always-up'),
       ...row('80% interval coverage', share(evaluation?.interval_coverage_80), 'model-coverage-80'),
       ...row('Beats naive', typeof detail.beats_naive === 'boolean' ? (detail.beats_naive ? 'yes' : 'no') : MISSING, 'model-beats-naive'),
     ),
+    horizonTable(evaluation?.horizons),
     versionHistory(detail.versions ?? []),
   );
 }

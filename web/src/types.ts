@@ -19,6 +19,36 @@ export interface Evaluation {
   readonly test_from: string;
   readonly test_to: string;
   readonly test_days?: number;
+  /** The raw network's MAE beside the served (calibrated) one; older servers omit the calibrated figures. */
+  readonly lstm_mae?: number;
+  readonly lstm_mae_ratio?: number;
+  readonly brier?: number;
+  readonly base_rate_brier?: number;
+  readonly base_rate?: number;
+  readonly horizons?: readonly HorizonScore[];
+  readonly volatility_model?: string;
+  readonly volatility_qlike?: number;
+  readonly ewma_qlike?: number;
+  readonly garch_qlike?: number;
+}
+
+/** Band coverage and interval score at one horizon step (or pooled), beside the RiskMetrics baseline. */
+export interface HorizonScore {
+  readonly steps: string;
+  readonly coverage_80: number;
+  readonly coverage_95: number;
+  readonly interval_score_80: number;
+  readonly riskmetrics_coverage_80: number;
+  readonly riskmetrics_coverage_95: number;
+  readonly riskmetrics_interval_score_80: number;
+}
+
+/** What turns the network's output into the served numbers (`GET /api/v1/models/:symbol`). */
+export interface Calibration {
+  /** Per horizon step: served log return = factor × the network's. */
+  readonly shrinkage: readonly number[];
+  readonly volatility: { readonly kind: string };
+  readonly direction: { readonly base_rate: number; readonly slope: number; readonly slope_t: number };
 }
 
 export type ModelStatus = 'ready' | 'failed' | 'loading';
@@ -62,6 +92,7 @@ export interface ModelDetail extends ModelSummary {
   /** Training data as the service reports it (from, to, bars, source, ...). */
   readonly data?: Readonly<Record<string, unknown>> | null;
   readonly training_config?: Readonly<Record<string, unknown>> | null;
+  readonly calibration?: Calibration | null;
   readonly versions?: readonly ModelVersion[];
 }
 
@@ -72,6 +103,9 @@ export interface ModelsResponse {
 export interface ForecastPoint {
   readonly date: string;
   readonly price: number;
+  /** The network's raw price beside the served one, and the expected volatility of the log return to this day. */
+  readonly lstm_price?: number;
+  readonly volatility?: number;
   readonly lower_80: number;
   readonly upper_80: number;
   readonly lower_95: number;
@@ -123,6 +157,9 @@ export interface Prediction {
   readonly predicted_price: number;
   readonly trading_signal: TradingSignal;
   readonly confidence: number;
+  /** Calibrated probability of an up day, and the network's raw next-day price. */
+  readonly probability_up?: number;
+  readonly lstm_predicted_price?: number;
   readonly prediction_time: string;
   readonly model_version: string;
   readonly as_of: string;

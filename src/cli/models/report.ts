@@ -8,7 +8,19 @@ export interface EvaluationRow {
   readonly beatsNaive: boolean;
 }
 
-const percents = (scores: readonly HorizonScore[], pick: (s: HorizonScore) => number): string => scores.map((s) => (100 * pick(s)).toFixed(1)).join('/');
+/** One cell of percentages per horizon label ('n/a' where a row has no realised value at that step, e.g. a short backtest window). */
+const percents = (labels: readonly string[], scores: readonly HorizonScore[], pick: (s: HorizonScore) => number): string =>
+  labels.map((label) => {
+    const score = scores.find((s) => s.steps === label);
+    return score === undefined ? 'n/a' : (100 * pick(score)).toFixed(1);
+  }).join('/');
+
+/** Every horizon label of the rows, single steps in ascending order, the pooled one ("1..H") last. */
+function horizonLabels(rows: readonly EvaluationRow[]): string[] {
+  const labels = [...new Set(rows.flatMap((r) => r.evaluation.horizons.map((s) => s.steps)))];
+  const order = (label: string): number => (label.includes('..') ? Number.POSITIVE_INFINITY : Number(label));
+  return labels.sort((a, b) => order(a) - order(b));
+}
 
 /**
  * Served (calibrated) vs raw network vs naive next-day MAE, Brier score of the probability of an up day
@@ -17,7 +29,8 @@ const percents = (scores: readonly HorizonScore[], pick: (s: HorizonScore) => nu
  * same held-out days.
  */
 export function evaluationTable(rows: readonly EvaluationRow[], first = 'model'): string {
-  const steps = rows[0]?.evaluation.horizons.map((s) => s.steps).join('/') ?? '';
+  const labels = horizonLabels(rows);
+  const steps = labels.join('/');
   return table(
     [
       first, 'test split', 'days', 'mae', 'lstm_mae', 'naive_mae', 'mae_ratio', 'lstm_ratio', 'dm_p',
@@ -28,7 +41,7 @@ export function evaluationTable(rows: readonly EvaluationRow[], first = 'model')
       const pooled = e.horizons.at(-1);
       return [
         label, `${e.test_from}..${e.test_to}`, String(e.test_days), num(e.mae), num(e.lstm_mae), num(e.naive_mae), num(e.mae_ratio), num(e.lstm_mae_ratio), num(e.naive_dm_p_value, 3),
-        num(e.brier), num(e.base_rate_brier), percents(e.horizons, (s) => s.coverage_80), percents(e.horizons, (s) => s.coverage_95),
+        num(e.brier), num(e.base_rate_brier), percents(labels, e.horizons, (s) => s.coverage_80), percents(labels, e.horizons, (s) => s.coverage_95),
         num(pooled?.interval_score_80, 3), num(pooled?.riskmetrics_interval_score_80, 3), num(pooled?.interval_score_95, 3), num(pooled?.riskmetrics_interval_score_95, 3),
         e.volatility_model, num(e.volatility_qlike), num(e.ewma_qlike), num(e.garch_qlike), beatsNaive ? 'yes' : 'NO',
       ];

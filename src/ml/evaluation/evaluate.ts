@@ -48,8 +48,11 @@ function prices(forecasts: readonly ScoredForecast[], step: (f: ScoredForecast) 
   return forecasts.map((f) => f.lastPrice * Math.exp(step(f)));
 }
 
-/** Coverage and Winkler score (log-return percent) of served and RiskMetrics bands over the cells of `steps` (0-based). */
-function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly number[], label: string): HorizonScore {
+/**
+ * Coverage and Winkler score (log-return percent) of served and RiskMetrics bands over the cells of
+ * `steps` (0-based); undefined when none of them has a realised value (e.g. step 60 in a 20-day window).
+ */
+function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly number[], label: string): HorizonScore | undefined {
   let count = 0;
   const sum = { c80: 0, c95: 0, s80: 0, s95: 0, rc80: 0, rc95: 0, rs80: 0, rs95: 0 };
   for (const f of forecasts) {
@@ -70,7 +73,7 @@ function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly numb
       sum.rs95 += intervalScore(-Z_95 * sd, Z_95 * sd, a, MISS_RATE_95);
     }
   }
-  if (count === 0) throw new RangeError(`no realised values at steps ${label}`);
+  if (count === 0) return undefined;
   return {
     steps: label,
     count,
@@ -107,7 +110,8 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
   const dates = scored.map((f) => f.date).sort();
   const horizon = scored[0]?.predicted.length ?? 0;
   const allSteps = Array.from({ length: horizon }, (_, h) => h);
-  const pooled = horizonScore(scored, allSteps, `1..${horizon}`);
+  // step 1 is realised for every scored forecast, so the pooled score always exists
+  const pooled = horizonScore(scored, allSteps, `1..${horizon}`) as HorizonScore;
   const realised = scored.map((f) => realisedVariances(f.actual));
   return {
     mae,
@@ -134,7 +138,7 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     base_rate_brier: brierScore(scored.map((f) => f.baseRate), ups),
     base_rate: scored[0]?.baseRate as number,
     reliability: reliabilityTable(scored.map((f) => f.probabilityUp), ups),
-    horizons: [...REPORTED_STEPS.filter((s) => s <= horizon).map((s) => horizonScore(scored, [s - 1], String(s))), pooled],
+    horizons: [...REPORTED_STEPS.flatMap((s) => (s <= horizon ? (horizonScore(scored, [s - 1], String(s)) ?? []) : [])), pooled],
     volatility_model: scored[0]?.volatilityModel as Evaluation['volatility_model'],
     volatility_qlike: meanQlike(scored.map((f) => f.variance), realised),
     ewma_qlike: meanQlike(scored.map((f) => f.ewmaVariance), realised),

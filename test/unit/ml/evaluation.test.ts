@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildDataset, chronologicalSplitDates, type Sample } from '../../../src/ml/dataset.js';
-import { calibrateIntervals, conformalQuantile, intervalCoverage, intervalHalfWidths } from '../../../src/ml/evaluation/conformal.js';
-import { calibrateDirection, directionConfidence } from '../../../src/ml/evaluation/direction.js';
+import { calibrateIntervals, conformalQuantile, intervalHalfWidths } from '../../../src/ml/evaluation/conformal.js';
 import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import {
   correlation,
@@ -15,7 +14,6 @@ import {
   upShare,
 } from '../../../src/ml/evaluation/metrics.js';
 import { createRng } from '../../../src/ml/random.js';
-import type { IntervalCalibration } from '../../../src/ml/types.js';
 import { realBars } from '../../ml/real-bars.js';
 
 const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b}`);
@@ -56,46 +54,36 @@ describe('split-conformal intervals', () => {
 
   test('calibrated on one sample, covers about 80% / 95% of a fresh one per step, in calm and turbulent regimes alike', () => {
     const rng = createRng(7);
-    // residual spread proportional to the day's volatility, which switches between regimes
-    const volatility = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 0.01 : 0.04));
-    const draw = (vols: readonly number[]) => vols.map((v) => [gaussian(rng) * v, gaussian(rng) * 3 * v]);
+    // residual spread proportional to each step's forecast volatility, which switches between regimes
+    const scales = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? [0.01, 0.03] : [0.04, 0.12]));
+    const draw = (rows: readonly number[][]) => rows.map(([a, b]) => [gaussian(rng) * (a as number), gaussian(rng) * (b as number)]);
     const zeros = (n: number) => Array.from({ length: n }, () => [0, 0]);
-    const calibrationVols = volatility(3000);
-    const calibration = calibrateIntervals(draw(calibrationVols), zeros(3000), calibrationVols);
-    assert.equal(calibration.scaled_by, 'volatility_20');
+    const calibrationScales = scales(3000);
+    const calibration = calibrateIntervals(draw(calibrationScales), zeros(3000), calibrationScales);
+    assert.equal(calibration.scaled_by, 'volatility_forecast');
     near(calibration.q80[0] as number, 1.2816, 0.08); // the normal 80% two-sided quantile
-    near(calibration.q80[1] as number, 3 * (calibration.q80[0] as number), 0.25);
-    for (const regime of [0.01, 0.04]) {
-      const vols = Array.from({ length: 3000 }, () => regime);
-      const fresh = draw(vols);
-      const widths = (which: 'w80' | 'w95') => vols.map((v) => intervalHalfWidths(calibration, v)[which]);
-      near(intervalCoverage(fresh, zeros(3000), widths('w80')), 0.8, 0.03);
-      near(intervalCoverage(fresh, zeros(3000), widths('w95')), 0.95, 0.015);
+    near(calibration.q80[1] as number, 1.2816, 0.08);
+    for (const regime of [[0.01, 0.03], [0.04, 0.12]]) {
+      const rows = Array.from({ length: 3000 }, () => regime);
+      const fresh = draw(rows);
+      for (const [which, target, tolerance] of [['w80', 0.8, 0.03], ['w95', 0.95, 0.015]] as const) {
+        const inside = fresh.filter((cells, i) => cells.every((c, h) => Math.abs(c) <= (intervalHalfWidths(calibration, rows[i] as number[])[which][h] as number))).length;
+        // both steps of a row are independent draws: the joint share is the product of the per-step ones
+        near(inside / 3000, target * target, tolerance * 2);
+      }
     }
   });
 
-  test('an unscaled calibration is used as the half-widths themselves', () => {
-    assert.deepEqual(intervalHalfWidths({ q80: [0.02], q95: [0.03] }, 0.5), { w80: [0.02], w95: [0.03] });
-    assert.deepEqual(intervalHalfWidths({ q80: [2], q95: [3], scaled_by: 'volatility_20' }, 0.5), { w80: [1], w95: [1.5] });
+  test('half-widths are quantile × forecast volatility × the adaptive multiplier', () => {
+    const intervals = { q80: [2, 3], q95: [4, 5], scaled_by: 'volatility_forecast' } as const;
+    assert.deepEqual(intervalHalfWidths(intervals, [0.5, 1]), { w80: [1, 3], w95: [2, 5] });
+    const adaptive = { log_scale_80: [Math.log(2), 0], log_scale_95: [0, Math.log(0.5)], outcomes: 3 };
+    assert.deepEqual(intervalHalfWidths(intervals, [0.5, 1], adaptive), { w80: [2, 3], w95: [2, 2.5] });
   });
 
-  test('unavailable (NaN) steps are skipped, not counted as misses', () => {
-    assert.equal(intervalCoverage([[0.01, Number.NaN]], [[0, 0]], [[0.02, 0.02]]), 1);
-  });
-});
-
-describe('direction calibration', () => {
-  test('hit rate per bucket of predicted move size, and confidence looks it up', () => {
-    // small moves: half right; large moves: all right
-    const predicted = [0.001, -0.001, 0.002, -0.002, 0.05, -0.05, 0.06, -0.06];
-    const actual = [0.01, 0.01, -0.01, -0.01, 0.02, -0.02, 0.03, -0.03];
-    const calibration = calibrateDirection(actual, predicted, 2);
-    assert.deepEqual(calibration.counts, [4, 4]);
-    assert.deepEqual(calibration.hit_rates, [0.5, 1]);
-    assert.deepEqual(calibration.edges, [0.002, 0.06]);
-    assert.equal(directionConfidence(calibration, -0.0015), 0.5);
-    assert.equal(directionConfidence(calibration, 0.03), 1);
-    assert.equal(directionConfidence(calibration, 0.5), 1, 'beyond the largest seen move: the last bucket');
+  test('unavailable (NaN) steps are skipped when calibrating', () => {
+    const calibration = calibrateIntervals([[0.01, Number.NaN], [0.02, 0.5]], [[0, 0], [0, 0]], [[1, 1], [1, 1]]);
+    assert.deepEqual(calibration.q80, [0.02, 0.5]);
   });
 });
 
@@ -103,7 +91,7 @@ describe('test-split evaluation against baselines on the same days', () => {
   const bars = realBars('AAPL', 400);
   const series = [{ symbol: 'AAPL', bars }];
   const dataset = buildDataset(series, 10, 5, chronologicalSplitDates(series, 0.7, 0.15));
-  const intervals: IntervalCalibration = { q80: [0.02, 0.03, 0.04, 0.05, 0.06], q95: [0.04, 0.05, 0.06, 0.07, 0.08] };
+  const ones = [1, 1, 1, 1, 1].map((v, h) => v * 1e-4 * (h + 1));
   const scored = (predict: (s: Sample, i: number) => number[]): ScoredForecast[] =>
     dataset.test.map((s, i) => ({
       date: s.nextDate,
@@ -111,9 +99,16 @@ describe('test-split evaluation against baselines on the same days', () => {
       driftPerDay: s.driftPerDay,
       movingAverage: s.movingAverage,
       predicted: predict(s, i),
+      raw: predict(s, i),
       actual: s.targets,
-      volatility: s.volatility,
-      intervals,
+      w80: [0.02, 0.03, 0.04, 0.05, 0.06],
+      w95: [0.04, 0.05, 0.06, 0.07, 0.08],
+      variance: ones,
+      ewmaVariance: ones,
+      garchVariance: ones,
+      volatilityModel: 'ewma',
+      probabilityUp: 0.5,
+      baseRate: 0.5,
     }));
   const index = new Map(bars.map((b, i) => [b.date, i]));
   const testDays = dataset.test.map((s) => index.get(s.nextDate) as number);

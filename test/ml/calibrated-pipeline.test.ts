@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { rm } from 'node:fs/promises';
+import { buildDataset, chronologicalSplitDates } from '../../src/ml/dataset.js';
+import { evaluateForecasts } from '../../src/ml/evaluation/evaluate.js';
+import { FEATURE_WARMUP } from '../../src/ml/features.js';
+import { fitAndCalibrate, scoreSamples, trainModel } from '../../src/ml/training/train.js';
+import type { ModelMetadata, TestForecastPoint } from '../../src/ml/types.js';
+import { ModelStore } from '../../src/model-store/store.js';
+import { tempDir } from '../model-store/fixtures.js';
+import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
+
+const near = (a: number, b: number, tolerance: number, what: string) => assert.ok(Math.abs(a - b) <= tolerance, `${what}: ${a} vs ${b}`);
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** Winkler score of a band in log-return percent around the previous close, written out independently of the implementation. */
+const winkler = (previous: number, lower: number, upper: number, actual: number, miss: number): number => {
+  const [l, u, y] = [Math.log(lower / previous), Math.log(upper / previous), Math.log(actual / previous)];
+  return 100 * (u - l + (2 / miss) * (Math.max(0, l - y) + Math.max(0, y - u)));
+};
+
+let backend = '';
+before(async () => {
+  backend = await testBackend();
+});
+
+describe('every reported next-day figure is reproducible from the CSV and the stored held-out forecasts', () => {
+  const bars = realBars('NVDA', 700);
+  let dir = '';
+  let metadata: ModelMetadata;
+  let points: TestForecastPoint[];
+
+  before(async () => {
+    dir = await tempDir('calibrated');
+    const trained = await trainModel({ key: 'nvda', series: [{ symbol: 'NVDA', bars }], config: TINY_CONFIG, backend, dataSource: 'csv' });
+    const store = new ModelStore({ modelsDir: `${dir}/models`, scalersDir: `${dir}/scalers` });
+    try {
+      await store.save(trained);
+    } finally {
+      trained.model.dispose();
+    }
+    metadata = await store.readMetadata('nvda');
+    points = await store.readTestForecasts('nvda', 'NVDA');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('MAE of the served forecast, of the raw network and of naive; Brier of the probability and of the constant', () => {
+    const e = metadata.evaluation;
+    const index = new Map(bars.map((b, i) => [b.date, i]));
+    const previous = points.map((p) => (bars[(index.get(p.date) as number) - 1]?.adjClose as number));
+    const actual = points.map((p) => bars[index.get(p.date) as number]?.adjClose as number);
+    near(mean(points.map((p, i) => Math.abs((actual[i] as number) - p.predicted))), e.mae, 1e-9, 'served MAE');
+    near(mean(points.map((p, i) => Math.abs((actual[i] as number) - p.lstm_predicted))), e.lstm_mae, 1e-9, 'raw network MAE');
+    near(mean(actual.map((a, i) => Math.abs(a - (previous[i] as number)))), e.naive_mae, 1e-9, 'naive MAE');
+    const up = actual.map((a, i) => (a > (previous[i] as number) ? 1 : 0));
+    near(mean(points.map((p, i) => (p.probability_up - (up[i] as number)) ** 2)), e.brier, 1e-12, 'Brier');
+    near(mean(up.map((u) => (e.base_rate - u) ** 2)), e.base_rate_brier, 1e-12, 'constant Brier');
+    assert.ok(e.mae_ratio <= 1.002, `served ratio ${e.mae_ratio} (raw ${e.lstm_mae_ratio})`);
+  });
+
+  test('next-day coverage and interval scores of the served bands and of RiskMetrics', () => {
+    const step1 = metadata.evaluation.horizons[0];
+    assert.equal(step1?.steps, '1');
+    const index = new Map(bars.map((b, i) => [b.date, i]));
+    const inside = (p: TestForecastPoint, level: 80 | 95) => (level === 80 ? p.lower_80 <= p.actual && p.actual <= p.upper_80 : p.lower_95 <= p.actual && p.actual <= p.upper_95);
+    near(mean(points.map((p) => (inside(p, 80) ? 1 : 0))), step1?.coverage_80 as number, 1e-12, 'coverage 80');
+    near(mean(points.map((p) => (inside(p, 95) ? 1 : 0))), step1?.coverage_95 as number, 1e-12, 'coverage 95');
+    near(mean(points.map((p) => winkler(p.naive, p.lower_80, p.upper_80, p.actual, 0.2))), step1?.interval_score_80 as number, 1e-9, 'interval score 80');
+    near(mean(points.map((p) => winkler(p.naive, p.lower_95, p.upper_95, p.actual, 0.05))), step1?.interval_score_95 as number, 1e-9, 'interval score 95');
+    // RiskMetrics from the closes alone: EWMA (λ 0.94) over the last 250 daily log returns (from the first bar with every feature), seeded with their mean square
+    const rm = points.map((p) => {
+      const t = (index.get(p.date) as number) - 1;
+      const returns: number[] = [];
+      for (let d = Math.max(FEATURE_WARMUP, t - 249); d <= t; d += 1) returns.push(Math.log((bars[d]?.adjClose as number) / (bars[d - 1]?.adjClose as number)));
+      let v = mean(returns.map((r) => r * r));
+      for (const r of returns) v = 0.94 * v + 0.06 * r * r;
+      const sd = Math.sqrt(v);
+      const band = (z: number) => [p.naive * Math.exp(-z * sd), p.naive * Math.exp(z * sd)] as const;
+      const [l80, u80] = band(1.2815516);
+      const [l95, u95] = band(1.959964);
+      return { c80: l80 <= p.actual && p.actual <= u80 ? 1 : 0, s80: winkler(p.naive, l80, u80, p.actual, 0.2), s95: winkler(p.naive, l95, u95, p.actual, 0.05) };
+    });
+    near(mean(rm.map((r) => r.c80)), step1?.riskmetrics_coverage_80 as number, 1e-12, 'RiskMetrics coverage 80');
+    near(mean(rm.map((r) => r.s80)), step1?.riskmetrics_interval_score_80 as number, 1e-6, 'RiskMetrics interval score 80');
+    near(mean(rm.map((r) => r.s95)), step1?.riskmetrics_interval_score_95 as number, 1e-6, 'RiskMetrics interval score 95');
+  });
+
+  test('the reliability table covers every test day and its observed shares are the CSV’s', () => {
+    const table = metadata.evaluation.reliability;
+    assert.equal(table.reduce((s, b) => s + b.count, 0), points.length);
+    const ups = points.filter((p) => p.actual > p.naive).length;
+    near(table.reduce((s, b) => s + b.observed * b.count, 0), ups, 1e-9, 'observed up days');
+  });
+});
+
+describe('cross-symbol: calibrated on NVDA, evaluated on AAPL it never saw', () => {
+  test('the served forecast stays within 0.2 % of naive, the probability no worse than the constant, the bands cover', async () => {
+    const nvda = [{ symbol: 'NVDA', bars: realBars('NVDA', 1200) }];
+    const calibrated = await fitAndCalibrate('nvda', nvda, TINY_CONFIG, chronologicalSplitDates(nvda, 0.7, 0.15));
+    try {
+      const aapl = [{ symbol: 'AAPL', bars: realBars('AAPL', 1500) }];
+      const unseen = buildDataset(aapl, TINY_CONFIG.window, TINY_CONFIG.horizon, chronologicalSplitDates(aapl, 0.7, 0.15)).test;
+      const e = evaluateForecasts(scoreSamples(calibrated, unseen).forecasts);
+      assert.ok(e.test_days > 200);
+      assert.ok(e.mae_ratio <= 1.002, `served ${e.mae_ratio}, raw ${e.lstm_mae_ratio}`);
+      assert.ok(e.brier <= e.base_rate_brier * 1.01, `Brier ${e.brier} vs constant ${e.base_rate_brier}`);
+      const [step1] = e.horizons;
+      const pooled = e.horizons.at(-1);
+      // about 225 days: ±8 points is three binomial standard deviations around 80 %
+      near(step1?.coverage_80 as number, 0.8, 0.08, 'next-day 80 % coverage');
+      near(step1?.coverage_95 as number, 0.95, 0.05, 'next-day 95 % coverage');
+      near(pooled?.coverage_80 as number, 0.8, 0.1, 'pooled 80 % coverage');
+    } finally {
+      calibrated.model.dispose();
+    }
+  });
+});

@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { applyCalibration, serveSequentially } from '../../src/ml/calibrate.js';
+import { ADAPTIVE_RATE, covers, neutralAdaptiveState, updateAdaptiveState } from '../../src/ml/evaluation/adaptive.js';
+import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../src/ml/evaluation/calibration.js';
+import { evaluateForecasts, Z_80, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
+import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../src/ml/evaluation/shrinkage.js';
+import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../src/ml/evaluation/volatility.js';
+import { createRng } from '../../src/ml/random.js';
+import type { Calibration } from '../../src/ml/types.js';
+
+const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b} (±${tolerance})`);
+
+function gaussian(rng: ReturnType<typeof createRng>): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** Daily returns of a GARCH(1,1) with these parameters and long-run variance. */
+function simulateGarch(n: number, alpha: number, beta: number, longRun: number, seed: number): number[] {
+  const rng = createRng(seed);
+  let variance = longRun;
+  const out: number[] = [];
+  for (let t = 0; t < n; t += 1) {
+    const r = Math.sqrt(variance) * gaussian(rng);
+    out.push(r);
+    variance = (1 - alpha - beta) * longRun + alpha * r * r + beta * variance;
+  }
+  return out;
+}
+
+describe('volatility forecasts', () => {
+  test('EWMA by hand: seeded with the mean square, λ = 0.94, random-walk scaling over the horizon', () => {
+    const returns = [0.01, -0.02, 0.03];
+    let v = (1e-4 + 4e-4 + 9e-4) / 3;
+    for (const r of returns) v = 0.94 * v + 0.06 * r * r;
+    const variances = horizonVariances(RISKMETRICS, returns, 3);
+    near(variances[0] as number, v, 1e-15);
+    near(variances[2] as number, 3 * v, 1e-15);
+  });
+
+  test('GARCH: after a shock the forecast daily variance decays towards the trailing long-run level at rate alpha + beta', () => {
+    const calm = Array.from({ length: 249 }, (_, i) => (i % 2 === 0 ? 0.01 : -0.01));
+    const returns = [...calm, 0.08];
+    const model = { kind: 'garch', alpha: 0.1, beta: 0.85 } as const;
+    const cumulative = horizonVariances(model, returns, 40);
+    const daily = cumulative.map((c, h) => c - (h === 0 ? 0 : (cumulative[h - 1] as number)));
+    const longRun = returns.reduce((s, r) => s + r * r, 0) / returns.length;
+    for (let h = 1; h < 40; h += 1) {
+      near((daily[h] as number) - longRun, 0.95 * ((daily[h - 1] as number) - longRun), 1e-15);
+    }
+    assert.ok((daily[0] as number) > 3 * longRun, 'the shock raises tomorrow’s variance');
+    // only the trailing year counts: older returns do not change the forecast
+    assert.deepEqual(horizonVariances(model, [0.5, 0.5, ...Array.from({ length: 250 }, () => 0.01)], 3), horizonVariances(model, Array.from({ length: 250 }, () => 0.01), 3));
+  });
+
+  test('fitGarch recovers the parameters of simulated GARCH returns and beats EWMA on fresh ones', () => {
+    const returns = simulateGarch(3300, 0.1, 0.85, 1e-4, 5);
+    const observe = (from: number, to: number): VolatilityObservation[] =>
+      Array.from({ length: to - from }, (_, k) => ({ trailingReturns: returns.slice(from + k - 250, from + k), nextReturn: returns[from + k] as number }));
+    const fitted = fitGarch(observe(250, 2300));
+    assert.ok(fitted.alpha >= 0.06 && fitted.alpha <= 0.15, `alpha ${fitted.alpha}`);
+    assert.ok(fitted.beta >= 0.8 && fitted.beta <= 0.9, `beta ${fitted.beta}`);
+    const fresh = observe(2300, 3300);
+    const loss = (model: typeof fitted | typeof RISKMETRICS) => meanQlike(fresh.map((o) => horizonVariances(model, o.trailingReturns, 1)), fresh.map((o) => [o.nextReturn ** 2]));
+    assert.ok(loss(fitted) < loss(RISKMETRICS), `GARCH ${loss(fitted)} vs EWMA ${loss(RISKMETRICS)}`);
+  });
+
+  test('QLIKE is lowest at the true variance; realised variance sums squared daily returns, NaN beyond the data', () => {
+    const rng = createRng(9);
+    const squares = Array.from({ length: 20000 }, () => (0.02 * gaussian(rng)) ** 2);
+    const mean = (v: number) => squares.reduce((s, x) => s + qlike(v, x), 0) / squares.length;
+    assert.ok(mean(4e-4) < mean(3e-4) && mean(4e-4) < mean(5.5e-4));
+    const realised = realisedVariances([0.01, 0.03, Number.NaN]);
+    near(realised[0] as number, 1e-4, 1e-18);
+    near(realised[1] as number, 1e-4 + 4e-4, 1e-18);
+    assert.ok(Number.isNaN(realised[2]));
+  });
+});
+
+describe('shrinkage towards naive', () => {
+  test('the evidence factor is 0 until |t| > 1.96, then rises towards 1', () => {
+    assert.equal(evidenceFactor(1.5), 0);
+    assert.equal(evidenceFactor(-1.9), 0);
+    near(evidenceFactor(2 * 1.959964), 0.75, 1e-9);
+    assert.equal(evidenceFactor(Number.NaN), 0);
+  });
+
+  test('no skill: the factor is (almost) 0, so the served forecast is naive plus almost nothing', () => {
+    const rng = createRng(4);
+    const predicted = Array.from({ length: 800 }, () => [gaussian(rng) * 0.01, gaussian(rng) * 0.02]);
+    const actual = Array.from({ length: 800 }, () => [gaussian(rng) * 0.02, gaussian(rng) * 0.03]);
+    const factors = fitShrinkage(actual, predicted);
+    assert.ok(factors.every((k) => k < 0.05), JSON.stringify(factors));
+    assert.deepEqual(shrinkForecast([0, 0.5], [0.01, 0.02]), [0, 0.01]);
+  });
+
+  test('skill is kept: the factor approaches the validated slope; an anti-informative network gets 0; never above 1', () => {
+    const rng = createRng(6);
+    const predicted = Array.from({ length: 1500 }, () => [gaussian(rng) * 0.01]);
+    const half = predicted.map(([p]) => [0.5 * (p as number) + 0.002 * gaussian(rng)]);
+    near(fitShrinkage(half, predicted)[0] as number, 0.5, 0.03);
+    assert.deepEqual(fitShrinkage(half.map(([a]) => [-(a as number)]), predicted), [0]);
+    assert.deepEqual(fitShrinkage(predicted.map(([p]) => [3 * (p as number)]), predicted), [1]);
+  });
+});
+
+describe('probability of an up day', () => {
+  test('base rate is a Laplace estimate; Brier and reliability by hand', () => {
+    near(baseRate([0.1, -0.1, 0.2]), 3 / 5);
+    near(brierScore([0.5, 0.8], [true, false]), (0.25 + 0.64) / 2);
+    const table = reliabilityTable([0.2, 0.2, 0.8, 0.8], [false, true, true, true], 2);
+    assert.deepEqual(table.map((b) => [b.mean_predicted, b.observed, b.count]), [[0.2, 0.5, 2], [0.8, 1, 2]]);
+    assert.equal(reliabilityTable([0.55, 0.55, 0.55], [true, false, true]).length, 1, 'a constant forecast is one bin');
+  });
+
+  test('no skill on validation: the probability is the base rate, so its Brier equals the constant forecast’s', () => {
+    const rng = createRng(12);
+    const predicted = Array.from({ length: 700 }, () => gaussian(rng) * 0.01);
+    const actual = Array.from({ length: 700 }, () => gaussian(rng) * 0.02);
+    const model = fitDirectionModel(actual, predicted, 0.54);
+    assert.equal(model.slope, 0);
+    assert.ok(Math.abs(model.slope_t) < 1.96);
+    near(probabilityUp(model, 0.05), 0.54, 1e-12);
+  });
+
+  test('skill on validation: a positive slope, and a lower Brier than the constant on fresh days', () => {
+    const rng = createRng(13);
+    const draw = (n: number) => {
+      const predicted = Array.from({ length: n }, () => gaussian(rng) * 0.01);
+      return { predicted, actual: predicted.map((p) => p + gaussian(rng) * 0.01) };
+    };
+    const validation = draw(700);
+    const model = fitDirectionModel(validation.actual, validation.predicted, 0.5);
+    assert.ok(model.slope > 0 && model.slope <= model.fitted_slope && model.slope_t > 1.96, JSON.stringify(model));
+    const fresh = draw(2000);
+    const ups = fresh.actual.map((a) => a > 0);
+    assert.ok(brierScore(fresh.predicted.map((p) => probabilityUp(model, p)), ups) < brierScore(fresh.predicted.map(() => 0.5), ups));
+  });
+});
+
+describe('adaptive conformal update', () => {
+  test('by hand: a miss widens, a hit narrows, by rate / step; the input is not modified', () => {
+    const start = neutralAdaptiveState(2);
+    const missed = updateAdaptiveState(start, { step: 1, covered_80: false, covered_95: true });
+    near(missed.log_scale_80[0] as number, ADAPTIVE_RATE * 0.8);
+    near(missed.log_scale_95[0] as number, -ADAPTIVE_RATE * 0.05);
+    assert.equal(missed.outcomes, 1);
+    const second = updateAdaptiveState(missed, { step: 2, covered_80: true, covered_95: false });
+    near(second.log_scale_80[1] as number, (-ADAPTIVE_RATE * 0.2) / 2);
+    near(second.log_scale_95[1] as number, (ADAPTIVE_RATE * 0.95) / 2);
+    assert.deepEqual(start, neutralAdaptiveState(2));
+    assert.throws(() => updateAdaptiveState(start, { step: 3, covered_80: true, covered_95: true }), RangeError);
+    assert.equal(covers(1, 2, 2), true);
+    assert.equal(covers(1, 2, 2.0001), false);
+  });
+
+  test('after a regime change the band recovers its coverage', () => {
+    // calibrated for unit-variance residuals; the world turns twice as volatile
+    const rng = createRng(21);
+    let state = neutralAdaptiveState(1);
+    const inside: boolean[] = [];
+    for (let t = 0; t < 6000; t += 1) {
+      const residual = 2 * gaussian(rng);
+      const w80 = Z_80 * Math.exp(state.log_scale_80[0] as number);
+      const w95 = 1.959964 * Math.exp(state.log_scale_95[0] as number);
+      inside.push(Math.abs(residual) <= w80);
+      state = updateAdaptiveState(state, { step: 1, covered_80: Math.abs(residual) <= w80, covered_95: Math.abs(residual) <= w95 });
+    }
+    const late = inside.slice(-3000);
+    near(late.filter(Boolean).length / late.length, 0.8, 0.03);
+    near(Math.exp(state.log_scale_80[0] as number), 2, 0.4);
+  });
+
+  test('serveSequentially applies an outcome only once it has matured', () => {
+    const calibration: Omit<Calibration, 'adaptive'> = {
+      shrinkage: [0, 0],
+      volatility: RISKMETRICS,
+      volatility_selection: { garch: { kind: 'garch', alpha: 0.05, beta: 0.9 }, ewma_qlike: 0, garch_qlike: 0 },
+      intervals: { q80: [1, 1], q95: [2, 2], scaled_by: 'volatility_forecast' },
+      direction: { base_rate: 0.5, scale: 1, fitted_slope: 0, slope_t: 0, slope: 0 },
+    };
+    const returns = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? 0.01 : -0.01));
+    // every realised move is far outside the bands: each matured outcome is a miss
+    const day = (d: number) => ({ day: d, raw: [0.001, 0.002], returns, actual: [0.5, 0.5] });
+    const { outputs, final } = serveSequentially(calibration, [day(0), day(1), day(2)]);
+    const neutral = applyCalibration(calibration, [0.001, 0.002], returns);
+    assert.deepEqual(outputs[0]?.w80, neutral.w80, 'nothing has matured on the first day');
+    near((outputs[1]?.w80[0] as number) / (neutral.w80[0] as number), Math.exp(ADAPTIVE_RATE * 0.8), 1e-12);
+    assert.equal(outputs[1]?.w80[1], neutral.w80[1], 'day 0’s 2-step outcome matures on day 2, not day 1');
+    near((outputs[2]?.w80[1] as number) / (neutral.w80[1] as number), Math.exp((ADAPTIVE_RATE * 0.8) / 2), 1e-12);
+    assert.deepEqual(outputs[0]?.served, [0, 0], 'zero shrinkage serves naive');
+    assert.equal(final.outcomes, 6, 'every outcome has matured at the end');
+  });
+});
+
+describe('evaluation of bands, probability and volatility', () => {
+  test('coverage, Winkler scores and RiskMetrics by hand on two forecasts', () => {
+    const base = {
+      lastPrice: 100, driftPerDay: 0, movingAverage: 100, raw: [0.01], w80: [0.02], w95: [0.04],
+      variance: [1e-4], ewmaVariance: [1e-4], garchVariance: [2e-4], volatilityModel: 'ewma' as const, baseRate: 0.5,
+    };
+    const forecasts: ScoredForecast[] = [
+      { ...base, date: '2025-01-02', predicted: [0], actual: [0.01], probabilityUp: 0.6 },
+      { ...base, date: '2025-01-03', predicted: [0], actual: [-0.03], probabilityUp: 0.4 },
+    ];
+    const e = evaluateForecasts(forecasts);
+    const [one, pooled] = e.horizons;
+    assert.equal(one?.steps, '1');
+    assert.equal(pooled?.steps, '1..1');
+    near(one?.coverage_80 as number, 0.5);
+    near(one?.coverage_95 as number, 1);
+    // Winkler 80 %: widths 0.04 each, the second misses by 0.01 → + 2 / 0.2 × 0.01, in percent
+    near(one?.interval_score_80 as number, (100 * (0.04 + 0.04 + 10 * 0.01)) / 2, 1e-9);
+    // RiskMetrics: ±1.2816 × 0.01; the second (−0.03) misses by 0.03 − 0.012816
+    const z = Z_80 * 0.01;
+    near(one?.riskmetrics_interval_score_80 as number, (100 * (4 * z + 10 * (0.03 - z))) / 2, 1e-9);
+    near(one?.riskmetrics_coverage_80 as number, 0.5);
+    near(e.brier, (0.16 + 0.16) / 2, 1e-12);
+    near(e.base_rate_brier, 0.25, 1e-12);
+    near(e.lstm_mae, (Math.abs(100 * Math.exp(0.01) - 100 * Math.exp(0.01)) + Math.abs(100 * Math.exp(-0.03) - 100 * Math.exp(0.01))) / 2, 1e-9);
+    near(e.volatility_qlike, (qlike(1e-4, 1e-4) + qlike(1e-4, 9e-4)) / 2, 1e-12);
+    near(e.garch_qlike, (qlike(2e-4, 1e-4) + qlike(2e-4, 9e-4)) / 2, 1e-12);
+  });
+});
