@@ -99,7 +99,10 @@ describe('REST API on real models and real prices', () => {
     assert.equal(body['trading_signal'], expectedSignal);
     assert.deepEqual(body['baseline'], { method: 'naive', predicted_price: current });
     const confidence = body['confidence'] as number;
-    assert.ok(confidence >= 0 && confidence <= 1);
+    const probabilityUp = body['probability_up'] as number;
+    assert.ok(probabilityUp > 0 && probabilityUp < 1);
+    assert.ok(Math.abs(confidence - Math.max(probabilityUp, 1 - probabilityUp)) < 2e-4, 'confidence is the probability of the more likely direction');
+    assert.equal(body['lstm_predicted_price'], forecast[0]?.['lstm_price'], "the network's raw price beside the served one");
     // The last close of the shipped NVDA sample is the as_of date.
     const bars = await new CsvMarketData({ directory: sampleDir }).getBars('NVDA');
     assert.equal(body['as_of'], bars.at(-1)?.date);
@@ -109,13 +112,17 @@ describe('REST API on real models and real prices', () => {
       assert.ok((row['lower_80'] as number) <= (row['price'] as number) && (row['price'] as number) <= (row['upper_80'] as number));
       assert.ok((row['upper_80'] as number) <= (row['upper_95'] as number));
       assert.ok((row['date'] as string) > (body['as_of'] as string));
+      assert.equal(typeof row['lstm_price'], 'number');
+      assert.ok((row['volatility'] as number) > 0, 'expected volatility to that day');
     }
+    const volatilities = forecast.map((row) => row['volatility'] as number);
+    assert.deepEqual(volatilities, [...volatilities].sort((a, b) => a - b), 'volatility of the cumulative return grows with the horizon');
     const model = body['model'] as Json;
     assert.equal(model['key'], 'nvda');
     assert.equal(model['fallback'], false);
     assert.equal(model['version'], body['model_version']);
     const evaluation = model['evaluation'] as Json;
-    for (const field of ['mae', 'naive_mae', 'mae_ratio', 'rmse', 'mape', 'hit_rate', 'always_up_hit_rate', 'interval_coverage_80']) {
+    for (const field of ['mae', 'naive_mae', 'mae_ratio', 'rmse', 'mape', 'hit_rate', 'always_up_hit_rate', 'interval_coverage_80', 'lstm_mae', 'lstm_mae_ratio', 'brier', 'base_rate_brier', 'volatility_qlike', 'ewma_qlike', 'garch_qlike']) {
       assert.equal(typeof evaluation[field], 'number', field);
     }
     assert.equal(model['beats_naive'], (evaluation['mae_ratio'] as number) < 1);
@@ -260,6 +267,15 @@ describe('REST API on real models and real prices', () => {
     assert.equal(detail['key'], 'nvda');
     assert.equal(detail['fallback'], false);
     assert.equal((detail['training_config'] as Json)['window'], 10);
+    // the calibration (shrinkage factor per step, volatility model, probability model) and the test-split reliability table
+    const calibration = detail['calibration'] as Json;
+    assert.equal((calibration['shrinkage'] as number[]).length, detail['horizon']);
+    assert.ok(['ewma', 'garch'].includes((calibration['volatility'] as Json)['kind'] as string));
+    assert.equal(calibration['adaptive'], undefined, 'serving state is not part of the model card');
+    const detailEvaluation = detail['evaluation'] as Json;
+    const reliability = detailEvaluation['reliability'] as Json[];
+    assert.equal(reliability.reduce((n, bin) => n + (bin['count'] as number), 0), detailEvaluation['test_days']);
+    assert.deepEqual((detailEvaluation['horizons'] as Json[]).map((h) => h['steps']), ['1', '5', '1..10']);
     const versions = detail['versions'] as Json[];
     assert.equal(versions.length, 1);
     assert.equal(versions[0]?.['current'], true);
