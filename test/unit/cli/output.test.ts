@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs, UsageError } from '../../../src/cli/args.js';
+import { evaluationTable } from '../../../src/cli/models/report.js';
 import { createProgressView, formatDuration } from '../../../src/cli/progress.js';
 import { forecastChartSvg } from '../../../src/cli/svg-chart.js';
 
@@ -90,5 +91,27 @@ describe('forecast chart', () => {
 
   it('refuses an empty series', () => {
     assert.throws(() => forecastChartSvg([], { title: 'x' }), RangeError);
+  });
+});
+
+describe('evaluation table', () => {
+  it('one column per horizon label across all rows; a step a row has no realised day for is n/a', () => {
+    const score = (steps: string, coverage: number) => ({
+      steps, count: 10, coverage_80: coverage, coverage_95: 0.95, interval_score_80: 1, interval_score_95: 2,
+      riskmetrics_coverage_80: 0.8, riskmetrics_coverage_95: 0.95, riskmetrics_interval_score_80: 1.5, riskmetrics_interval_score_95: 2.5,
+    });
+    const evaluation = (horizons: ReturnType<typeof score>[]) => ({
+      mae: 1, naive_mae: 1, mae_ratio: 1, naive_dm_p_value: 1, rmse: 1, naive_rmse: 1, mape: 1, naive_mape: 1, drift_mae: 1, moving_average_mae: 1,
+      hit_rate: 0.5, always_up_hit_rate: 0.5, interval_coverage_80: 0.8, interval_coverage_95: 0.95, change_correlation: 0,
+      test_from: '2025-01-02', test_to: '2025-01-15', test_days: 10, lstm_mae: 1.01, lstm_mae_ratio: 1.01, brier: 0.25, base_rate_brier: 0.25, base_rate: 0.5,
+      reliability: [], horizons, volatility_model: 'garch' as const, volatility_qlike: -8, ewma_qlike: -7.9, garch_qlike: -8,
+    });
+    const text = evaluationTable([
+      { label: 'window 1', evaluation: evaluation([score('1', 0.7), score('1..60', 0.75)]), beatsNaive: false },
+      { label: 'all windows', evaluation: evaluation([score('1', 0.8), score('20', 0.9), score('1..60', 0.85)]), beatsNaive: false },
+    ]);
+    assert.match(text, /cov80 1\/20\/1\.\.60/);
+    assert.match(text, /^window 1 .* 70\.0\/n\/a\/75\.0 /m);
+    assert.match(text, /^all windows .* 80\.0\/90\.0\/85\.0 /m);
   });
 });
