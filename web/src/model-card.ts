@@ -86,26 +86,28 @@ function shrinkage(detail: ModelDetail): string {
 function horizonTable(horizons: readonly HorizonScore[] | undefined): HTMLElement | null {
   if (horizons === undefined || horizons.length === 0) return null;
   const head = ['Days ahead', '80% band covers', 'RiskMetrics 80%', '95% band covers', 'RiskMetrics 95%', 'Interval score 80% (RiskMetrics)'];
-  return h(
-    'table',
-    { class: 'data', 'data-testid': 'model-horizons' },
-    h('caption', {}, 'Bands on held-out days: coverage per horizon (80% and 95% would be calibrated) and interval score (lower is better)'),
-    h('thead', {}, h('tr', {}, ...head.map((label) => h('th', { scope: 'col' }, label)))),
+  const rows = horizons.map((s) =>
     h(
-      'tbody',
+      'tr',
       {},
-      ...horizons.map((s) =>
-        h(
-          'tr',
-          {},
-          h('td', {}, s.steps),
-          h('td', { class: 'num' }, share(s.coverage_80)),
-          h('td', { class: 'num' }, share(s.riskmetrics_coverage_80)),
-          h('td', { class: 'num' }, share(s.coverage_95)),
-          h('td', { class: 'num' }, share(s.riskmetrics_coverage_95)),
-          h('td', { class: 'num' }, `${ratio(s.interval_score_80)} (${ratio(s.riskmetrics_interval_score_80)})`),
-        ),
-      ),
+      h('td', {}, s.steps),
+      h('td', { class: 'num' }, share(s.coverage_80)),
+      h('td', { class: 'num' }, share(s.riskmetrics_coverage_80)),
+      h('td', { class: 'num' }, share(s.coverage_95)),
+      h('td', { class: 'num' }, share(s.riskmetrics_coverage_95)),
+      h('td', { class: 'num' }, `${ratio(s.interval_score_80)} (${ratio(s.riskmetrics_interval_score_80)})`),
+    ),
+  );
+  // Scrolls sideways on a phone instead of widening the page.
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      { class: 'data', 'data-testid': 'model-horizons' },
+      h('caption', {}, 'Bands on held-out days: coverage per horizon (80% and 95% would be calibrated) and interval score (lower is better)'),
+      h('thead', {}, h('tr', {}, ...head.map((label) => h('th', { scope: 'col' }, label)))),
+      h('tbody', {}, ...rows),
     ),
   );
 }
