@@ -148,8 +148,11 @@ describe('import-keras: Keras HDF5 + scikit-learn scaler → a served, evaluated
       assert.ok(e.test_days > 500, `test days ${e.test_days}`);
       assert.ok(e.naive_mae > 0 && Number.isFinite(e.mae) && e.mae_ratio === e.mae / e.naive_mae);
       assert.ok(e.always_up_hit_rate > 0.3 && e.always_up_hit_rate < 0.7);
-      assert.equal(metadata.intervals.q80.length, 5);
-      assert.ok((metadata.intervals.q80[4] as number) > 0);
+      // and calibrated like one: shrinkage, bands and probability fitted on its validation forecasts
+      assert.equal(metadata.calibration.intervals.q80.length, 5);
+      assert.ok((metadata.calibration.intervals.q80[4] as number) > 0);
+      assert.equal(metadata.calibration.shrinkage.length, 5);
+      assert.ok(e.lstm_mae > 0 && Number.isFinite(e.lstm_mae_ratio), 'the raw network is scored beside the served forecast');
 
       // Served like a native model: the forecaster from the store, its day 1 is the network's own next close.
       const forecaster = await modelStore.loadForecaster('nvda');
@@ -161,7 +164,10 @@ describe('import-keras: Keras HDF5 + scikit-learn scaler → a served, evaluated
         const last = closes.slice(-WINDOW).map((c) => [c * (scaler.features.multiply[0] as number) + (scaler.features.add[0] as number)]);
         const y = predictValues(original, tf.tensor3d([last]))[0] as number;
         const expected = (y - (scaler.target.add[0] as number)) / (scaler.target.multiply[0] as number);
-        assert.ok(Math.abs((forecast.points[0]?.price as number) - expected) <= 1e-4 * expected, `${forecast.points[0]?.price} vs ${expected}`);
+        assert.ok(Math.abs((forecast.points[0]?.lstm_price as number) - expected) <= 1e-4 * expected, `${forecast.points[0]?.lstm_price} vs ${expected}`);
+        const current = bars.at(-1)?.adjClose as number;
+        const k = metadata.calibration.shrinkage[0] as number;
+        assert.ok(Math.abs(Math.log((forecast.points[0]?.price as number) / current) - k * Math.log(expected / current)) < 1e-9, 'served = factor × the network');
         for (const p of forecast.points) assert.ok(p.lower_95 < p.lower_80 && p.lower_80 < p.price && p.price < p.upper_80 && p.upper_80 < p.upper_95);
       } finally {
         forecaster.dispose();
