@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyCalibration, serveSequentially } from '../../src/ml/calibrate.js';
-import { ADAPTIVE_RATE, covers, neutralAdaptiveState, updateAdaptiveState } from '../../src/ml/evaluation/adaptive.js';
-import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../src/ml/evaluation/calibration.js';
-import { evaluateForecasts, Z_80, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
-import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../src/ml/evaluation/shrinkage.js';
-import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../src/ml/evaluation/volatility.js';
-import { createRng } from '../../src/ml/random.js';
-import type { Calibration } from '../../src/ml/types.js';
+import { applyCalibration, serveSequentially } from '../../../src/ml/calibrate.js';
+import { ADAPTIVE_RATE, covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
+import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
+import { evaluateForecasts, Z_80, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
+import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../../src/ml/evaluation/shrinkage.js';
+import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../../src/ml/evaluation/volatility.js';
+import { createRng } from '../../../src/ml/random.js';
+import type { Calibration } from '../../../src/ml/types.js';
 
 const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b} (±${tolerance})`);
 
