@@ -137,7 +137,8 @@ export async function startServiceOn(
   const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
   await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
   const port = await freePort();
-  const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'info', ...env };
+  // No rate limit and no load shedding: these drills are about faults, and a loaded CI machine must not shed them.
+  const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOG_LEVEL: 'info', ...env };
   const service = startServiceProcess(fullEnv, options);
   t.after(async () => {
     service.kill('SIGKILL');
