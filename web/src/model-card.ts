@@ -120,6 +120,19 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
     detail.fallback === true || prediction?.model.fallback === true
       ? h('p', { class: 'note', 'data-testid': 'model-fallback' }, `${prediction?.symbol ?? detail.symbol} has no model of its own; the global model "${detail.name}", trained on all sample symbols, answers for it.`)
       : null;
+  const origin = detail.origin;
+  const imported =
+    origin === undefined
+      ? null
+      : h(
+          'p',
+          { class: 'note', 'data-testid': 'model-origin' },
+          `Imported from ${origin.model_file} (Keras ${origin.keras_version}, ${origin.layout}) with ${origin.scaler_file}: ${origin.layers.join(' → ')}. `,
+          origin.multi_step === 'iterated'
+            ? 'It predicts the next close; later days come from running it on its own predictions. '
+            : 'It predicts the next close only. ',
+          `Note: ${origin.caveat}.`,
+        );
   return h(
     'div',
     {},
@@ -127,6 +140,7 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
       ? h('p', { class: 'warning', role: 'alert', 'data-testid': 'naive-warning' }, '⚠ ', assessment.text)
       : h('p', { class: 'verdict', 'data-testid': 'verdict' }, assessment.text),
     fallback,
+    imported,
     h(
       'dl',
       { class: 'facts' },

@@ -69,7 +69,19 @@ export interface ModelSummary {
   readonly backend?: string | null;
   readonly evaluation?: Evaluation | null;
   readonly beats_naive?: boolean | null;
+  /** Present for a model imported from a Keras HDF5 file. */
+  readonly origin?: ModelOrigin;
   readonly error?: string;
+}
+
+export interface ModelOrigin {
+  readonly model_file: string;
+  readonly keras_version: string;
+  readonly layout: string;
+  readonly scaler_file: string;
+  readonly layers: readonly string[];
+  readonly multi_step: 'iterated' | 'single_step';
+  readonly caveat: string;
 }
 
 export interface ModelVersion {
