@@ -111,6 +111,21 @@ describe('ops restore --legacy: backups of the original system', () => {
     }
   });
 
+  it('imports a Keras model through the ops CLI too (npm run ops -- import-keras)', async () => {
+    const data = await tempDir('ops-import-keras');
+    try {
+      await mkdir(path.join(data, 'stock_data', 'historical'), { recursive: true });
+      await cp(path.join(sampleDir, 'NVDA.csv'), path.join(data, 'stock_data', 'historical', 'NVDA.csv'));
+      const models = path.join(work, STAMP, 'ml_models');
+      const res = await runOps(['import-keras', path.join(models, 'nvda_lstm_model.h5'), '--scaler', path.join(models, 'nvda_lstm_model_scalers.pkl'), '--symbol', 'NVDA', '--horizon', '2', '--data', data]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /^imported nvda_lstm_model\.h5 \(keras2/m);
+      assert.equal((await new ModelStore({ modelsDir: path.join(data, 'ml_models'), scalersDir: path.join(data, 'scalers') }).readMetadata('nvda')).horizon, 2);
+    } finally {
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a truncated legacy archive with nothing changed', async () => {
     const data = await dataWithNewerConfig();
     const cut = path.join(work, 'cut.tar.gz');
