@@ -70,6 +70,8 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
     LOG_LEVEL: 'info',
     MODEL_WATCH_INTERVAL: '0',
     RATE_LIMIT_MAX: '100000',
+    // Load shedding has its own tests; elsewhere a busy test machine's event-loop lag must not turn answers into 503s.
+    LOAD_MAX_EVENT_LOOP_DELAY: '0',
     API_KEYS: 'test-key-123456',
     TRAIN_EPOCHS: '2',
     TRAIN_UNITS: '8',
