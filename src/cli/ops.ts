@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,9 @@ import { SetupError, setupPersistentData } from '../ops/setup.js';
 import { parseArgs, positiveInt, UsageError, type ParsedArgs } from './args.js';
 import { runLegacyRestore } from './legacy-restore.js';
 import { runModelsCli } from './models.js';
+import { liveAccuracy } from '../tracking/accuracy.js';
+import { openTrackingStore } from '../tracking/open.js';
+import type { TrackingStore } from '../tracking/store.js';
 
 const USAGE = `usage: ops <command> [options]        (npm run ops -- <command> ..., node dist/src/cli/ops.js <command> ...)
 
@@ -228,7 +232,14 @@ function marketData(layout: DataLayout, env: NodeJS.ProcessEnv): MarketDataProvi
   return createMarketDataProvider({ ...marketDataConfig(loadConfig(env)), historicalDir: layout.historical, stockDataCacheDir: layout.stockDataCache });
 }
 
-async function symbolStates(layout: DataLayout, market: MarketDataProvider, symbols: readonly string[]): Promise<SymbolState[]> {
+/** The tracking store the service writes, if there is one (never creates an empty SQLite file). */
+async function existingTrackingStore(layout: DataLayout, env: NodeJS.ProcessEnv): Promise<TrackingStore | undefined> {
+  const { databaseUrl } = loadConfig(env);
+  if (!databaseUrl && !existsSync(layout.predictionsDb)) return undefined;
+  return openTrackingStore({ databaseUrl, layout });
+}
+
+async function symbolStates(layout: DataLayout, market: MarketDataProvider, symbols: readonly string[], tracking?: TrackingStore): Promise<SymbolState[]> {
   const store = modelStore(layout);
   const keys = new Set(await store.keys());
   const states: SymbolState[] = [];
@@ -249,7 +260,8 @@ async function symbolStates(layout: DataLayout, market: MarketDataProvider, symb
         continue;
       }
       const meta = await store.readMetadata(key, version);
-      states.push({ symbol, lastBar, model: { version, trainedAt: meta.trained_at, dataTo: meta.data.to }, newBars: countNewBars(dates, meta.data.to) });
+      const live = tracking ? await liveAccuracy(tracking, symbol, version) : undefined;
+      states.push({ symbol, lastBar, model: { version, trainedAt: meta.trained_at, dataTo: meta.data.to }, newBars: countNewBars(dates, meta.data.to), live });
     } catch (error) {
       states.push({ symbol, lastBar, newBars: 0, modelError: (error as Error).message });
     }
@@ -269,10 +281,18 @@ async function runRetrain(argv: string[], io: Io): Promise<number> {
     const withModel = (await modelStore(layout).keys()).map(symbolOfModelKey).filter((s): s is string => s !== null);
     symbols = [...new Set([...withData, ...withModel])].sort();
   }
-  const decisions = (await symbolStates(layout, market, symbols)).map((state) => decideRetraining(state, {
+  const tracking = await existingTrackingStore(layout, io.env);
+  let states: SymbolState[];
+  try {
+    states = await symbolStates(layout, market, symbols, tracking);
+  } finally {
+    await tracking?.close();
+  }
+  const decisions = states.map((state) => decideRetraining(state, {
     force: args.switches.has('force'),
     maxAgeDays: positiveInt(args, 'max-age-days', policy.retraining.max_age_days),
     minNewBars: positiveInt(args, 'min-new-bars', policy.retraining.min_new_bars),
+    live: { maxMaeRatio: policy.retraining.max_live_mae_ratio, minMatured: policy.retraining.min_live_matured },
   }, new Date()));
   for (const d of decisions) io.out.write(`${d.symbol.padEnd(8)} ${d.retrain ? 'RETRAIN' : 'keep   '} ${d.reason}\n`);
   const todo = decisions.filter((d) => d.retrain).map((d) => d.symbol);

@@ -14,6 +14,9 @@ const schema = z.object({
   retraining: z.object({
     max_age_days: z.number().positive().default(30),
     min_new_bars: z.number().int().positive().default(5),
+    /** Skill trigger: retrain when the live MAE ratio to naive exceeds this over at least min_live_matured forecasts. */
+    max_live_mae_ratio: z.number().positive().default(1.1),
+    min_live_matured: z.number().int().positive().default(50),
   }).prefault({}),
   backup: z.object({
     keep: z.number().int().positive().default(10),

@@ -5,6 +5,8 @@ export interface RetrainPolicy {
   readonly maxAgeDays: number;
   /** Retrain when at least this many bars arrived after the model's last training bar. */
   readonly minNewBars: number;
+  /** The skill trigger: retrain when the current version's live MAE ratio to naive exceeds `maxMaeRatio` over `minMatured` forecasts. */
+  readonly live?: { readonly maxMaeRatio: number; readonly minMatured: number } | undefined;
 }
 
 export interface SymbolState {
@@ -16,6 +18,8 @@ export interface SymbolState {
   readonly lastBar?: string | undefined;
   /** Bars dated after the model's data range. */
   readonly newBars: number;
+  /** The current version's live (not backfilled) tracked forecasts that have matured, from the tracking store. */
+  readonly live?: { readonly matured: number; readonly maeRatio: number | null } | undefined;
 }
 
 export interface RetrainDecision {
@@ -40,6 +44,14 @@ export function decideRetraining(state: SymbolState, policy: RetrainPolicy, now:
   }
   if (state.newBars >= policy.minNewBars) {
     return { symbol, retrain: true, reason: `${state.newBars} new bars since the model's data ended on ${state.model.dataTo} (>= ${policy.minNewBars})` };
+  }
+  const { live } = state;
+  if (policy.live && live && live.maeRatio !== null && live.matured >= policy.live.minMatured && live.maeRatio > policy.live.maxMaeRatio) {
+    return {
+      symbol,
+      retrain: true,
+      reason: `model ${state.model.version} decayed: live MAE ratio to naive ${live.maeRatio.toFixed(3)} over ${live.matured} matured forecasts (> ${policy.live.maxMaeRatio})`,
+    };
   }
   return { symbol, retrain: false, reason: `model ${state.model.version} is ${ageDays.toFixed(1)} days old, ${state.newBars} new bars: up to date` };
 }

@@ -1,5 +1,5 @@
 import { horizonBucket, summarize, type AccuracyFigures } from './scoring.js';
-import type { StoredForecast } from './store.js';
+import type { StoredForecast, TrackingStore } from './store.js';
 
 export type GroupBy = 'symbol' | 'date' | 'horizon' | 'model';
 
@@ -31,4 +31,11 @@ export function accuracyBy(rows: readonly StoredForecast[], by: GroupBy): Accura
     list.push(row);
   }
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, list]) => ({ group, ...summarize(list) }));
+}
+
+/** A model version's live record for one symbol: its matured, not backfilled forecasts (what the skill trigger reads). */
+export async function liveAccuracy(store: TrackingStore, symbol: string, modelVersion: string): Promise<{ matured: number; maeRatio: number | null }> {
+  const rows = (await store.query({ symbols: [symbol], matured: true })).filter((r) => !r.backfilled && r.model_version === modelVersion);
+  const figures = summarize(rows);
+  return { matured: figures.predictions_with_actual, maeRatio: figures.mae_ratio };
 }

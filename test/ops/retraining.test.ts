@@ -7,6 +7,9 @@ import { dataLayout } from '../../src/config/layout.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { verifyArchive } from '../../src/ops/restore.js';
 import { countNewBars, decideRetraining, type RetrainPolicy } from '../../src/ops/retraining.js';
+import { tradingDaysBetween } from '../../src/calendar/nyse.js';
+import { openTrackingStore } from '../../src/tracking/open.js';
+import { scoreForecast } from '../../src/tracking/scoring.js';
 import { repoRoot, sampleDir } from '../helpers/paths.js';
 import { trainTinyModels, type ModelsFixture } from '../server/fixtures.js';
 import { run, runOps } from './cli.js';
@@ -25,6 +28,17 @@ test('decideRetraining: missing, stale, data moved on, forced, unreadable; other
   assert.match(decideRetraining({ symbol: 'X', lastBar: '2026-01-30', model, newBars: 5 }, policy, now).reason, /5 new bars since the model's data ended on 2026-01-16/);
   assert.match(decideRetraining({ symbol: 'X', lastBar: '2026-01-20', model, newBars: 0 }, { ...policy, maxAgeDays: 10 }, now).reason, /11\.0 days old \(> 10\)/);
   assert.equal(decideRetraining({ symbol: 'X', lastBar: '2026-01-20', model, newBars: 0 }, { ...policy, force: true }, now).reason, 'forced');
+});
+
+test('decideRetraining: the skill trigger retrains a model whose live accuracy decayed, given enough matured forecasts', () => {
+  const skill = { ...policy, live: { maxMaeRatio: 1.1, minMatured: 50 } };
+  const state = { symbol: 'X', lastBar: '2026-01-20', model, newBars: 0 };
+  const decayed = decideRetraining({ ...state, live: { matured: 60, maeRatio: 1.234 } }, skill, now);
+  assert.equal(decayed.retrain, true);
+  assert.match(decayed.reason, /decayed: live MAE ratio to naive 1\.234 over 60 matured forecasts \(> 1\.1\)/);
+  assert.equal(decideRetraining({ ...state, live: { matured: 49, maeRatio: 1.5 } }, skill, now).retrain, false, 'too few matured forecasts');
+  assert.equal(decideRetraining({ ...state, live: { matured: 500, maeRatio: 1.05 } }, skill, now).retrain, false, 'within the threshold');
+  assert.equal(decideRetraining({ ...state, live: { matured: 500, maeRatio: 1.5 } }, policy, now).retrain, false, 'no skill policy, no trigger');
 });
 
 test('countNewBars counts dates strictly after the model data range', () => {
@@ -94,4 +108,24 @@ test('enhanced_training.sh backs up the models, then retrains exactly the symbol
   const again = await enhancedTraining(['--symbols', 'NVDA,AAPL,TSLA']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /every model is up to date/);
+});
+
+test('the skill trigger end to end: live forecasts in the tracking store that lost to naive make the retrain command pick the model', async () => {
+  const layout = dataLayout(data);
+  const version = (await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).currentVersion('aapl')) as string;
+  const tracking = await openTrackingStore({ databaseUrl: undefined, layout });
+  // 60 live next-day forecasts whose errors are twice the naive forecast's (|f − a| = 2, |naive − a| = 1).
+  const days = tradingDaysBetween('2025-06-02', '2025-09-30').slice(0, 61);
+  const rows = days.slice(0, 60).map((day, i) => ({
+    symbol: 'AAPL', issue_date: day, horizon: 1, model_key: 'aapl', model_version: version, target_date: days[i + 1] as string,
+    forecast: 103, lower_80: 100, upper_80: 106, lower_95: 99, upper_95: 107, confidence: 0.5, signal: 'HOLD',
+    naive_forecast: 100, backfilled: false, in_sample: false,
+  }));
+  await tracking.recordForecasts(rows);
+  const stored = await tracking.unscored('AAPL', '2025-12-31');
+  await tracking.saveOutcomes(stored.map((r) => ({ id: r.id, outcome: scoreForecast(r, 101) })));
+  await tracking.close();
+  const dry = await enhancedTraining(['--symbols', 'AAPL', '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /AAPL +RETRAIN model v\S+ decayed: live MAE ratio to naive 2\.000 over 60 matured forecasts \(> 1\.1\)/);
 });
