@@ -94,6 +94,11 @@ export class PredictionService {
     return entry.bars;
   }
 
+  /** Drops the symbol's reused bars, so the next request reads the data source again (e.g. after training on newer bars). */
+  forgetBars(symbol: string): void {
+    this.recentBars.delete(symbol);
+  }
+
   private async readBars(symbol: string): Promise<Bar[]> {
     try {
       const bars = await this.options.market.getBars(symbol);

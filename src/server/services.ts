@@ -172,7 +172,9 @@ export function createServices(options: ServiceOptions): Services {
   const jobs = new TrainingJobs({
     run: options.trainRunner,
     market,
-    onTrained: async () => {
+    onTrained: async (metadata) => {
+      // The job read the newest bars: its model must not then be served on a memo of older ones.
+      for (const symbol of metadata.symbols) predictions.forgetBars(symbol);
       await registry.reload();
     },
     metrics,
