@@ -10,6 +10,8 @@ import { repoRoot } from './paths.js';
 export interface NginxHandle {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Its access.log and error.log (upstream failures and retries are logged there as warnings). */
+  readonly logDir: string;
   stop(): Promise<void>;
 }
 
@@ -28,18 +30,33 @@ function substitute(config: string, from: string, to: string): string {
   return config.split(from).join(to);
 }
 
+/** The shipped upstream line: one DNS name standing for every replica, re-resolved (`resolve`), with its passive health parameters. */
+const UPSTREAM_SERVER = /^(\s*)server stock-prediction:8081 resolve( [^;]*)?;$/m;
+
+/**
+ * The shipped upstream with one `server` line per loopback port, each keeping the shipped parameters (max_fails,
+ * fail_timeout). `resolve` goes: it re-resolves a DNS name (Docker's), and a loopback address has none — and
+ * Debian's nginx (1.22) predates it.
+ */
+function upstreamFor(config: string, ports: readonly number[]): string {
+  const match = UPSTREAM_SERVER.exec(config);
+  if (!match) throw new Error('docker/nginx/default.conf no longer has the line "server stock-prediction:8081 resolve ...;"');
+  const [line, indent = '', parameters = ''] = match;
+  return config.replace(line, ports.map((port) => `${indent}server 127.0.0.1:${port}${parameters};`).join('\n'));
+}
+
 /**
  * Starts Debian's nginx with the repository's docker/nginx/default.conf — unchanged except for where things
- * live: the upstream is the service on `upstreamPort`, it listens on a free loopback port, and its cache, logs
- * and document root are in a temp folder. Resolves once it accepts connections.
+ * live: the upstream is the replicas on `upstreamPorts` (one port: the single-process stack), it listens on a free
+ * loopback port, and its cache, logs and document root are in a temp folder. Resolves once it accepts connections.
  */
-export async function startNginx(upstreamPort: number): Promise<NginxHandle> {
+export async function startNginx(upstreamPorts: number | readonly number[]): Promise<NginxHandle> {
   const binary = nginxBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'nginx-test-'));
   for (const sub of ['cache', 'logs', 'html', 'temp']) await mkdir(path.join(dir, sub));
   const port = await freePort();
   let site = await readFile(path.join(repoRoot, 'docker', 'nginx', 'default.conf'), 'utf8');
-  site = substitute(site, 'server stock-prediction:8081;', `server 127.0.0.1:${upstreamPort};`);
+  site = upstreamFor(site, typeof upstreamPorts === 'number' ? [upstreamPorts] : upstreamPorts);
   site = substitute(site, 'listen 8080;', `listen 127.0.0.1:${port};`);
   site = substitute(site, '/var/cache/nginx', path.join(dir, 'cache'));
   site = substitute(site, '/var/log/nginx', path.join(dir, 'logs'));
@@ -75,6 +92,7 @@ export async function startNginx(upstreamPort: number): Promise<NginxHandle> {
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    logDir: path.join(dir, 'logs'),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
