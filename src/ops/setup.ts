@@ -108,7 +108,7 @@ async function ensureEnvFile(file: string, accounts: Readonly<Record<ServiceName
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  const text = envFile({ grafanaAdminPassword: secret(), redisPassword: secret(), apiKey: secret(), accounts }, now);
+  const text = envFile({ grafanaAdminPassword: secret(), redisPassword: secret(), postgresPassword: secret(), apiKey: secret(), accounts }, now);
   await writeFileAtomic(file, text);
   await fs.chmod(file, 0o600);
   changes.push(`created ${file} (random Grafana, Redis and API key secrets, mode 600)`);

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { parseEnvFile } from '../../src/ops/templates.js';
 import { repoRoot, seedVolumeMountsFile } from '../helpers/paths.js';
 import { run, runOps } from './cli.js';
 
@@ -24,6 +25,10 @@ interface ComposeService {
   environment?: Record<string, string | null>;
   command?: string[] | string;
   user?: string;
+  container_name?: string;
+  expose?: string[];
+  stop_grace_period?: string;
+  networks?: Record<string, { aliases?: string[] } | null>;
 }
 
 before(async () => {
@@ -38,14 +43,14 @@ after(async () => {
 });
 
 /** `docker-compose config` (the Debian package) resolves and validates the file; python3-yaml (its dependency) turns the result into JSON. */
-async function composeConfig(env: string): Promise<{ services: Record<string, ComposeService> }> {
-  const config = await run('docker-compose', ['--env-file', env, '-f', composeFile, 'config']);
+async function composeConfig(env: string, file = composeFile): Promise<{ services: Record<string, ComposeService>; volumes?: Record<string, unknown> }> {
+  const config = await run('docker-compose', ['--env-file', env, '-f', file, 'config']);
   assert.equal(config.code, 0, `docker-compose config failed:\n${config.stderr}`);
   const yamlFile = path.join(project, 'resolved.yml');
   await writeFile(yamlFile, config.stdout);
   const json = await run('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', yamlFile]);
   assert.equal(json.code, 0, json.stderr);
-  return JSON.parse(json.stdout) as { services: Record<string, ComposeService> };
+  return JSON.parse(json.stdout) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 }
 
 /** The seed's "Mandatory Volume Mounts", per service, as `./persistent_data/...:<target>[:ro]`. */
@@ -96,7 +101,7 @@ test('the stack has healthchecks, waits for healthy dependencies, publishes no R
 });
 
 test('no default passwords: secrets come from .env, and without them compose refuses', async () => {
-  const env = new Map((await readFile(envFile, 'utf8')).split('\n').filter((l) => l.includes('=') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const env = parseEnvFile(await readFile(envFile, 'utf8'));
   const { services } = await composeConfig(envFile);
   assert.equal(services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD, env.get('GRAFANA_ADMIN_PASSWORD'));
   assert.equal(services['stock-prediction']?.environment?.REDIS_URL, `redis://:${env.get('REDIS_PASSWORD')}@redis:6379/0`);
@@ -141,4 +146,78 @@ test('promtool accepts the Prometheus config and the alert rules; only metrics e
   const targets = [...text.matchAll(/targets: \[([^\]]*)\]/g)].map((m) => m[1]);
   assert.deepEqual(targets, [`'stock-prediction:8081'`, `'localhost:9090'`]);
   assert.doesNotMatch(text, /redis:6379|frontend:/);
+});
+
+const clusterFile = path.join(repoRoot, 'docker-compose-cluster.yml');
+
+/** `30s`, `1m30s` (compose durations) in seconds. */
+function seconds(duration: string | undefined): number {
+  const parts = [...(duration ?? '').matchAll(/(\d+)(h|m|s)/g)];
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * (unit === 'h' ? 3600 : unit === 'm' ? 60 : 1), 0);
+}
+
+test('the scaled-out stack: a scalable api behind nginx, a worker of the same image, Redis and PostgreSQL, all health-checked', async () => {
+  const { services, volumes } = await composeConfig(envFile, clusterFile);
+  assert.deepEqual(Object.keys(services).sort(), ['api', 'frontend', 'postgres', 'redis', 'worker']);
+  const { api, worker, frontend, postgres } = services;
+  assert.ok(api && worker && frontend && postgres);
+  // `--scale api=N` needs containers without a fixed name or host port.
+  assert.equal(api.container_name, undefined, 'api has no container_name');
+  assert.equal(api.ports, undefined, 'api publishes no host port');
+  assert.deepEqual(api.expose, ['8081']);
+  for (const [name, service] of Object.entries(services)) {
+    assert.ok(service.healthcheck?.test, `${name} has a healthcheck`);
+    for (const [dependency, spec] of Object.entries(service.depends_on ?? {})) assert.equal(spec.condition, 'service_healthy', `${name} waits for ${dependency}`);
+    if (name !== 'frontend') assert.equal(service.ports, undefined, `${name} is reachable only on the compose network`);
+  }
+  assert.deepEqual(frontend.ports?.length, 1, 'nginx is the one published service');
+  assert.deepEqual(Object.keys(frontend.depends_on ?? {}), ['api']);
+  assert.match(String(api.healthcheck?.test), /\/health\/ready/);
+  assert.ok(seconds(api.stop_grace_period) > Number(api.environment?.SHUTDOWN_TIMEOUT), 'Docker waits longer than the replica drains');
+  // Every replica and the worker: one image, one persistent_data, one Redis, one PostgreSQL.
+  assert.equal(worker.image, api.image);
+  assert.deepEqual(worker.build, api.build);
+  assert.equal(worker.environment?.ROLE, 'worker');
+  assert.equal(api.environment?.ROLE, undefined, 'api runs the default role');
+  assert.equal(worker.ports, undefined);
+  for (const variable of ['PERSISTENT_DATA_PATH', 'REDIS_URL', 'DATABASE_URL', 'API_KEYS']) {
+    assert.ok(api.environment?.[variable], `api has ${variable}`);
+    assert.equal(worker.environment?.[variable], api.environment?.[variable], `worker and api share ${variable}`);
+  }
+  assert.deepEqual((worker.volumes ?? []).map(mountString), (api.volumes ?? []).map(mountString));
+  assert.deepEqual((api.volumes ?? []).map(mountString), [`${path.join(repoRoot, 'persistent_data')}:/app/persistent_data`]);
+  const env = parseEnvFile(await readFile(envFile, 'utf8'));
+  const database = new URL(api.environment?.DATABASE_URL ?? '');
+  assert.equal(database.hostname, 'postgres');
+  assert.equal(database.username, postgres.environment?.POSTGRES_USER);
+  assert.equal(database.password, env.get('POSTGRES_PASSWORD'));
+  assert.equal(database.pathname, `/${postgres.environment?.POSTGRES_DB ?? ''}`);
+  assert.equal(api.environment?.REDIS_URL, `redis://:${env.get('REDIS_PASSWORD')}@redis:6379/0`);
+  assert.ok(volumes && 'postgres-data' in volumes, 'PostgreSQL keeps its data in a named volume');
+});
+
+test('nginx reaches every api replica: the shipped upstream resolves the name the replicas answer to, re-resolved with nginx >= 1.27.3', async () => {
+  const { services } = await composeConfig(envFile, clusterFile);
+  const site = await readFile(path.join(repoRoot, 'docker', 'nginx', 'default.conf'), 'utf8');
+  const upstream = /^\s*server ([\w-]+):(\d+) resolve [^;]*;$/m.exec(site);
+  assert.ok(upstream, 'the upstream server line re-resolves its name');
+  const [, host, port] = upstream;
+  const aliases = Object.values(services.api?.networks ?? {}).flatMap((network) => network?.aliases ?? []);
+  assert.ok(aliases.includes(host ?? ''), `the api replicas answer to ${host} (aliases: ${aliases.join(', ')})`);
+  assert.equal(services.api?.environment?.PORT, port);
+  // The single-process stack's service has that name itself: one nginx config serves both stacks.
+  assert.ok(Object.keys((await composeConfig(envFile)).services).includes(host ?? ''));
+  assert.match(site, /^resolver 127\.0\.0\.11 /m, "Docker's embedded DNS");
+  assert.match(site, /proxy_next_upstream error timeout http_502 http_503;/);
+  const dockerfile = await readFile(path.join(repoRoot, 'docker', 'Dockerfile'), 'utf8');
+  const [, major = '0', minor = '0'] = /^FROM nginxinc\/nginx-unprivileged:(\d+)\.(\d+)[^ ]* AS frontend$/m.exec(dockerfile) ?? [];
+  assert.ok(Number(major) > 1 || Number(minor) >= 28, `the frontend image's nginx (${major}.${minor}) knows upstream "resolve"`);
+});
+
+test('the scaled-out stack refuses to start without the PostgreSQL password setup writes', async () => {
+  const withoutPostgres = path.join(project, 'no-postgres.env');
+  await writeFile(withoutPostgres, (await readFile(envFile, 'utf8')).replace(/^POSTGRES_PASSWORD=.*$/m, ''));
+  const refused = await run('docker-compose', ['--env-file', withoutPostgres, '-f', clusterFile, 'config']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /POSTGRES_PASSWORD/);
 });

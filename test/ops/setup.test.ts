@@ -47,7 +47,7 @@ test('setup creates the seed tree, config, .env and operator scripts; a second r
   const envFile = path.join(project, '.env');
   assert.equal(permissionBits((await stat(envFile)).mode), 0o600, '.env holds secrets: mode 600');
   const env = parseEnvFile(await readFile(envFile, 'utf8'));
-  for (const secret of ['GRAFANA_ADMIN_PASSWORD', 'REDIS_PASSWORD', 'API_KEYS']) assert.ok((env.get(secret) ?? '').length >= 24, `${secret} is a random secret`);
+  for (const secret of ['GRAFANA_ADMIN_PASSWORD', 'REDIS_PASSWORD', 'POSTGRES_PASSWORD', 'API_KEYS']) assert.ok((env.get(secret) ?? '').length >= 24, `${secret} is a random secret`);
   assert.match(await readFile(path.join(data, 'config', 'redis.conf'), 'utf8'), new RegExp(`^requirepass ${env.get('REDIS_PASSWORD')}$`, 'm'));
 
   const before = await snapshotTree(project);
