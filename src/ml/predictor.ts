@@ -4,7 +4,7 @@ import { ValidationError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import { InsufficientBarsError } from './errors.js';
 import { applyCalibration, trailingReturnsOfBars } from './calibrate.js';
-import { createInferenceEngine, type InferencePreference } from './inference/engine.js';
+import { createInferenceEngine, type InferenceEngine, type InferencePreference } from './inference/engine.js';
 import { buildFeatureWindow } from './feature-window.js';
 import { FEATURE_WARMUP } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
@@ -39,8 +39,17 @@ export function createForecaster(
   inference: InferencePreference = 'auto',
 ): Forecaster {
   checkCompatible(scaler, metadata);
+  return forecasterOn(createInferenceEngine(model, inference), scaler, metadata);
+}
+
+/** The same forecaster over an engine built elsewhere (from a model's saved files); it owns the engine. */
+export function createForecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
+  checkCompatible(scaler, metadata);
+  return forecasterOn(engine, scaler, metadata);
+}
+
+function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
   const { window, horizon } = metadata;
-  const engine = createInferenceEngine(model, inference);
   const requiredBars = window + FEATURE_WARMUP;
   let disposed = false;
 

@@ -6,8 +6,8 @@ import { createImportedForecaster } from '../ml/imported/imported-forecaster.js'
 import { parseImportedScaler } from '../ml/imported/imported-scaler.js';
 // Registers the GRU layer imported Keras models may use, so tf.loadLayersModel can rebuild them.
 import '../ml/imported/keras-gru.js';
-import { createForecaster } from '../ml/predictor.js';
-import type { InferencePreference } from '../ml/inference/engine.js';
+import { createForecasterOn } from '../ml/predictor.js';
+import { savedModelEngine, type InferencePreference, type SavedModel } from '../ml/inference/engine.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
@@ -260,38 +260,66 @@ export class ModelStore {
 
   /**
    * A verified version (default: current) ready to forecast, on the fused forward pass unless `inference` is
-   * 'tfjs' or the architecture needs tfjs (an imported network always runs on tfjs). The caller owns it and must dispose it.
+   * 'tfjs' or the architecture needs tfjs (an imported network always runs on tfjs). A fused model is built
+   * straight from model.json + weights.bin; a tfjs model is constructed only for the tfjs path. The caller owns
+   * the forecaster and must dispose it.
    */
   async loadForecaster(key: string, version?: string, inference: InferencePreference = 'auto'): Promise<Forecaster> {
-    const loaded = await this.loadModel(key, version);
-    try {
+    const resolved = await this.resolveVersion(key, version);
+    const dir = this.versionDir(key, resolved);
+    const manifest = await this.readCheckedManifest(key, resolved);
+    const metadata = await this.readCheckedMetadata(dir, resolved, manifest);
+    const scalerJson = await this.readCheckedScaler(key, resolved, manifest, metadata);
+    const usable = <T>(build: () => T): T => {
+      try {
+        return build();
+      } catch (error) {
+        const file = this.scalerFile(key, metadata.version);
+        throw new CorruptModelError(`${file} is not a usable scaler for ${key} ${metadata.version}: ${(error as Error).message}`, { file });
+      }
+    };
+    if (metadata.origin !== undefined) {
       // An imported network has its own scaler format and output (next close) but the same Forecaster.
-      return loaded.metadata.origin === undefined
-        ? createForecaster(loaded.model, parseScaler(loaded.scalerJson), loaded.metadata, inference)
-        : createImportedForecaster(loaded.model, parseImportedScaler(loaded.scalerJson), loaded.metadata);
-    } catch (error) {
-      loaded.model.dispose();
-      const file = this.scalerFile(key, loaded.metadata.version);
-      throw new CorruptModelError(`${file} is not a usable scaler for ${key} ${loaded.metadata.version}: ${(error as Error).message}`, { file });
+      const model = await this.readLayersModel(dir, manifest);
+      return usable(() => {
+        try {
+          return createImportedForecaster(model, parseImportedScaler(scalerJson), metadata);
+        } catch (error) {
+          model.dispose();
+          throw error;
+        }
+      });
     }
+    const modelBytes = await readRequired(path.join(dir, MODEL_JSON));
+    checkDigest(path.join(dir, MODEL_JSON), modelBytes, manifest.files[MODEL_JSON]);
+    const weightData = await readRequired(path.join(dir, WEIGHTS_BIN));
+    checkDigest(path.join(dir, WEIGHTS_BIN), weightData, manifest.files[WEIGHTS_BIN]);
+    let modelJson: SavedModel['modelJson'];
+    try {
+      modelJson = JSON.parse(modelBytes.toString('utf8')) as SavedModel['modelJson'];
+    } catch (error) {
+      const file = path.join(dir, MODEL_JSON);
+      throw new CorruptModelError(`${file} could not be loaded as a layers model: ${(error as Error).message}`, { file });
+    }
+    const engine = await savedModelEngine({ modelJson, weightData }, inference, () => this.readLayersModel(dir, manifest));
+    return usable(() => {
+      try {
+        return createForecasterOn(engine, parseScaler(scalerJson), metadata);
+      } catch (error) {
+        engine.dispose();
+        throw error;
+      }
+    });
   }
 
-  /** Loads a version (default: current) after verifying every checksum and the scaler binding. */
+  /** Loads a version (default: current) as a tfjs model after verifying every checksum and the scaler binding. */
   async loadModel(key: string, version?: string): Promise<LoadedModel> {
     const resolved = await this.resolveVersion(key, version);
     const dir = this.versionDir(key, resolved);
     const manifest = await this.readCheckedManifest(key, resolved);
     const metadata = await this.readCheckedMetadata(dir, resolved, manifest);
     const scalerJson = await this.readCheckedScaler(key, resolved, manifest, metadata);
-    const handler = fileSystemIO(dir, (name, bytes) => checkDigest(path.join(dir, name), bytes, manifest.files[name]));
-    try {
-      const model = await tf.loadLayersModel(handler);
-      return { model, scalerJson, metadata };
-    } catch (error) {
-      if (error instanceof CorruptModelError) throw error;
-      const file = path.join(dir, MODEL_JSON);
-      throw new CorruptModelError(`${file} could not be loaded as a layers model: ${(error as Error).message}`, { file });
-    }
+    return { model: await this.readLayersModel(dir, manifest), scalerJson, metadata };
   }
 
   /** Makes `version` current after verifying it completely; a corrupt version is refused and CURRENT is unchanged. */
@@ -463,6 +491,18 @@ export class ModelStore {
     const names = await this.versionNames(key);
     const complete = await Promise.all(names.map((v) => exists(path.join(this.versionDir(key, v), MANIFEST_JSON))));
     return names.filter((_, i) => complete[i]);
+  }
+
+  /** The tfjs model of a version folder, its files checked against the manifest. */
+  private async readLayersModel(dir: string, manifest: Manifest): Promise<tf.LayersModel> {
+    const handler = fileSystemIO(dir, (name, bytes) => checkDigest(path.join(dir, name), bytes, manifest.files[name]));
+    try {
+      return await tf.loadLayersModel(handler);
+    } catch (error) {
+      if (error instanceof CorruptModelError) throw error;
+      const file = path.join(dir, MODEL_JSON);
+      throw new CorruptModelError(`${file} could not be loaded as a layers model: ${(error as Error).message}`, { file });
+    }
   }
 
   private async readCheckedManifest(key: string, version: string): Promise<Manifest> {

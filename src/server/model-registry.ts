@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { InferenceInfo } from '../ml/inference/engine.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, type Forecaster, type ModelMetadata } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
+import { forEachLimited } from '../async/for-each-limited.js';
 import { errorMessage, UnavailableError } from '../errors.js';
 
 /** Where the registry finds model versions (the model store, seen through what serving needs). */
@@ -39,6 +40,9 @@ export interface ReloadReport {
   /** `transient`: the load could not run (I/O hiccup, a dependency down); the version is retried, not refused. */
   readonly failed: { key: string; error: string; transient: boolean }[];
 }
+
+/** Model loads in flight at once during a scan. */
+const LOAD_CONCURRENCY = 8;
 
 /** errno codes that say nothing about a version's files: the same load can succeed a moment later. */
 const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ENOMEM', 'ETIMEDOUT', 'EINTR']);
@@ -192,7 +196,9 @@ export class ModelRegistry {
     }
     // New models show as "loading" (in /api/v1/models and models_loaded) while they load.
     this.publish();
-    for (const key of keys) {
+    // Loads overlap their file reads (a model is a few small files; one at a time, a thousand of them spend most
+    // of the boot waiting on I/O); the CPU part of each is short, so a few in flight keep both cores busy.
+    await forEachLimited(keys, LOAD_CONCURRENCY, async (key) => {
       const slot = this.slots.get(key) as Slot;
       let version: string | null;
       try {
@@ -200,14 +206,14 @@ export class ModelRegistry {
         if (version === null) throw new Error('no complete version');
       } catch (error) {
         this.fail(slot, key, undefined, error, report);
-        continue;
+        return;
       }
       if (slot.served?.version === version || (!force && slot.failedVersion === version)) {
         report.unchanged.push(key);
-        continue;
+        return;
       }
       await this.swapIn(slot, key, version, report);
-    }
+    });
     this.loadedOnce = true;
     this.publish();
     this.scheduleRetry(report);

@@ -1,4 +1,5 @@
 import { predictionCacheKey } from './prediction-cache-key.js';
+import { forEachLimited } from '../async/for-each-limited.js';
 import { LruMap } from '../cache/lru.js';
 import type { TieredCache } from '../cache/tiered-cache.js';
 import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
@@ -132,24 +133,18 @@ export class PredictionService {
   ): Promise<BatchResult> {
     const predictions: (Prediction | undefined)[] = new Array(symbols.length);
     const errors: (BatchResult['errors'][number] | undefined)[] = new Array(symbols.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < symbols.length) {
-        const index = next++;
-        const raw = symbols[index] ?? '';
-        try {
-          predictions[index] = await this.predict(validate(raw), days);
-        } catch (error) {
-          if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
-            errors[index] = { symbol: raw, error: error.message, status: error.status, code: error.code };
-          } else {
-            onInternalError(raw, error);
-            errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500, code: 'INTERNAL_ERROR' };
-          }
+    await forEachLimited(symbols, BATCH_CONCURRENCY, async (raw, index) => {
+      try {
+        predictions[index] = await this.predict(validate(raw), days);
+      } catch (error) {
+        if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
+          errors[index] = { symbol: raw, error: error.message, status: error.status, code: error.code };
+        } else {
+          onInternalError(raw, error);
+          errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500, code: 'INTERNAL_ERROR' };
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, symbols.length) }, worker));
+    });
     return {
       predictions: predictions.filter((p): p is Prediction => p !== undefined),
       errors: errors.filter((e): e is BatchResult['errors'][number] => e !== undefined),

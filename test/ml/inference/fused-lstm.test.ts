@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { createInferenceEngine } from '../../../src/ml/inference/engine.js';
-import { readFusedSpec } from '../../../src/ml/inference/from-layers-model.js';
+import { createInferenceEngine, savedModelEngine, type SavedModel } from '../../../src/ml/inference/engine.js';
+import { readFusedSpecOfModel } from '../../../src/ml/inference/from-layers-model.js';
 import { ACTIVATIONS, FusedLstmNetwork, type FusedNetworkSpec } from '../../../src/ml/inference/fused-lstm.js';
 import { createRng, type Rng } from '../../../src/ml/random.js';
+import { MODEL_JSON, WEIGHTS_BIN } from '../../../src/model-store/file-io.js';
 import { ModelStore } from '../../../src/model-store/store.js';
+import { readFile } from 'node:fs/promises';
 import { repoRoot } from '../../helpers/paths.js';
 import { testBackend } from '../real-bars.js';
 
@@ -35,6 +37,22 @@ function tfjsPredict(model: tf.LayersModel, input: Float64Array): Float32Array {
   const shape = model.inputs[0]?.shape ?? [];
   return tf.tidy(() => (model.predict(tf.tensor3d(Float32Array.from(input), [1, Number(shape[1]), Number(shape[2])])) as tf.Tensor).dataSync() as Float32Array);
 }
+
+/** What `model.save` writes (model.json's fields and weights.bin's bytes), captured in memory. */
+async function savedForm(model: tf.LayersModel): Promise<SavedModel> {
+  let saved: SavedModel | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      saved = { modelJson: { modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs ?? [] }] }, weightData: new Uint8Array(data) };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!saved) throw new Error('nothing saved');
+  return saved;
+}
+
+const noTfjs = (): Promise<tf.LayersModel> => Promise.reject(new Error('the fused path must not construct a tfjs model'));
 
 const uniform = (rng: Rng, low: number, high: number): number => low + (high - low) * rng.next();
 const pick = <T>(rng: Rng, options: readonly T[]): T => options[Math.floor(rng.next() * options.length)] as T;
@@ -104,7 +122,7 @@ describe('fused LSTM kernel (pure)', () => {
 });
 
 describe('fused pass equals tfjs', () => {
-  test('property: random architectures, weights and inputs (seeded), within 1e-5', () => {
+  test('property: random architectures, weights and inputs (seeded), within 1e-5, from the model and from its saved files', async () => {
     const rng = createRng(20261130);
     for (let trial = 0; trial < 24; trial += 1) {
       const window = 1 + Math.floor(rng.next() * 40);
@@ -137,13 +155,17 @@ describe('fused pass equals tfjs', () => {
           return tf.tensor(Float32Array.from({ length: w.size }, () => uniform(rng, -limit, limit)), w.shape);
         }),
       );
-      const reading = readFusedSpec(model);
+      const reading = readFusedSpecOfModel(model);
       assert.ok('spec' in reading, `trial ${trial}: ${'unsupported' in reading ? reading.unsupported : ''}`);
       const network = new FusedLstmNetwork(reading.spec);
+      // What the service runs: the network read from the saved files, without a tfjs model.
+      const fromFiles = await savedModelEngine(await savedForm(model), 'auto', noTfjs);
       for (let sample = 0; sample < 3; sample += 1) {
         const input = randomInput(rng, window * features, 3);
-        const difference = maxDifference(network.predict(input), tfjsPredict(model, input));
-        assert.ok(difference <= TOLERANCE, `trial ${trial}: output magnitude ${Math.max(...Array.from(tfjsPredict(model, input), Math.abs)).toPrecision(3)} (${layers} LSTM, ${denseLayers} dense, window ${window}): differs by ${difference}`);
+        const expected = tfjsPredict(model, input);
+        const difference = maxDifference(network.predict(input), expected);
+        assert.ok(difference <= TOLERANCE, `trial ${trial}: output magnitude ${Math.max(...Array.from(expected, Math.abs)).toPrecision(3)} (${layers} LSTM, ${denseLayers} dense, window ${window}): differs by ${difference}`);
+        assert.ok(maxDifference(await fromFiles.run(input), expected) <= TOLERANCE, `trial ${trial}: the saved-files network differs`);
       }
       model.dispose();
     }
@@ -155,13 +177,15 @@ describe('fused pass equals tfjs', () => {
     assert.ok(keys.includes('global') && keys.length >= 2, `shipped models: ${keys.join(', ')}`);
     const rng = createRng(42);
     for (const key of keys) {
-      const { model } = await store.loadModel(key);
-      const reading = readFusedSpec(model);
-      assert.ok('spec' in reading, `${key} must run fused`);
-      const network = new FusedLstmNetwork(reading.spec);
+      const { model, metadata } = await store.loadModel(key);
+      const dir = store.versionDir(key, metadata.version);
+      // The service builds the network from model.json + weights.bin as they lie in models/.
+      const files: SavedModel = { modelJson: JSON.parse(await readFile(path.join(dir, MODEL_JSON), 'utf8')) as SavedModel['modelJson'], weightData: await readFile(path.join(dir, WEIGHTS_BIN)) };
+      const engine = await savedModelEngine(files, 'auto', noTfjs);
+      assert.equal(engine.path, 'fused', `${key} must run fused`);
       for (const spread of [0.5, 2, 6]) {
-        const input = randomInput(rng, network.window * network.features, spread);
-        const difference = maxDifference(network.predict(input), tfjsPredict(model, input));
+        const input = randomInput(rng, metadata.window * metadata.features.length, spread);
+        const difference = maxDifference(await engine.run(input), tfjsPredict(model, input));
         assert.ok(difference <= TOLERANCE, `${key}, inputs in ±${spread}: differs by ${difference}`);
       }
       model.dispose();
@@ -185,11 +209,11 @@ describe('inference engine: fused when it can, tfjs otherwise', () => {
   test('backwards LSTMs and sequence outputs into Dense are refused, not approximated', () => {
     const backwards = tf.sequential();
     backwards.add(tf.layers.lstm({ units: 2, goBackwards: true, inputShape: [3, 1] }));
-    assert.match((readFusedSpec(backwards) as { unsupported?: string }).unsupported ?? '', /goBackwards/);
+    assert.match((readFusedSpecOfModel(backwards) as { unsupported?: string }).unsupported ?? '', /go_backwards/);
     const sequences = tf.sequential();
     sequences.add(tf.layers.lstm({ units: 2, returnSequences: true, inputShape: [3, 1] }));
     sequences.add(tf.layers.dense({ units: 1 }));
-    assert.match((readFusedSpec(sequences) as { unsupported?: string }).unsupported ?? '', /returnSequences/);
+    assert.match((readFusedSpecOfModel(sequences) as { unsupported?: string }).unsupported ?? '', /return_sequences/);
     backwards.dispose();
     sequences.dispose();
   });
@@ -209,6 +233,30 @@ describe('inference engine: fused when it can, tfjs otherwise', () => {
     const weights = model.getWeights().length;
     engine.dispose();
     assert.equal(tf.memory().numTensors, tensors - weights);
+  });
+
+  test('from saved files, only a model the fused pass cannot run is constructed in tfjs', async () => {
+    const gru = tf.sequential();
+    gru.add(tf.layers.gru({ units: 4, inputShape: [5, 3] }));
+    let constructed = 0;
+    const load = (): Promise<tf.LayersModel> => {
+      constructed += 1;
+      return Promise.resolve(gru);
+    };
+    const engine = await savedModelEngine(await savedForm(gru), 'auto', load);
+    assert.equal(constructed, 1);
+    assert.equal(engine.path, 'tfjs');
+    assert.match(engine.reason ?? '', /GRU/);
+    engine.dispose();
+
+    const lstm = tf.sequential();
+    lstm.add(tf.layers.lstm({ units: 2, inputShape: [3, 1] }));
+    const saved = await savedForm(lstm);
+    const truncated = { ...saved, weightData: saved.weightData.subarray(0, saved.weightData.length - 4) };
+    // Weights that do not match their manifest are left to tfjs, which refuses them (the store says the files are corrupt).
+    await assert.rejects(savedModelEngine(truncated, 'auto', () => Promise.reject(new Error('tfjs refused'))), /tfjs refused/);
+    assert.equal((await savedModelEngine(saved, 'tfjs', () => Promise.resolve(lstm))).reason, 'INFERENCE=tfjs');
+    lstm.dispose();
   });
 
   test('INFERENCE=tfjs keeps a supported model on tfjs', () => {
