@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/env.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { freePort } from './free-port.js';
-import { startNginx, type NginxHandle } from './nginx-server.js';
+import { startNginx, type NginxHandle, type NginxOptions } from './nginx-server.js';
 import { startPostgresServer, type PostgresServerHandle } from './postgres-server.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { startServiceProcess, waitFor, waitReady, type ServiceProcess } from './service-process.js';
@@ -75,6 +75,7 @@ export interface ClusterOptions {
   readonly seedModelsFrom?: string;
   /** Added to (and overriding) every process's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  readonly nginx?: NginxOptions;
 }
 
 export interface Cluster {
@@ -189,7 +190,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     };
     const apiSpec: MemberSpec = { role: 'api' };
     const apis = await Promise.all(Array.from({ length: replicas }, () => add(apiSpec)));
-    nginx = await startNginx(apis.map((api) => api.port));
+    nginx = await startNginx(apis.map((api) => api.port), options.nginx);
     const others: ClusterMember[] = [];
     for (const spec of options.members ?? []) others.push(await add(spec));
     return { url: nginx.url, nginx, redis, postgres, dataDir, env, apis, others, add, stop };

@@ -12,6 +12,8 @@ export interface NginxHandle {
   readonly url: string;
   /** Its access.log and error.log (upstream failures and retries are logged there as warnings). */
   readonly logDir: string;
+  /** The master process (its workers are its children). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,15 @@ function upstreamFor(config: string, ports: readonly number[]): string {
  * live: the upstream is the replicas on `upstreamPorts` (one port: the single-process stack), it listens on a free
  * loopback port, and its cache, logs and document root are in a temp folder. Resolves once it accepts connections.
  */
-export async function startNginx(upstreamPorts: number | readonly number[]): Promise<NginxHandle> {
+export interface NginxOptions {
+  /**
+   * false drops the shipped per-client `limit_req` (20 r/s per address): a benchmark's one load generator would
+   * measure that limit instead of the replicas. Tests keep it (default true).
+   */
+  readonly clientRateLimit?: boolean;
+}
+
+export async function startNginx(upstreamPorts: number | readonly number[], options: NginxOptions = {}): Promise<NginxHandle> {
   const binary = nginxBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'nginx-test-'));
   for (const sub of ['cache', 'logs', 'html', 'temp']) await mkdir(path.join(dir, sub));
@@ -58,6 +68,7 @@ export async function startNginx(upstreamPorts: number | readonly number[]): Pro
   let site = await readFile(path.join(repoRoot, 'docker', 'nginx', 'default.conf'), 'utf8');
   site = upstreamFor(site, typeof upstreamPorts === 'number' ? [upstreamPorts] : upstreamPorts);
   site = substitute(site, 'listen 8080;', `listen 127.0.0.1:${port};`);
+  if (options.clientRateLimit === false) site = substitute(site, 'limit_req zone=api_rate burst=40 nodelay;', '');
   site = substitute(site, '/var/cache/nginx', path.join(dir, 'cache'));
   site = substitute(site, '/var/log/nginx', path.join(dir, 'logs'));
   site = substitute(site, 'root /usr/share/nginx/html;', `root ${path.join(dir, 'html')};`);
@@ -93,6 +104,7 @@ export async function startNginx(upstreamPorts: number | readonly number[]): Pro
   return {
     url: `http://127.0.0.1:${port}`,
     logDir: path.join(dir, 'logs'),
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
