@@ -8,6 +8,7 @@ import { startNginx, type NginxHandle, type NginxOptions } from './nginx-server.
 import { startPostgresServer, type PostgresServerHandle } from './postgres-server.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { startServiceProcess, waitFor, waitReady, type ServiceProcess } from './service-process.js';
+import { TINY_TRAINING_ENV } from './tiny-training-env.js';
 
 /**
  * A multi-process deployment on loopback, as compose or Kubernetes runs it: Redis, PostgreSQL, N API replicas
@@ -25,12 +26,7 @@ const BASE_ENV: Readonly<Record<string, string>> = {
   // One line per request on N processes costs the 2 test cores more than the requests themselves.
   LOG_LEVEL: 'warn',
   API_KEYS: 'cluster-test-key-123456',
-  TRAIN_EPOCHS: '2',
-  TRAIN_UNITS: '8',
-  TRAIN_WINDOW: '10',
-  TRAIN_HORIZON: '10',
-  TRAIN_MAX_BARS: '400',
-  TRAIN_PATIENCE: '1',
+  ...TINY_TRAINING_ENV,
 };
 
 /** The API key every process of the cluster accepts. */

@@ -14,6 +14,7 @@ import type { DataLayout } from '../../src/config/layout.js';
 import { freePort } from '../helpers/free-port.js';
 import { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from '../helpers/service-process.js';
 import { sampleDir } from '../helpers/paths.js';
+import { TINY_TRAINING_ENV } from '../helpers/tiny-training-env.js';
 
 /** CI-sized training: a real LSTM on real prices, small enough to train in seconds. */
 export const TINY_TRAINING: TrainingConfig = Object.freeze({
@@ -73,12 +74,7 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
     // Load shedding has its own tests; elsewhere a busy test machine's event-loop lag must not turn answers into 503s.
     LOAD_MAX_EVENT_LOOP_DELAY: '0',
     API_KEYS: 'test-key-123456',
-    TRAIN_EPOCHS: '2',
-    TRAIN_UNITS: '8',
-    TRAIN_WINDOW: '10',
-    TRAIN_HORIZON: '10',
-    TRAIN_MAX_BARS: '400',
-    TRAIN_PATIENCE: '1',
+    ...TINY_TRAINING_ENV,
     ...env,
   });
 }
