@@ -35,7 +35,7 @@ export interface CacheStatus {
 
 /**
  * Reads through the tiers in order and back-fills the faster ones on a hit (with the entry's
- * remaining TTL); writes go to every tier. Tiers swallow their own failures, so a lost Redis
+ * remaining TTL); writes go to every tier (the slower ones in the background). Tiers swallow their own failures, so a lost Redis
  * only shows up as misses and in `status()`.
  */
 export class TieredCache<T> {
@@ -44,6 +44,7 @@ export class TieredCache<T> {
   private readonly tiers: readonly CacheTier<T>[];
   private readonly onLookup: TieredCacheOptions<T>['onLookup'];
   private readonly now: () => number;
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(options: TieredCacheOptions<T>) {
     const names = options.tiers.map((tier) => tier.name);
@@ -67,8 +68,29 @@ export class TieredCache<T> {
     return undefined;
   }
 
+  /**
+   * Stores in the fastest tier and resolves; the slower tiers (Redis, files) are written in the background, so an
+   * uncached answer does not wait for a network round trip or five file-system calls (about 0.4 ms of a 1.2 ms
+   * prediction). `flush`, `clear` and `close` wait for those writes, so a clear is never undone by a late write.
+   */
   async set(key: string, value: T, ttlMs?: number): Promise<void> {
-    await Promise.all(this.tiers.map((tier) => tier.set(key, value, ttlMs)));
+    const [fastest, ...slower] = this.tiers;
+    for (const tier of slower) {
+      // Tiers report their own failures (onError); a rejection here must not become an unhandled one.
+      const write: Promise<void> = tier
+        .set(key, value, ttlMs)
+        .catch(() => undefined)
+        .then(() => {
+          this.pending.delete(write);
+        });
+      this.pending.add(write);
+    }
+    await fastest?.set(key, value, ttlMs);
+  }
+
+  /** Waits for the background writes to the slower tiers started so far. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   /**
@@ -86,6 +108,7 @@ export class TieredCache<T> {
   }
 
   async clear(): Promise<void> {
+    await this.flush();
     await Promise.all(this.tiers.map((tier) => tier.clear()));
   }
 
@@ -103,6 +126,7 @@ export class TieredCache<T> {
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await Promise.all(this.tiers.map((tier) => tier.close()));
   }
 }

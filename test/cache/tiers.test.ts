@@ -8,6 +8,7 @@ import { FileCacheTier } from '../../src/cache/file-tier.js';
 import { MemoryCacheTier } from '../../src/cache/memory-tier.js';
 import { createSingleFlight } from '../../src/cache/single-flight.js';
 import { TieredCache } from '../../src/cache/tiered-cache.js';
+import type { CacheTier } from '../../src/cache/tier.js';
 
 /** A clock the test moves by hand, so TTLs are tested without sleeping. */
 function manualClock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -174,6 +175,8 @@ describe('TieredCache (memory + file)', () => {
     assert.ok(answers.every((answer) => answer.value.value === 7 && answer.tier === undefined));
     assert.equal((await cache.getOrCompute('p', compute)).tier, 'memory');
 
+    // A graceful stop finishes the background writes to the file tier.
+    await cache.close();
     const restarted = build();
     assert.deepEqual(await restarted.getOrCompute('p', compute), { value: { value: 7 }, tier: 'file' });
     assert.equal((await restarted.get('p'))?.tier, 'memory', 'the file hit back-filled memory');
@@ -192,6 +195,44 @@ describe('TieredCache (memory + file)', () => {
     assert.equal(await restarted.get('p'), undefined);
     const stored = await readdir(directory);
     assert.deepEqual(stored, []);
+  });
+
+  it('answers once the fastest tier holds a value; a slow tier is written in the background, and clear waits for it', async () => {
+    let release: () => void = () => undefined;
+    const stored = new Map<string, string>();
+    const slow: CacheTier<string> = {
+      name: 'slow',
+      get: async (key) => (stored.has(key) ? { value: stored.get(key) as string, expiresAt: Number.MAX_SAFE_INTEGER } : undefined),
+      set: (key, value) =>
+        new Promise<void>((resolve) => {
+          release = () => {
+            stored.set(key, value);
+            resolve();
+          };
+        }),
+      delete: async (key) => {
+        stored.delete(key);
+      },
+      clear: async () => stored.clear(),
+      size: async () => stored.size,
+      status: () => ({ up: true }),
+      counters: () => ({ hits: 0, misses: 0 }),
+      close: async () => undefined,
+    };
+    const cache = new TieredCache<string>({ tiers: [new MemoryCacheTier({ maxEntries: 10, ttlSeconds: 60 }), slow] });
+    await cache.set('k', 'v');
+    assert.equal((await cache.get('k'))?.tier, 'memory', 'served before the slow tier finished');
+    assert.equal(stored.size, 0);
+    let cleared = false;
+    const clearing = cache.clear().then(() => {
+      cleared = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(cleared, false, 'clear waits for the pending write');
+    release();
+    await clearing;
+    assert.equal(stored.size, 0, 'the late write did not survive the clear');
+    assert.equal(await cache.get('k'), undefined);
   });
 
   it('back-fills with the remaining TTL, not a fresh one', async () => {

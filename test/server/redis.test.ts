@@ -53,6 +53,8 @@ describe('Redis loss and recovery with a real redis-server', () => {
 
     const first = await get('/api/v1/predict/NVDA?days=3');
     assert.equal(first.statusCode, 200);
+    // Redis is written in the background once the answer is out.
+    await eventually(async () => (await redisKeys()).length === 1, 'the prediction reached Redis');
     const keys = await redisKeys();
     assert.equal(keys.length, 1, 'the prediction is stored in Redis');
     assert.match(keys[0] ?? '', /NVDA/);
