@@ -13,9 +13,9 @@ import { selectBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
-import { clientErrorHandler, errorBody, frameworkErrors, installErrorHandlers, requestIdFor } from './error-handler.js';
+import { clientErrorHandler, errorBody, frameworkErrorHandler, installErrorHandlers, requestIdFor } from './error-handler.js';
 import { memoizingSerializerCompiler } from './serializer.js';
-import corsPlugin from './plugins/cors.js';
+import corsPlugin, { simpleCorsHeaders } from './plugins/cors.js';
 import metricsPlugin from './plugins/metrics.js';
 import modelRegistryPlugin from './plugins/model-registry.js';
 import loadSheddingPlugin from './plugins/load-shedding.js';
@@ -131,7 +131,7 @@ export async function buildApp(options: BuildAppOptions) {
     childLoggerFactory: lazyChildLoggerFactory,
     genReqId: (req) => requestIdFor(req.headers),
     // Errors raised before routing or by Node's HTTP parser get the contract's body too, not Fastify's.
-    frameworkErrors,
+    frameworkErrors: frameworkErrorHandler((request) => simpleCorsHeaders(config.corsOrigins, request.method, request.headers.origin)),
     clientErrorHandler,
     // Fastify's own 503 while closing has its own body; the onRequest hook below answers in the contract's.
     return503OnClosing: false,

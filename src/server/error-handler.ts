@@ -101,11 +101,14 @@ export function installErrorHandlers(app: FastifyInstance, publicMessage: (messa
 /**
  * Fastify's `frameworkErrors` option: errors raised while routing, before any hook runs (a malformed escape such
  * as `/api/v1/predict/%zz`, a path segment over 100 characters). Without it Fastify answers with its own body
- * and no request id.
+ * and no request id. No hook runs for them, so the headers every answer carries (request id, CORS) are set
+ * here, by `headersFor`.
  */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = frameworkError(error) ?? { code: 'BAD_REQUEST' as const, message: catalogMessage('BAD_REQUEST') };
-  void sendError(reply.header('X-Request-Id', String(request.id)), known.code, known.message);
+export function frameworkErrorHandler(headersFor: (request: FastifyRequest) => Record<string, string>) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const known = frameworkError(error) ?? { code: 'BAD_REQUEST' as const, message: catalogMessage('BAD_REQUEST') };
+    void sendError(reply.header('X-Request-Id', String(request.id)).headers(headersFor(request)), known.code, known.message);
+  };
 }
 
 /** What Node's HTTP parser reports, by its error code, as a catalog code. */

@@ -12,6 +12,19 @@ const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 const EXPOSED = ['X-Request-Id', 'Retry-After', 'ETag'];
 const MAX_AGE_SECONDS = 600;
 
+/**
+ * The CORS headers of an actual (non-preflight) answer under CORS_ORIGINS, as the policy below gives them: for
+ * answers that never reach the plugin's hook (Fastify's routing errors, `frameworkErrors`), so a browser reads
+ * those errors exactly as it reads every other answer of the same request.
+ */
+export function simpleCorsHeaders(origins: readonly string[], method: string, origin: string | undefined): Record<string, string> {
+  if (origins.length === 0) return {};
+  const exposed = { vary: 'Origin', 'access-control-expose-headers': EXPOSED.join(', ') };
+  if (origins[0] === '*') return READ_ONLY.has(method) ? { ...exposed, 'access-control-allow-origin': '*' } : { vary: 'Origin' };
+  // @fastify/cors with a list exposes the headers to every origin and allows only the listed ones.
+  return origin !== undefined && origins.includes(origin) ? { ...exposed, 'access-control-allow-origin': origin } : exposed;
+}
+
 /** What CORS_ORIGINS means, in one line for the start-up log. */
 export function describeCors(origins: readonly string[]): string {
   if (origins.length === 0) return 'CORS off (CORS_ORIGINS empty): browsers on other origins cannot read any answer; preflights get 204 without CORS headers';
