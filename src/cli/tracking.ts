@@ -33,7 +33,7 @@ commands:
                                    only the bars known then; rows are marked backfilled, then matured ones scored
   daily-run [--date DATE]          one daily run (default: the last bar's date) [--force: also on a closed day]
   accuracy                         out-of-sample accuracy of matured forecasts against the naive forecast
-                                   [--from DATE --to DATE (target days)] [--group-by symbol|horizon|model|date]
+                                   [--from DATE --to DATE (target days)] [--group-by symbol|horizon|model|date|source]
                                    [--horizon N (only step N)] [--include-in-sample]
 
 options: --symbols A,B (default: every symbol with a model of its own)   --horizon-steps N (recorded steps,
@@ -132,7 +132,7 @@ async function dailyRunCommand(ctx: Context, args: ParsedArgs): Promise<number> 
   }
 }
 
-const GROUPS: readonly GroupBy[] = ['symbol', 'horizon', 'model', 'date'];
+const GROUPS: readonly GroupBy[] = ['symbol', 'horizon', 'model', 'date', 'source'];
 
 async function accuracyCommand(ctx: Context, args: ParsedArgs): Promise<number> {
   const by = (args.values['group-by'] ?? 'symbol') as GroupBy;

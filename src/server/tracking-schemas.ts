@@ -31,6 +31,7 @@ const SymbolList = z
 const common = {
   horizon: integerIn(1, MAX_HORIZON, 'horizon').optional().describe('Only this forecast step (1 = next session)'),
   include_in_sample: flag.default(false).describe('Also count rows whose target day was inside the model’s fitting data'),
+  source: z.enum(['all', 'live', 'backfilled']).default('all').describe('live: forecasts issued before their outcome existed; backfilled: replays'),
 };
 
 /** Routes without parameters refuse unknown ones too, so a typo is a 400 and not silently ignored. */
@@ -53,7 +54,7 @@ export const AccuracyRangeQuery = z
   .object({
     ...targetDays,
     symbols: SymbolList.optional().describe('Comma-separated symbols (default: all)'),
-    group_by: z.enum(['symbol', 'date', 'horizon', 'model']).default('symbol'),
+    group_by: z.enum(['symbol', 'date', 'horizon', 'model', 'source']).default('symbol'),
     ...common,
   })
   .strict()
@@ -72,7 +73,24 @@ export const HistoryQuery = z
   })
   .strict();
 
-export const TrendsQuery = z.object({ days: intInRange(1, 3650, 30, 'days').describe('Most recent target days'), ...common }).strict();
+export const TrendsQuery = z
+  .object({
+    days: intInRange(1, 3650, 30, 'days').describe('Most recent target days'),
+    window: intInRange(1, 3650, 20, 'window').describe('Target days the rolling MAE ratio spans'),
+    ...common,
+  })
+  .strict();
+
+export const ReliabilityQuery = z
+  .object({
+    ...targetDays,
+    symbols: SymbolList.optional().describe('Comma-separated symbols (default: all)'),
+    bins: intInRange(1, 50, 10, 'bins').describe('Equal-count bins of confidence'),
+    include_in_sample: common.include_in_sample,
+    source: common.source,
+  })
+  .strict()
+  .refine(ordered, orderMessage);
 export const TopPerformersQuery = z
   .object({
     limit: intInRange(1, 100, 10, 'limit'),
@@ -127,9 +145,35 @@ export const AccuracyFiguresBody = z.object({
 
 export const AccuracyGroupBody = AccuracyFiguresBody.extend({ group: z.string() });
 
-export const SymbolAccuracyBody = AccuracyFiguresBody.extend({
-  symbol: z.string(),
+const SymbolFiguresBody = AccuracyFiguresBody.extend({ symbol: z.string() });
+
+export const SymbolAccuracyBody = SymbolFiguresBody.extend({
   by_horizon: z.array(AccuracyGroupBody).describe(`Per horizon bucket: ${HORIZON_BUCKETS.join(', ')}`),
+  by_source: z.array(AccuracyGroupBody).describe('Live and backfilled rows apart (group "live" / "backfilled")'),
+});
+
+export const ReliabilityBody = z.object({
+  symbols: z.array(z.string()).nullable().describe('null: every symbol'),
+  start_date: z.string().nullable(),
+  end_date: z.string().nullable(),
+  source: z.enum(['all', 'live', 'backfilled']),
+  rows: z.number().int().describe('Matured forecasts that carry confidence (step 1)'),
+  average_confidence: nullableNumber,
+  hit_rate: nullableNumber.describe('Observed share with the right direction over all binned rows'),
+  brier_score: nullableNumber,
+  brier_constant: nullableNumber.describe('Brier score of always saying the observed hit rate'),
+  bins: z.array(
+    z.object({
+      bin: z.number().int(),
+      count: z.number().int(),
+      live: z.number().int(),
+      backfilled: z.number().int(),
+      confidence_min: z.number(),
+      confidence_max: z.number(),
+      mean_confidence: z.number().describe('Predicted probability that the direction is right'),
+      observed_hit_rate: z.number().describe('Observed frequency of a right direction'),
+    }),
+  ),
 });
 
 export const AccuracySummaryBody = AccuracyFiguresBody.extend({
@@ -220,7 +264,7 @@ export const PerformanceBody = z.object({
   overall_accuracy_mape: z.number().nullable(),
   overall_direction_accuracy: z.number().nullable(),
   overall: AccuracyFiguresBody,
-  symbol_summaries: z.array(SymbolAccuracyBody.omit({ by_horizon: true })),
+  symbol_summaries: z.array(SymbolFiguresBody),
   last_execution_date: z.string().nullable(),
   last_execution_status: z.string().nullable(),
 });
@@ -228,6 +272,7 @@ export const PerformanceBody = z.object({
 export const TrendsBody = z.object({
   symbol: z.string(),
   days: z.number().int(),
+  window: z.number().int(),
   trends: z.array(
     z.object({
       date: z.string(),
@@ -239,11 +284,11 @@ export const TrendsBody = z.object({
       naive_mae: z.number().nullable(),
       mae_ratio: z.number().nullable(),
       coverage_80: z.number().nullable(),
-      rolling_mae_ratio: z.number().nullable().describe('MAE ratio over this and the preceding days of the window'),
+      rolling_mae_ratio: z.number().nullable().describe('MAE ratio to naive over this target day and the window − 1 before it'),
     }),
   ),
 });
 
-export const TopPerformersBody = z.array(SymbolAccuracyBody.omit({ by_horizon: true }));
+export const TopPerformersBody = z.array(SymbolFiguresBody);
 
 export const UpdateActualBody = z.object({ status: z.literal('success'), symbol: z.string(), date: z.string(), scored: z.number().int() });

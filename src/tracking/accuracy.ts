@@ -1,10 +1,10 @@
 import { horizonBucket, summarize, type AccuracyFigures } from './scoring.js';
 import type { StoredForecast, TrackingStore } from './store.js';
 
-export type GroupBy = 'symbol' | 'date' | 'horizon' | 'model';
+export type GroupBy = 'symbol' | 'date' | 'horizon' | 'model' | 'source';
 
 export interface AccuracyGroup extends AccuracyFigures {
-  /** The group's value: a symbol, an issue date, a horizon bucket ("1", "2-5", "6-20", "21-60") or model key/version. */
+  /** The group's value: a symbol, a target date, a horizon bucket ("1", "2-5", "6-20", "21-60"), model key/version, or "live"/"backfilled". */
   readonly group: string;
 }
 
@@ -18,6 +18,8 @@ function groupKey(row: StoredForecast, by: GroupBy): string {
       return horizonBucket(row.horizon);
     case 'model':
       return `${row.model_key}/${row.model_version}`;
+    case 'source':
+      return row.backfilled ? 'backfilled' : 'live';
   }
 }
 

@@ -43,6 +43,8 @@ export interface ForecastQuery {
   readonly matured?: boolean | undefined;
   /** Rows inside a model's fitting data are left out unless asked for. */
   readonly includeInSample?: boolean | undefined;
+  /** true: backfilled (replayed) rows only; false: live rows only; absent: both. */
+  readonly backfilled?: boolean | undefined;
   readonly horizons?: readonly number[] | undefined;
   readonly limit?: number | undefined;
   readonly offset?: number | undefined;
@@ -222,6 +224,7 @@ export class TrackingStore {
     if (q.targetTo) query = query.where('target_date', '<=', q.targetTo);
     if (q.matured !== undefined) query = query.where('scored_at', q.matured ? 'is not' : 'is', null);
     if (!q.includeInSample) query = query.where('in_sample', '=', 0);
+    if (q.backfilled !== undefined) query = query.where('backfilled', '=', flag(q.backfilled));
     if (q.horizons && q.horizons.length > 0) query = query.where('horizon', 'in', [...q.horizons]);
     const dir = q.orderDir ?? 'desc';
     switch (q.orderBy ?? 'date') {

@@ -1,38 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFile, readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { parseBarsCsv } from '../../src/market/csv.js';
-import { repoRoot, sampleDir } from '../helpers/paths.js';
-import { API_KEY, startApp, type ModelsFixture, type TestServer } from '../server/fixtures.js';
+import { sampleDir } from '../helpers/paths.js';
+import { runTrackingCli } from '../helpers/tracking-cli.js';
+import { API_KEY, startApp, type TestServer } from '../server/fixtures.js';
 import { forEachDatabase } from './databases.js';
+import { shippedModels } from './shipped-models.js';
 
 type Json = Record<string, unknown>;
-
-const CLI = fileURLToPath(new URL('../../src/cli/tracking.js', import.meta.url));
-// The shipped models, used read-only (the app copies them into its own persistent_data).
-const shipped: ModelsFixture = { root: '', modelsDir: path.join(repoRoot, 'models'), scalersDir: path.join(repoRoot, 'models', 'scalers'), cleanup: async () => undefined };
-
-function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), TFJS_BACKEND: 'wasm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 forEachDatabase('tracking API', (target) => {
   let server: TestServer;
   const start = async () => {
-    server = await startApp(shipped, target().root, { DAILY_PREDICTION_HORIZON: '5', ...target().env });
+    server = await startApp(shippedModels, target().root, { DAILY_PREDICTION_HORIZON: '5', ...target().env });
   };
   const get = async (url: string) => {
     const res = await server.app.inject({ method: 'GET', url });
@@ -54,7 +38,7 @@ forEachDatabase('tracking API', (target) => {
 
   before(async () => {
     // A fresh clone, no network: the CLI seeds the shipped models and sample prices, then replays 2024.
-    const run = await runCli(['backfill', '--from', '2024-01-01', '--to', '2024-12-31', '--symbols', 'AAPL', '--horizon-steps', '5'], {
+    const run = await runTrackingCli(['backfill', '--from', '2024-01-01', '--to', '2024-12-31', '--symbols', 'AAPL', '--horizon-steps', '5'], {
       PERSISTENT_DATA_PATH: target().root,
       ...target().env,
     });
@@ -105,6 +89,50 @@ forEachDatabase('tracking API', (target) => {
     assert.deepEqual((range.body.groups as Json[]).map((g) => g.group), ['1', '2-5']);
   });
 
+  test('reliability of confidence: the bins match an independent recomputation from the stored rows and the CSV', async () => {
+    const csv = parseBarsCsv(await readFile(path.join(sampleDir, 'AAPL.csv'), 'utf8'), 'AAPL.csv');
+    const close = new Map(csv.map((b) => [b.date, b.close]));
+    const store = await target().openStore();
+    const stored = await store.query({ symbols: ['AAPL'], horizons: [1] });
+    await store.close();
+    // Step-1 rows, each judged from the CSV: was the direction from the issue day's close right?
+    const judged = stored
+      .map((r) => {
+        const actual = close.get(r.target_date) as number;
+        const last = close.get(r.issue_date) as number;
+        return { id: r.id, confidence: r.confidence as number, hit: r.forecast > last === actual > last };
+      })
+      .sort((a, b) => a.confidence - b.confidence || a.id - b.id);
+    assert.equal(judged.length, 252);
+    const { status, body } = await get('/api/v1/predictions/accuracy/reliability?symbols=AAPL&bins=7');
+    assert.equal(status, 200, JSON.stringify(body));
+    const bins = body.bins as Json[];
+    assert.equal(body.rows, 252);
+    assert.ok(bins.length >= 1 && bins.length <= 7, `${bins.length} bins`);
+    // The bins partition the rows in confidence order, never splitting one confidence between two bins…
+    assert.equal(bins.reduce((n, b) => n + (b.count as number), 0), judged.length);
+    for (const [k, bin] of bins.entries()) {
+      if (k > 0) assert.ok((bin.confidence_min as number) > (bins[k - 1]?.confidence_max as number), `bin ${k + 1} starts above bin ${k}`);
+      // …and each bin's figures are those of the stored rows inside its confidence range.
+      const members = judged.filter((j) => j.confidence >= (bin.confidence_min as number) && j.confidence <= (bin.confidence_max as number));
+      assert.equal(bin.count, members.length, `bin ${k + 1}`);
+      assert.equal(bin.backfilled, members.length);
+      assert.equal(bin.live, 0);
+      assert.ok(Math.abs((bin.mean_confidence as number) - mean(members.map((m) => m.confidence))) < 1e-12, `bin ${k + 1} mean confidence`);
+      assert.equal(bin.observed_hit_rate, members.filter((m) => m.hit).length / members.length, `bin ${k + 1} observed`);
+    }
+    const hit = mean(judged.map((j) => (j.hit ? 1 : 0)));
+    assert.ok(Math.abs((body.hit_rate as number) - hit) < 1e-12);
+    assert.ok(Math.abs((body.brier_score as number) - mean(judged.map((j) => (j.confidence - (j.hit ? 1 : 0)) ** 2))) < 1e-12);
+    assert.ok(Math.abs((body.brier_constant as number) - hit * (1 - hit)) < 1e-12);
+    // The Brier score of /accuracy/:symbol over step 1 is the same figure; no live rows yet, no rows for an unknown symbol.
+    const step1 = await get('/api/v1/predictions/accuracy/AAPL?horizon=1');
+    assert.equal(step1.body.brier_score, body.brier_score);
+    assert.deepEqual((await get('/api/v1/predictions/accuracy/reliability?source=live')).body.bins, []);
+    const none = await get('/api/v1/predictions/accuracy/reliability?symbols=ZZZZ');
+    assert.deepEqual([none.body.rows, none.body.bins, none.body.brier_score], [0, [], null]);
+  });
+
   test('history: issue and target dates, every order_by, paging, [] for nothing', async () => {
     const byDate = await get('/api/v1/predictions/history/AAPL?limit=3');
     assert.equal(byDate.body[0]?.issue_date, '2024-12-31');
@@ -130,9 +158,16 @@ forEachDatabase('tracking API', (target) => {
     assert.equal(perf.status, 200);
     assert.equal(perf.body.total_symbols, 1);
     assert.equal(perf.body.predictions_with_actual, 1260);
-    const trends = await get('/api/v1/predictions/trends/AAPL?days=10&horizon=1');
-    assert.equal((trends.body.trends as Json[]).length, 10);
-    assert.ok((trends.body.trends as Json[]).every((t) => typeof t.rolling_mae_ratio === 'number'));
+    const trends = await get('/api/v1/predictions/trends/AAPL?days=10&horizon=1&window=5');
+    const days = trends.body.trends as Json[];
+    assert.equal(days.length, 10);
+    // The rolling ratio of a day: summed errors over it and the 4 target days before it (one row per day at step 1).
+    const rows = (await allHistory('AAPL')).filter((r) => r.horizon === 1);
+    for (const day of days) {
+      const window = rows.filter((r) => (r.target_date as string) <= (day.date as string)).slice(-5);
+      const ratio = window.reduce((a, r) => a + (r.abs_error as number), 0) / window.reduce((a, r) => a + (r.naive_abs_error as number), 0);
+      assert.ok(Math.abs((day.rolling_mae_ratio as number) - ratio) < 1e-9, `${String(day.date)}: ${String(day.rolling_mae_ratio)} vs ${ratio}`);
+    }
     const top = await get('/api/v1/predictions/top-performers?min_matured=100');
     assert.deepEqual(top.body.map((t) => t.symbol), ['AAPL']);
     assert.deepEqual((await get('/api/v1/predictions/top-performers?min_matured=100000')).body, []);
@@ -177,11 +212,18 @@ forEachDatabase('tracking API', (target) => {
       ['GET', '/api/v1/predictions/accuracy/range?symbols=AAPL,bad$'],
       ['GET', '/api/v1/predictions/accuracy/bad$sym'],
       ['GET', '/api/v1/predictions/accuracy/AAPL?horizon=0'],
+      ['GET', '/api/v1/predictions/accuracy/AAPL?source=replayed'],
+      ['GET', '/api/v1/predictions/accuracy/reliability?bins=0'],
+      ['GET', '/api/v1/predictions/accuracy/reliability?bins=many'],
+      ['GET', '/api/v1/predictions/accuracy/reliability?symbols=$$'],
+      ['GET', '/api/v1/predictions/accuracy/reliability?start_date=2024-02-01&end_date=2024-01-01'],
+      ['GET', '/api/v1/predictions/accuracy/reliability?horizon=2'],
       ['GET', '/api/v1/predictions/history?order_by=price'],
       ['GET', '/api/v1/predictions/history?limit=0'],
       ['GET', '/api/v1/predictions/history/AAPL?offset=-1'],
       ['GET', '/api/v1/predictions/history/AAPL?include_in_sample=maybe'],
       ['GET', '/api/v1/predictions/trends/AAPL?days=abc'],
+      ['GET', '/api/v1/predictions/trends/AAPL?window=0'],
       ['GET', '/api/v1/predictions/trends/bad$'],
       ['GET', '/api/v1/predictions/top-performers?limit=1000'],
       ['GET', '/api/v1/predictions/performance?unknown=1'],
@@ -230,6 +272,15 @@ forEachDatabase('tracking API', (target) => {
     const accuracy = await get('/api/v1/predictions/accuracy/AAPL?start_date=2025-10-09');
     assert.equal(accuracy.body.live_predictions, 5);
     assert.equal(accuracy.body.predictions_with_actual, 1, 'only the step whose day has closed');
+    // Live and backfilled apart: by_source, and the source filter every accuracy route takes.
+    const all = await get('/api/v1/predictions/accuracy/AAPL?horizon=1');
+    const liveGroup = (all.body.by_source as Json[]).find((g) => g.group === 'live');
+    assert.equal(liveGroup?.predictions_with_actual, 1);
+    assert.equal(liveGroup?.mae, scored.abs_error);
+    assert.equal((all.body.by_source as Json[]).find((g) => g.group === 'backfilled')?.predictions_with_actual, 252);
+    assert.equal((await get('/api/v1/predictions/accuracy/AAPL?horizon=1&source=live')).body.mae, scored.abs_error);
+    const reliability = await get('/api/v1/predictions/accuracy/reliability?symbols=AAPL&source=live');
+    assert.deepEqual((reliability.body.bins as Json[]).map((b) => [b.count, b.live, b.mean_confidence]), [[1, 1, scored.confidence]]);
     // …and in /metrics, refreshed by the same pass.
     let metrics = '';
     for (let i = 0; i < 50 && !metrics.includes('source="live"'); i += 1) {

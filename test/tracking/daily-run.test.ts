@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { tradingDaysBetween } from '../../src/calendar/nyse.js';
 import type { Bar } from '../../src/market/bar.js';
@@ -14,6 +13,7 @@ import { backfill } from '../../src/tracking/backfill.js';
 import { barsKnownAt, runDaily, type TrackingDeps } from '../../src/tracking/daily-run.js';
 import type { TrackingStore } from '../../src/tracking/store.js';
 import { repoRoot } from '../helpers/paths.js';
+import { TRACKING_CLI } from '../helpers/tracking-cli.js';
 import { testBackend } from '../ml/real-bars.js';
 import { forEachDatabase } from './databases.js';
 
@@ -44,7 +44,6 @@ function deps(store: TrackingStore, horizon = 5): TrackingDeps {
   };
 }
 
-const CLI = fileURLToPath(new URL('../../src/cli/tracking.js', import.meta.url));
 
 forEachDatabase('daily run and backfill', (target) => {
   let store: TrackingStore;
@@ -110,7 +109,7 @@ forEachDatabase('daily run and backfill', (target) => {
 
   test('kill -9 in the middle of a backfill, then a re-run: exactly one row per key, none missing', { timeout: 600_000 }, async () => {
     const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PERSISTENT_DATA_PATH: target().root, TFJS_BACKEND: 'wasm', ...target().env };
-    const args = [CLI, 'backfill', '--from', '2024-01-01', '--to', '2024-12-31', '--symbols', 'MSFT,NVDA', '--horizon-steps', '5'];
+    const args = [TRACKING_CLI, 'backfill', '--from', '2024-01-01', '--to', '2024-12-31', '--symbols', 'MSFT,NVDA', '--horizon-steps', '5'];
     const expected = 2 * tradingDaysBetween('2024-01-01', '2024-12-31').length * 5;
     const count = async () => (await store.query({ symbols: ['MSFT', 'NVDA'], from: '2024-01-01', to: '2024-12-31' })).length;
     const child = spawn(process.execPath, args, { env, stdio: 'ignore' });

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isTradingDay, lastClosedSession } from '../../calendar/nyse.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { accuracyBy } from '../../tracking/accuracy.js';
+import { reliabilityBins } from '../../tracking/reliability.js';
 import { predictedDirection, summarize } from '../../tracking/scoring.js';
 import type { DailyRun, ForecastQuery, StoredForecast } from '../../tracking/store.js';
 import { requireApiKey } from '../auth.js';
@@ -23,6 +24,8 @@ import {
   HistoryRow,
   NoQuery,
   PerformanceBody,
+  ReliabilityBody,
+  ReliabilityQuery,
   SymbolAccuracyBody,
   TopPerformersBody,
   TopPerformersQuery,
@@ -97,11 +100,18 @@ interface CommonFilters {
   readonly end_date?: string | undefined;
   readonly horizon?: number | undefined;
   readonly include_in_sample: boolean;
+  readonly source: 'all' | 'live' | 'backfilled';
 }
 
-/** The target-day range, step and in-sample filters every accuracy route takes. */
+/** The target-day range, step, in-sample and live/backfilled filters every accuracy route takes. */
 function accuracyFilter(q: CommonFilters): ForecastQuery {
-  return { targetFrom: q.start_date, targetTo: q.end_date, horizons: q.horizon ? [q.horizon] : undefined, includeInSample: q.include_in_sample };
+  return {
+    targetFrom: q.start_date,
+    targetTo: q.end_date,
+    horizons: q.horizon ? [q.horizon] : undefined,
+    includeInSample: q.include_in_sample,
+    backfilled: q.source === 'all' ? undefined : q.source === 'backfilled',
+  };
 }
 
 const readErrors = { 400: ErrorBody, 429: ErrorBody, 503: ErrorBody };
@@ -182,6 +192,36 @@ export const predictionRoutes: FastifyPluginAsyncZod<{ services: Services; track
   );
 
   app.get(
+    '/api/v1/predictions/accuracy/reliability',
+    {
+      schema: {
+        tags,
+        summary: 'Reliability diagram of confidence: predicted vs observed direction hit rate per equal-count bin, with counts',
+        querystring: ReliabilityQuery,
+        response: { 200: ReliabilityBody, ...readErrors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      // confidence is issued on step 1 only, the step it is a probability for.
+      const rows = await matured({ ...accuracyFilter({ ...q, horizon: 1 }), symbols: q.symbols });
+      const figures = summarize(rows);
+      return {
+        symbols: q.symbols ?? null,
+        start_date: q.start_date ?? null,
+        end_date: q.end_date ?? null,
+        source: q.source,
+        rows: figures.brier_rows,
+        average_confidence: figures.average_confidence,
+        hit_rate: summarize(rows.filter((r) => r.confidence !== null)).hit_rate,
+        brier_score: figures.brier_score,
+        brier_constant: figures.brier_constant,
+        bins: reliabilityBins(rows, q.bins),
+      };
+    },
+  );
+
+  app.get(
     '/api/v1/predictions/accuracy/:symbol',
     {
       schema: {
@@ -196,7 +236,7 @@ export const predictionRoutes: FastifyPluginAsyncZod<{ services: Services; track
       const { symbol } = request.params;
       const q = request.query;
       const rows = await tracking.store().query({ ...accuracyFilter(q), symbols: [symbol] });
-      return { symbol, ...summarize(rows), by_horizon: accuracyBy(rows, 'horizon') };
+      return { symbol, ...summarize(rows), by_horizon: accuracyBy(rows, 'horizon'), by_source: accuracyBy(rows, 'source') };
     },
   );
 
@@ -265,16 +305,21 @@ export const predictionRoutes: FastifyPluginAsyncZod<{ services: Services; track
       const { symbol } = request.params;
       const q = request.query;
       const rows = await tracking.store().query({ ...accuracyFilter(q), symbols: [symbol] });
-      const days = accuracyBy(rows, 'date').slice(-q.days);
-      let absSum = 0;
-      let naiveSum = 0;
+      const all = accuracyBy(rows, 'date');
+      // Error sums per target day; the rolling ratio divides the sums over the window, so it weighs every matured
+      // forecast once, and its first shown day already looks back over days before the ones shown.
+      const absSums = all.map((d) => (d.mae ?? 0) * d.predictions_with_actual);
+      const naiveSums = all.map((d) => (d.naive_mae ?? 0) * d.predictions_with_actual);
+      const first = Math.max(0, all.length - q.days);
       return {
         symbol,
         days: q.days,
-        trends: days.map((d) => {
-          // Sums of errors over the window so far: the rolling ratio weighs every matured forecast once.
-          absSum += (d.mae ?? 0) * d.predictions_with_actual;
-          naiveSum += (d.naive_mae ?? 0) * d.predictions_with_actual;
+        window: q.window,
+        trends: all.slice(first).map((d, i) => {
+          const end = first + i + 1;
+          const from = Math.max(0, end - q.window);
+          const absSum = absSums.slice(from, end).reduce((a, b) => a + b, 0);
+          const naiveSum = naiveSums.slice(from, end).reduce((a, b) => a + b, 0);
           return {
             date: d.group,
             total_predictions: d.total_predictions,
