@@ -50,6 +50,8 @@ export interface Services {
   readonly pingRedis: ((timeoutMs: number) => Promise<number>) | undefined;
   /** The application log file's state (dropped lines on a full disk); undefined when it is not written. */
   readonly logFile: () => LogFileState | undefined;
+  /** Calls `listener` with a symbol whenever a refresh from the remote source (Yahoo) stored new bars for it. */
+  readonly onNewBars: (listener: (symbol: string) => void) => void;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export function createServices(options: ServiceOptions): Services {
   const { config, metrics, logger } = options;
   const { layout } = config;
   let lastFetch: FetchEvent | undefined;
+  const newBarsListeners: ((symbol: string) => void)[] = [];
 
   const market =
     options.market ??
@@ -93,6 +96,7 @@ export function createServices(options: ServiceOptions): Services {
       onRefresh: (event) => {
         if (event.ok) {
           if (event.added > 0 || event.updated > 0 || event.rescaled) logger.info(event, 'stored history refreshed');
+          if (event.added > 0) for (const listener of newBarsListeners) listener(event.symbol);
         } else {
           logger.warn({ symbol: event.symbol, priority: event.priority, err: event.error }, 'market data refresh failed; serving stored bars where there are any');
         }
@@ -197,6 +201,9 @@ export function createServices(options: ServiceOptions): Services {
     lastFetch: () => lastFetch,
     pingRedis: redis?.ping.bind(redis),
     logFile: options.logFile ?? (() => undefined),
+    onNewBars: (listener) => {
+      newBarsListeners.push(listener);
+    },
     close: async () => {
       await jobs.close();
       await registry.close();

@@ -17,7 +17,7 @@ declare module 'fastify' {
 /**
  * Prediction tracking in the app: opens the store (a database outage only turns the tracking routes to 503), serves
  * the /api/v1/predictions routes, and once the models are loaded starts the daily-run scheduler (if enabled) and
- * the scoring of matured forecasts as new bars appear. Stops both and closes the store on close.
+ * the scoring of matured forecasts as new bars appear (CSV rows within a watcher pass, Yahoo bars as they are stored). Stops both and closes the store on close.
  */
 async function trackingPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { metrics } = services;
@@ -41,6 +41,8 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
     },
   });
   const actuals = new ActualsWatcher({ tracking, logger: app.log, onScored: refreshMetrics });
+  // New Yahoo bars score the forecasts waiting for them at once (CSV rows are found by the watcher's passes).
+  services.onNewBars((symbol) => void actuals.scoreSymbol(symbol));
   metrics.dailyRunEnabled.set(services.config.dailyPrediction.enabled ? 1 : 0);
   // Until a run completes, "last success" is the start: a fresh install is not alerted as overdue at once.
   metrics.dailyRunLastSuccess.set(Date.now() / 1000);
