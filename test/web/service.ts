@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/env.js';
+import type { DataLayout } from '../../src/config/layout.js';
 import { GLOBAL_MODEL_KEY } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { buildApp } from '../../src/server/app.js';
@@ -47,7 +48,12 @@ async function prepareModels(store: ModelStore): Promise<{ fallbackSymbol: strin
  * The real service (buildApp) on a free loopback port over a temporary PERSISTENT_DATA_PATH, with real
  * models (see prepareModels) and the sample CSVs it seeds itself. It serves the dashboard from dist/web.
  */
-export async function startService(): Promise<RunningService> {
+export interface StartOptions {
+  /** Runs after the models are in place and before the service starts, on its persistent_data (e.g. a backfill). */
+  readonly prepare?: (layout: DataLayout) => Promise<void>;
+}
+
+export async function startService(options: StartOptions = {}): Promise<RunningService> {
   if (!existsSync(path.join(webDir, 'index.html'))) {
     throw new Error(`${webDir}/index.html is missing: build the dashboard first (npm run build, or node scripts/build-web.mjs)`);
   }
@@ -71,6 +77,7 @@ export async function startService(): Promise<RunningService> {
   };
   try {
     const prepared = await prepareModels(new ModelStore({ modelsDir: config.layout.mlModels, scalersDir: config.layout.scalers }));
+    await options.prepare?.(config.layout);
     app = await buildApp({ config, logToStdout: false, webDir });
     await app.listen({ port: 0, host: '127.0.0.1' });
     await app.started;

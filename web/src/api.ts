@@ -5,8 +5,12 @@ import type {
   ModelDetail,
   ModelSummary,
   Prediction,
+  ReliabilityResponse,
   StatsResponse,
+  SymbolTrackedAccuracy,
   TestForecastsResponse,
+  TrackedForecast,
+  TrendsResponse,
 } from './types.js';
 
 /** Why a request failed, in the terms the page explains to the user. */
@@ -89,6 +93,15 @@ export function createApiClient(baseUrl: string, fetchImpl: typeof fetch = fetch
     // 503 still carries the health document (status "unhealthy"), which is what the panel shows.
     health: () => getJson<HealthResponse>('api/v1/health', [200, 503]),
     stats: () => getJson<StatsResponse>('api/v1/stats'),
+    // Prediction tracking: out-of-sample rows only (the API leaves in-sample rows out unless asked).
+    trackedAccuracy: (symbol: string, step: number) =>
+      getJson<SymbolTrackedAccuracy>(`api/v1/predictions/accuracy/${symbolPath(symbol)}?horizon=${step}`),
+    trackedForecasts: (symbol: string, step: number, limit: number) =>
+      getJson<TrackedForecast[]>(`api/v1/predictions/history/${symbolPath(symbol)}?horizon=${step}&limit=${limit}&order_by=date&order_dir=desc`),
+    trends: (symbol: string, step: number, days: number, window: number) =>
+      getJson<TrendsResponse>(`api/v1/predictions/trends/${symbolPath(symbol)}?horizon=${step}&days=${days}&window=${window}`),
+    reliability: (symbol: string, bins: number) =>
+      getJson<ReliabilityResponse>(`api/v1/predictions/accuracy/reliability?symbols=${symbolPath(symbol)}&bins=${bins}`),
   };
 }
 

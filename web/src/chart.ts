@@ -1,5 +1,6 @@
 import uPlot from 'uplot';
 import { dayToUnixSeconds, price, tradingDate } from './format.js';
+import { createPlot } from './plot.js';
 import type { HistoricalBar, Prediction, TestForecastPoint } from './types.js';
 
 const COLORS = {
@@ -117,22 +118,14 @@ function options(width: number, height: number): uPlot.Options {
   };
 }
 
-/** One uPlot chart in `container`, rebuilt on every new data set and resized with its container. */
+/** The price chart in `container`. */
 export function createPriceChart(container: HTMLElement) {
-  let plot: uPlot | null = null;
-  const size = () => ({ width: Math.max(280, container.clientWidth), height: container.clientWidth < 600 ? 260 : 380 });
-  new ResizeObserver(() => plot?.setSize(size())).observe(container);
-
+  const plot = createPlot(container, { narrow: 260, wide: 380 });
   return {
     draw(history: readonly HistoricalBar[], prediction: Prediction | null, heldOut: readonly TestForecastPoint[] = []): void {
-      plot?.destroy();
-      const { width, height } = size();
-      plot = new uPlot(options(width, height), alignSeries(history, prediction, heldOut), container);
+      plot.draw(options, alignSeries(history, prediction, heldOut));
     },
-    clear(): void {
-      plot?.destroy();
-      plot = null;
-    },
+    clear: plot.clear,
   };
 }
 

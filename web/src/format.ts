@@ -64,3 +64,8 @@ export function tradingDate(value: string): string {
 export function dayToUnixSeconds(value: string): number {
   return Date.parse(`${tradingDate(value)}T00:00:00Z`) / 1000;
 }
+
+/** A score with four decimals (Brier scores, whose differences are small). */
+export function score(value: number | null | undefined): string {
+  return isNumber(value) ? value.toFixed(4) : MISSING;
+}

@@ -4,6 +4,7 @@ import { byId, h, replaceChildren } from './dom.js';
 import { renderForecastTable, renderSignal } from './forecast-panel.js';
 import { ratio } from './format.js';
 import { createHistoryTable } from './history-table.js';
+import { createLiveAccuracyPanel } from './live-accuracy.js';
 import { renderModelCard } from './model-card.js';
 import { renderHealth, renderStats } from './service-panel.js';
 import { horizonProblem, normaliseSymbol, readHash, symbolProblem, writeHash, type ViewState } from './state.js';
@@ -114,6 +115,7 @@ function start(api: ApiClient): void {
   const statsPanel = byId('stats-panel', HTMLDivElement);
 
   const chart = createPriceChart(chartElement);
+  const liveAccuracy = createLiveAccuracyPanel(api);
   const historyTable = createHistoryTable(byId('history-table', HTMLDivElement), byId('export-csv', HTMLButtonElement), byId('history-summary', HTMLParagraphElement));
   // Responses of an older request are dropped, so a slow answer never overwrites a newer view.
   let generation = 0;
@@ -167,6 +169,8 @@ function start(api: ApiClient): void {
     submit.disabled = true;
     for (const panel of [signalPanel, modelCard, forecastTable]) loading(panel, 'Loading…');
     chartElement.setAttribute('aria-busy', 'true');
+    // The tracked forecasts load on their own: their absence or failure is said in their panel only.
+    void liveAccuracy.show(state.symbol);
 
     const [prediction, bars, detail, tested] = await Promise.allSettled([
       api.predict(state.symbol, state.horizon),

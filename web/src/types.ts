@@ -219,3 +219,79 @@ export interface ApiErrorBody {
   readonly status: number;
   readonly timestamp?: string;
 }
+
+/** Accuracy of tracked forecasts (`GET /api/v1/predictions/accuracy/...`): every figure beside the naive forecast's. */
+export interface TrackedAccuracy {
+  readonly total_predictions: number;
+  readonly predictions_with_actual: number;
+  readonly live_predictions: number;
+  readonly backfilled_predictions: number;
+  readonly mae: number | null;
+  readonly naive_mae: number | null;
+  readonly mae_ratio: number | null;
+  readonly hit_rate: number | null;
+  readonly always_up_hit_rate: number | null;
+  readonly coverage_80: number | null;
+  readonly coverage_95: number | null;
+  readonly brier_score: number | null;
+  readonly brier_constant: number | null;
+  readonly brier_rows: number;
+}
+
+export interface TrackedAccuracyGroup extends TrackedAccuracy {
+  readonly group: string;
+}
+
+export interface SymbolTrackedAccuracy extends TrackedAccuracy {
+  readonly symbol: string;
+  /** Groups "live" (issued before the outcome existed) and "backfilled" (replays), those present. */
+  readonly by_source: readonly TrackedAccuracyGroup[];
+}
+
+/** One tracked forecast step (`GET /api/v1/predictions/history/:symbol`). */
+export interface TrackedForecast {
+  readonly id: number;
+  readonly issue_date: string;
+  readonly target_date: string;
+  readonly horizon: number;
+  readonly model_version: string;
+  readonly predicted_price: number;
+  readonly lower_80: number;
+  readonly upper_80: number;
+  readonly lower_95: number;
+  readonly upper_95: number;
+  readonly naive_forecast: number;
+  readonly actual_close: number | null;
+  readonly backfilled: boolean;
+}
+
+export interface TrendDay {
+  readonly date: string;
+  readonly predictions_with_actual: number;
+  readonly rolling_mae_ratio: number | null;
+}
+
+export interface TrendsResponse {
+  readonly symbol: string;
+  readonly window: number;
+  readonly trends: readonly TrendDay[];
+}
+
+export interface ReliabilityBin {
+  readonly bin: number;
+  readonly count: number;
+  readonly live: number;
+  readonly backfilled: number;
+  readonly confidence_min: number;
+  readonly confidence_max: number;
+  readonly mean_confidence: number;
+  readonly observed_hit_rate: number;
+}
+
+export interface ReliabilityResponse {
+  readonly rows: number;
+  readonly hit_rate: number | null;
+  readonly brier_score: number | null;
+  readonly brier_constant: number | null;
+  readonly bins: readonly ReliabilityBin[];
+}
