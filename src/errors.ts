@@ -36,6 +36,7 @@ export const ERROR_CATALOG = {
   DATA_SOURCE_UNAVAILABLE: { status: 503, message: 'the market data source is unavailable' },
   MODEL_UNAVAILABLE: { status: 503, message: 'no model is loaded to answer this symbol yet' },
   TRACKING_UNAVAILABLE: { status: 503, message: 'the prediction-tracking database is unavailable' },
+  QUEUE_UNAVAILABLE: { status: 503, message: 'the job queue (Redis) is unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'the service is unavailable (starting or shutting down)' },
   OVERLOADED: { status: 503, message: 'the server is overloaded (%s); retry after Retry-After seconds' },
 } as const satisfies Record<string, { readonly status: number; readonly message: string }>;

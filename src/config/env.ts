@@ -62,10 +62,13 @@ function urlWithScheme(...schemes: string[]) {
 const redisUrl = urlWithScheme('redis', 'rediss');
 const databaseUrl = urlWithScheme('postgres', 'postgresql');
 
-/** "HH:MM" or "HH:MM Area/City": when the daily run starts, in that IANA time zone (default America/New_York). */
+/**
+ * "HH:MM[:SS]" or "HH:MM[:SS] Area/City": when the daily run starts, in that IANA time zone (default America/New_York).
+ * Seconds let a drill schedule a run a few seconds ahead.
+ */
 const dailyTime = z.string().trim().transform((raw, ctx) => {
-  const match = /^([01]?\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?$/.exec(raw);
-  const timeZone = match?.[3] ?? 'America/New_York';
+  const match = /^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?:\s+(\S+))?$/.exec(raw);
+  const timeZone = match?.[4] ?? 'America/New_York';
   let zoneOk = true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
@@ -76,7 +79,7 @@ const dailyTime = z.string().trim().transform((raw, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must be HH:MM with an optional IANA time zone, like "17:30 America/New_York" (got "${raw}")` });
     return z.NEVER;
   }
-  return { hour: Number(match[1]), minute: Number(match[2]), timeZone };
+  return { hour: Number(match[1]), minute: Number(match[2]), second: Number(match[3] ?? 0), timeZone };
 });
 
 /** `*` alone (the original compose value: any origin, public read-only routes only) or explicit origins. */
@@ -98,6 +101,15 @@ const EnvSchema = z.object({
   BACKUP_PATH: z.string().trim().min(1).optional(),
   CONFIG_PATH: z.string().trim().min(1).optional(),
   REDIS_URL: redisUrl.optional(),
+  /** api: serve HTTP (and enqueue jobs when REDIS_URL is set); worker: run queued jobs (needs REDIS_URL), no HTTP. */
+  ROLE: z.enum(['api', 'worker']).default('api'),
+  /** Tries of one queued job (training, daily run) before it is failed; retries wait JOB_BACKOFF, doubled each time. */
+  JOB_ATTEMPTS: numberIn(1, 100, true).default(3),
+  JOB_BACKOFF: durationSeconds('JOB_BACKOFF').default(10),
+  /** A worker holds a job's lock this long and renews it at half; a job whose lock lapsed (worker killed) is retried. */
+  JOB_LOCK_DURATION: durationSeconds('JOB_LOCK_DURATION').default(30),
+  /** How often workers look for jobs whose lock lapsed (stalled jobs) and put them back in the queue. */
+  JOB_STALLED_INTERVAL: durationSeconds('JOB_STALLED_INTERVAL').default(30),
   DATA_SOURCE: z.enum(['csv', 'yahoo']).default('csv'),
   /** Yahoo chart API base URL (the original's API_BASE_URL). */
   API_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -168,7 +180,7 @@ const EnvSchema = z.object({
   DAILY_PREDICTION_ENABLED: booleanFlag.default(false),
   /** Symbols the daily run forecasts; empty: every symbol with a model of its own. */
   DAILY_PREDICTION_SYMBOLS: commaList.default([]),
-  DAILY_PREDICTION_TIME: dailyTime.default({ hour: 17, minute: 30, timeZone: 'America/New_York' }),
+  DAILY_PREDICTION_TIME: dailyTime.default({ hour: 17, minute: 30, second: 0, timeZone: 'America/New_York' }),
   /** Forecast steps recorded per symbol and day (capped at each model's horizon). */
   DAILY_PREDICTION_HORIZON: numberIn(1, 60, true).default(20),
 });
@@ -180,6 +192,9 @@ export interface AppConfig {
   readonly host: string;
   readonly layout: DataLayout;
   readonly redisUrl: string | undefined;
+  readonly role: 'api' | 'worker';
+  /** BullMQ settings of the job queues (used only with REDIS_URL), in milliseconds. */
+  readonly jobs: { readonly attempts: number; readonly backoffMs: number; readonly lockDurationMs: number; readonly stalledIntervalMs: number };
   readonly dataSource: 'csv' | 'yahoo';
   /** Unset: the market data module's default Yahoo host. */
   readonly yahooBaseUrl: string | undefined;
@@ -217,11 +232,16 @@ export interface AppConfig {
     readonly enabled: boolean;
     /** Upper-case symbols; empty: every symbol with its own model. */
     readonly symbols: readonly string[];
-    readonly time: { readonly hour: number; readonly minute: number; readonly timeZone: string };
+    readonly time: { readonly hour: number; readonly minute: number; readonly second?: number; readonly timeZone: string };
     readonly horizon: number;
   };
   /** Defaults for training jobs started through the API (TRAIN_EPOCHS, TRAIN_WINDOW, ...). */
   readonly training: TrainingConfig;
+}
+
+/** Values that must never appear in a log line: the API keys and the passwords inside REDIS_URL and DATABASE_URL. */
+export function configSecrets(config: AppConfig): string[] {
+  return [...config.apiKeys, ...[config.redisUrl, config.databaseUrl].flatMap((url) => (url && new URL(url).password ? [new URL(url).password] : []))];
 }
 
 /** A configuration problem, phrased as the one line an operator sees before the process exits. */
@@ -249,6 +269,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // 0 would mean "no limit" to Node: exactly what these bounds exist to prevent.
     if (seconds < 0.1) throw new ConfigError(variable, `must be at least 100ms (got ${seconds}s)`);
   }
+  if (e.ROLE === 'worker' && e.REDIS_URL === undefined) {
+    throw new ConfigError('ROLE', 'worker needs REDIS_URL: the worker takes its jobs from the Redis queues');
+  }
+  if (e.JOB_LOCK_DURATION < 0.5) throw new ConfigError('JOB_LOCK_DURATION', `must be at least 500ms (got ${e.JOB_LOCK_DURATION}s)`);
   if (e.HEADERS_TIMEOUT > e.REQUEST_TIMEOUT) {
     throw new ConfigError('HEADERS_TIMEOUT', `must not exceed REQUEST_TIMEOUT (${e.HEADERS_TIMEOUT}s > ${e.REQUEST_TIMEOUT}s)`);
   }
@@ -285,6 +309,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: e.HOST,
     layout,
     redisUrl: e.REDIS_URL,
+    role: e.ROLE,
+    jobs: {
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: Math.round(e.JOB_BACKOFF * 1000),
+      lockDurationMs: Math.round(e.JOB_LOCK_DURATION * 1000),
+      stalledIntervalMs: Math.round(e.JOB_STALLED_INTERVAL * 1000),
+    },
     dataSource: e.DATA_SOURCE,
     yahooBaseUrl: e.API_BASE_URL,
     predictionTtlSeconds: e.ML_PREDICTION_TTL,

@@ -27,6 +27,9 @@ import type { Prediction } from './prediction-body.js';
 import { PredictionService } from './prediction-service.js';
 import { serverPathRedactor } from './public-message.js';
 import { TrainingJobs, type TrainRunner } from './training-jobs.js';
+import { subscribeModels } from '../jobs/model-channel.js';
+import { QueuedTrainingJobs } from '../jobs/queued-training-jobs.js';
+import type { TrainingJobQueue } from '../jobs/training-job.js';
 
 /** Everything the routes use, built from the configuration (the service's composition root). */
 export interface Services {
@@ -43,7 +46,8 @@ export interface Services {
   readonly cache: TieredCache<Prediction>;
   readonly registry: ModelRegistry;
   readonly predictions: PredictionService;
-  readonly jobs: TrainingJobs;
+  /** In-process worker threads without Redis; the BullMQ queue (run by ROLE=worker processes) with REDIS_URL. */
+  readonly jobs: TrainingJobQueue;
   /** The data source's last real outcome, cache hits aside (health reports it without calling the source). */
   readonly lastFetch: () => FetchEvent | undefined;
   /** PING to the Redis tier with a deadline (round trip in ms); undefined without REDIS_URL. */
@@ -114,7 +118,7 @@ export function createServices(options: ServiceOptions): Services {
       ttlSeconds: config.predictionTtlSeconds,
       onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
       onStatusChange: (status) => {
-        metrics.redisUp.set(status.up ? 1 : 0);
+        // redis_up itself follows PING at each scrape (the metrics plugin), not the connection state.
         if (status.up) logger.info({ redis: where }, 'redis connected');
         else logger.warn({ redis: where, detail: status.detail }, 'redis unavailable; answering from the other cache tiers');
       },
@@ -173,17 +177,21 @@ export function createServices(options: ServiceOptions): Services {
     ttlSeconds: config.predictionTtlSeconds,
     backend: options.backend,
   });
-  const jobs = new TrainingJobs({
-    run: options.trainRunner,
-    market,
-    onTrained: async (metadata) => {
-      // The job read the newest bars: its model must not then be served on a memo of older ones.
-      for (const symbol of metadata.symbols) predictions.forgetBars(symbol);
-      await registry.reload();
-    },
-    metrics,
-    logger,
-  });
+  /** A new version is loaded, warmed and served; the bars memo of its symbols goes (the job read newer bars). */
+  const serveNewVersion = async (symbols: readonly string[]): Promise<void> => {
+    for (const symbol of symbols) predictions.forgetBars(symbol);
+    await registry.reload();
+  };
+  const jobs: TrainingJobQueue = config.redisUrl
+    ? new QueuedTrainingJobs({ redisUrl: config.redisUrl, settings: config.jobs, metrics, logger })
+    : new TrainingJobs({ run: options.trainRunner, market, onTrained: (metadata) => serveNewVersion(metadata.symbols), metrics, logger });
+  // A worker announces each version it saved: every replica serves it within moments, not at its next model watch.
+  const modelChannel = config.redisUrl
+    ? subscribeModels(config.redisUrl, logger, (published) => {
+        logger.info({ model: published.key, version: published.version }, 'model version published; reloading');
+        serveNewVersion(published.symbols).catch((error: unknown) => logger.error({ err: error, model: published.key }, 'reload after a model publication failed'));
+      })
+    : undefined;
 
   return {
     config,
@@ -206,6 +214,7 @@ export function createServices(options: ServiceOptions): Services {
     },
     close: async () => {
       await jobs.close();
+      await modelChannel?.close();
       await registry.close();
       await cache.close();
     },

@@ -5,8 +5,7 @@ import type { MarketDataProvider } from '../market/provider.js';
 import type { SeriesInput } from '../ml/dataset.js';
 import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 import type { Metrics } from '../observability/metrics.js';
-
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+import type { JobStatus, TrainingJobQueue, TrainingJobView } from '../jobs/training-job.js';
 
 export interface TrainRequest {
   readonly symbol: string;
@@ -20,12 +19,10 @@ export interface TrainRequest {
 /** Trains one model off the request path (a worker thread) and resolves with the saved version's metadata. */
 export type TrainRunner = (request: TrainRequest, onProgress: (progress: TrainingProgress) => void) => Promise<ModelMetadata>;
 
-export interface Job {
-  readonly id: string;
-  readonly symbol: string;
+/** An in-process job: the view the API reports, updated as the job runs. */
+export interface Job extends TrainingJobView {
   readonly overrides: Partial<TrainingConfig>;
   status: JobStatus;
-  readonly createdAt: Date;
   startedAt: Date | undefined;
   finishedAt: Date | undefined;
   progress: TrainingProgress | undefined;
@@ -49,7 +46,7 @@ export interface TrainingJobsOptions {
  * Training jobs started through the API. One job per symbol at a time (a second one is a 409);
  * jobs run one after another in a worker, so predictions keep their event loop.
  */
-export class TrainingJobs {
+export class TrainingJobs implements TrainingJobQueue {
   private readonly jobs = new Map<string, Job>();
   private readonly pending: Job[] = [];
   private running: Promise<void> | undefined;
@@ -59,7 +56,7 @@ export class TrainingJobs {
     this.publish();
   }
 
-  start(symbol: string, overrides: Partial<TrainingConfig>): Job {
+  async start(symbol: string, overrides: Partial<TrainingConfig>): Promise<Job> {
     const active = [...this.jobs.values()].find((j) => j.symbol === symbol && (j.status === 'queued' || j.status === 'running'));
     if (active) throw new ConflictError(`a training job for ${symbol} is already ${active.status}`, { job_id: active.id });
     const job: Job = {
@@ -82,7 +79,7 @@ export class TrainingJobs {
     return job;
   }
 
-  get(id: string): Job | undefined {
+  async get(id: string): Promise<Job | undefined> {
     return this.jobs.get(id);
   }
 

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import { scheduleDailyRun } from '../../jobs/daily-schedule.js';
 import { ActualsWatcher } from '../actuals-watcher.js';
 import { DailyScheduler } from '../daily-scheduler.js';
 import { predictionRoutes } from '../routes/predictions.js';
@@ -58,7 +59,11 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
       } catch (error) {
         app.log.warn({ err: error }, 'tracking metrics not initialised');
       }
-      scheduler.start();
+      const { config } = services;
+      // With Redis the daily run is a BullMQ scheduled job run by the worker: once per schedule however many replicas.
+      if (config.redisUrl) {
+        await scheduleDailyRun({ redisUrl: config.redisUrl, enabled: config.dailyPrediction.enabled, time: config.dailyPrediction.time, settings: config.jobs, logger: app.log });
+      } else scheduler.start();
       actuals.start();
       void actuals.scoreNow();
     });

@@ -6,7 +6,7 @@ import { requireApiKey } from '../auth.js';
 import type { ModelEntry } from '../model-registry.js';
 import { calibrationBody, evaluationBody, originBody, price } from '../prediction-body.js';
 import type { Services } from '../services.js';
-import type { Job } from '../training-jobs.js';
+import type { TrainingJobView } from '../../jobs/training-job.js';
 import {
   ErrorBody,
   JobAcceptedBody,
@@ -47,7 +47,7 @@ export function modelItem(entry: ModelEntry): ModelItem {
   };
 }
 
-export function jobBody(job: Job): z.output<typeof JobBody> {
+export function jobBody(job: TrainingJobView): z.output<typeof JobBody> {
   const p = job.progress;
   return {
     job_id: job.id,
@@ -182,7 +182,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       const { symbol } = request.params;
       await services.predictions.bars(symbol);
       const body = request.body ?? {};
-      const job = jobs.start(symbol, {
+      const job = await jobs.start(symbol, {
         ...(body.epochs !== undefined ? { epochs: body.epochs } : {}),
         ...(body.window !== undefined ? { window: body.window } : {}),
         ...(body.units !== undefined ? { units: body.units } : {}),
@@ -204,7 +204,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (request) => {
-      const job = jobs.get(request.params.id);
+      const job = await jobs.get(request.params.id);
       if (!job) throw new NotFoundError(`no training job ${request.params.id}`, undefined, 'JOB_NOT_FOUND');
       return jobBody(job);
     },
