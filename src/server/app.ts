@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config/env.js';
+import { configSecrets, type AppConfig } from '../config/env.js';
 import { packageRoot, packageVersion } from '../config/package-root.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { selectBackend } from '../ml/backend.js';
@@ -99,10 +99,7 @@ export async function buildApp(options: BuildAppOptions) {
         maxSize: config.logMaxSize,
         keepFiles: config.logKeepFiles,
         stdout: options.logToStdout ?? true,
-        secrets: [
-          ...config.apiKeys,
-          ...[config.redisUrl, config.databaseUrl].flatMap((url) => (url && new URL(url).password ? [new URL(url).password] : [])),
-        ],
+        secrets: configSecrets(config),
         onDrop: () => metrics.logLinesDropped.inc(),
       });
   const logger = appLogger.logger;
@@ -169,6 +166,18 @@ export async function buildApp(options: BuildAppOptions) {
     windowSeconds: config.rateLimitWindowSeconds,
     // Probes and scrapes must never be throttled into a false outage.
     exempt: isProbe,
+    ...(config.redisUrl
+      ? {
+          shared: {
+            redisUrl: config.redisUrl,
+            onDegraded: (degraded: boolean, reason: string) =>
+              degraded
+                ? logger.warn({ reason }, 'rate limit: Redis does not answer; counting per process until it does')
+                : logger.info('rate limit: counting in Redis again (one budget per client across replicas)'),
+            onLocalHit: () => metrics.rateLimitLocalFallbacks.inc(),
+          },
+        }
+      : {}),
   });
   // Before everything else that costs: a shed request is answered from its onRequest hook.
   await app.register(loadSheddingPlugin, { ...config.loadShedding, exempt: isProbe });

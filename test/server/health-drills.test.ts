@@ -16,6 +16,11 @@ interface HealthJson {
   services: Record<string, { status: string; message: string }>;
 }
 
+/** A sample's value in Prometheus text (the unlabelled series). */
+function metric(text: string, name: string): string | undefined {
+  return text.split('\n').find((line) => line.startsWith(`${name} `))?.split(' ')[1];
+}
+
 async function health(base: string): Promise<HealthJson> {
   return (await (await fetch(`${base}/health`)).json()) as HealthJson;
 }
@@ -41,10 +46,14 @@ describe('/health sees what it used to miss', () => {
     assert.equal(report.services['redis']?.status, 'degraded');
     assert.match(report.services['redis']?.message ?? '', /not answering PING within \d+ ms/);
     assert.equal((await get('/api/v1/predict/NVDA?days=4')).statusCode, 200, 'predictions are served from the other tiers');
+    // The connection is still open: only a PING tells that Redis is gone, and the rate limit counts per process.
+    assert.equal(metric((await get('/metrics')).body, 'redis_up'), '0');
+    assert.ok(Number(metric((await get('/metrics')).body, 'rate_limit_local_fallbacks_total')) >= 1, 'requests were counted per process, not failed');
 
     redis.thaw();
     await waitFor('redis to answer again', async () => (JSON.parse((await get('/health')).body) as HealthJson).services['redis']?.status === 'healthy' || undefined, 30_000);
     assert.match((JSON.parse((await get('/health')).body) as HealthJson).services['redis']?.message ?? '', /connected, PING/);
+    assert.equal(metric((await get('/metrics')).body, 'redis_up'), '1');
   });
 
   it('a model whose current version was refused is degraded naming it, before and after a restart (real process)', async (t) => {

@@ -8,6 +8,9 @@ import type { Services } from '../services.js';
  * HTTP metrics by route template (bounded labels: `unmatched` for 404s), the /metrics endpoint, and the
  * gauges that would be costly per scrape (storage walk, Redis key count) refreshed on an interval.
  */
+/** As /health: Redis counts as up when it answers PING within this. */
+const REDIS_PING_TIMEOUT_MS = 500;
+
 async function metricsPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { metrics } = services;
 
@@ -21,6 +24,8 @@ async function metricsPlugin(app: FastifyInstance, { services }: { services: Ser
   });
 
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    // A real PING at each scrape: a frozen Redis keeps its connection open, so the connection state would say "up".
+    if (services.pingRedis) metrics.redisUp.set(await services.pingRedis(REDIS_PING_TIMEOUT_MS).then(() => 1, () => 0));
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });

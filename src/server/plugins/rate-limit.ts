@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../error-handler.js';
+import { SharedWindowLimiter } from '../shared-rate-limit.js';
 
 export interface RateLimitOptions {
   /** Requests one client may make per window. */
@@ -12,6 +13,8 @@ export interface RateLimitOptions {
   readonly maxClients?: number;
   /** Clock in milliseconds (tests of the window reset). */
   readonly now?: () => number;
+  /** With Redis: one budget per client across every replica (per process while Redis does not answer). */
+  readonly shared?: { readonly redisUrl: string; readonly onDegraded: (degraded: boolean, reason: string) => void; readonly onLocalHit: () => void };
 }
 
 interface Window {
@@ -24,6 +27,8 @@ const DEFAULT_MAX_CLIENTS = 100_000;
 /**
  * Fixed-window rate limit per client address (`request.ip`, so TRUST_PROXY decides whose X-Forwarded-For
  * counts). Over the limit: 429 with Retry-After and the contract's JSON error body.
+ *
+ * With REDIS_URL the count lives in Redis (SharedWindowLimiter): one budget per client across replicas.
  *
  * Our own instead of @fastify/rate-limit because that plugin cost about as much per request as our whole
  * cached prediction handler (IPv6 regex on every address, a store object, three X-RateLimit-* headers and an
@@ -86,24 +91,38 @@ export class FixedWindowLimiter {
 
 async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   const limiter = new FixedWindowLimiter(options.max, options.windowSeconds, options.now, options.maxClients);
+  const shared = options.shared
+    ? new SharedWindowLimiter({ url: options.shared.redisUrl, max: options.max, windowSeconds: options.windowSeconds, local: limiter, onDegraded: options.shared.onDegraded, onLocalHit: options.shared.onLocalHit })
+    : undefined;
   const exempt = options.exempt ?? (() => false);
   const message = `rate limit exceeded: at most ${options.max} requests per ${options.windowSeconds} s per client`;
-
-  app.addHook('onRequest', (request, reply, done) => {
-    if (exempt(request)) return done();
-    const retryAfter = limiter.hit(request.ip);
-    if (retryAfter === 0) return done();
+  const limited = (reply: FastifyReply, retryAfter: number): void => {
     void reply
       .code(429)
       .header('Retry-After', String(retryAfter))
       .type('application/json; charset=utf-8')
       .send(errorBody('RATE_LIMITED', `${message}; retry in ${retryAfter} s`));
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (exempt(request)) return done();
+    if (shared) {
+      // hit() never rejects: a Redis that does not answer falls back to this process's count.
+      void shared.hit(request.ip).then((retryAfter) => (retryAfter === 0 ? done() : limited(reply, retryAfter)));
+      return;
+    }
+    const retryAfter = limiter.hit(request.ip);
+    if (retryAfter === 0) return done();
+    limited(reply, retryAfter);
   });
 
   // Without the sweep, clients seen once would stay in the map until it fills.
   const timer = setInterval(() => limiter.sweep(), Math.max(1000, options.windowSeconds * 1000));
   timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await shared?.close();
+  });
 }
 
 export default fp(rateLimitPlugin, { name: 'rate-limit' });
