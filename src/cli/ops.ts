@@ -10,7 +10,6 @@ import { packageVersion } from '../config/package-root.js';
 import { marketDataConfig } from '../config/market-data.js';
 import { createMarketDataProvider } from '../market/factory.js';
 import type { MarketDataProvider } from '../market/provider.js';
-import { symbolModelKey, symbolOfModelKey } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import { createBackup, type BackupProgress } from '../ops/backup.js';
 import { ArchiveRejectedError } from '../ops/backup-manifest.js';
@@ -20,13 +19,12 @@ import { formatBytes } from '../ops/files.js';
 import { currentModels, verifiedStagedVersions } from '../ops/model-catalog.js';
 import { checkHealth, monitor, type MonitorReport } from '../ops/monitor.js';
 import { readOpsConfig } from '../ops/ops-config.js';
-import { countNewBars, decideRetraining, type SymbolState } from '../ops/retraining.js';
+import { planRetraining, retrainingSymbols, retrainPolicy } from '../ops/retraining-plan.js';
 import { planRestore, restoreBackup, RestoreAbortedError, verifyArchive, type RestorePlan } from '../ops/restore.js';
 import { SetupError, setupPersistentData } from '../ops/setup.js';
 import { parseArgs, positiveInt, UsageError, type ParsedArgs } from './args.js';
 import { runLegacyRestore } from './legacy-restore.js';
 import { runModelsCli } from './models.js';
-import { liveAccuracy } from '../tracking/accuracy.js';
 import { openTrackingStore } from '../tracking/open.js';
 import type { TrackingStore } from '../tracking/store.js';
 
@@ -239,61 +237,31 @@ async function existingTrackingStore(layout: DataLayout, env: NodeJS.ProcessEnv)
   return openTrackingStore({ databaseUrl, layout });
 }
 
-async function symbolStates(layout: DataLayout, market: MarketDataProvider, symbols: readonly string[], tracking?: TrackingStore): Promise<SymbolState[]> {
-  const store = modelStore(layout);
-  const keys = new Set(await store.keys());
-  const states: SymbolState[] = [];
-  for (const symbol of symbols) {
-    let dates: string[] = [];
-    try {
-      // Fresh: with Yahoo, the bars that arrived since the last refresh count towards "new bars".
-      dates = (await market.getBars(symbol, { fresh: true })).map((bar) => bar.date);
-    } catch {
-      dates = [];
-    }
-    const lastBar = dates.at(-1);
-    try {
-      const key = symbolModelKey(symbol);
-      const version = keys.has(key) ? await store.currentVersion(key) : null;
-      if (version === null) {
-        states.push({ symbol, lastBar, newBars: 0 });
-        continue;
-      }
-      const meta = await store.readMetadata(key, version);
-      const live = tracking ? await liveAccuracy(tracking, symbol, version) : undefined;
-      states.push({ symbol, lastBar, model: { version, trainedAt: meta.trained_at, dataTo: meta.data.to }, newBars: countNewBars(dates, meta.data.to), live });
-    } catch (error) {
-      states.push({ symbol, lastBar, newBars: 0, modelError: (error as Error).message });
-    }
-  }
-  return states;
-}
-
 async function runRetrain(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, { values: ['data', 'symbols', 'max-age-days', 'min-new-bars'], switches: ['force', 'dry-run'] });
   const layout = layoutFrom(args, io.env);
   const policy = await readOpsConfig(layout.config);
   const market = marketData(layout, io.env);
-  let symbols = args.values.symbols?.split(/[,\s]+/).filter(Boolean).map((s) => s.toUpperCase()) ?? policy.symbols;
-  if (symbols.length === 0) {
-    // Default: every symbol with data, plus every per-symbol model.
-    const withData = await market.listSymbols();
-    const withModel = (await modelStore(layout).keys()).map(symbolOfModelKey).filter((s): s is string => s !== null);
-    symbols = [...new Set([...withData, ...withModel])].sort();
-  }
+  const configured = args.values.symbols?.split(/[,\s]+/).filter(Boolean).map((s) => s.toUpperCase()) ?? policy.symbols;
+  const store = modelStore(layout);
+  const symbols = await retrainingSymbols(configured, market, store);
   const tracking = await existingTrackingStore(layout, io.env);
-  let states: SymbolState[];
+  let decisions;
   try {
-    states = await symbolStates(layout, market, symbols, tracking);
+    decisions = await planRetraining({
+      store,
+      market,
+      symbols,
+      tracking,
+      policy: retrainPolicy(policy.retraining, {
+        force: args.switches.has('force'),
+        maxAgeDays: positiveInt(args, 'max-age-days', policy.retraining.max_age_days),
+        minNewBars: positiveInt(args, 'min-new-bars', policy.retraining.min_new_bars),
+      }),
+    });
   } finally {
     await tracking?.close();
   }
-  const decisions = states.map((state) => decideRetraining(state, {
-    force: args.switches.has('force'),
-    maxAgeDays: positiveInt(args, 'max-age-days', policy.retraining.max_age_days),
-    minNewBars: positiveInt(args, 'min-new-bars', policy.retraining.min_new_bars),
-    live: { maxMaeRatio: policy.retraining.max_live_mae_ratio, minMatured: policy.retraining.min_live_matured },
-  }, new Date()));
   for (const d of decisions) io.out.write(`${d.symbol.padEnd(8)} ${d.retrain ? 'RETRAIN' : 'keep   '} ${d.reason}\n`);
   const todo = decisions.filter((d) => d.retrain).map((d) => d.symbol);
   if (todo.length === 0 || args.switches.has('dry-run')) {

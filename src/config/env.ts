@@ -181,6 +181,8 @@ const EnvSchema = z.object({
   /** Symbols the daily run forecasts; empty: every symbol with a model of its own. */
   DAILY_PREDICTION_SYMBOLS: commaList.default([]),
   DAILY_PREDICTION_TIME: dailyTime.default({ hour: 17, minute: 30, second: 0, timeZone: 'America/New_York' }),
+  /** With REDIS_URL: when the worker applies the retraining policy (ml_config.json) each day; unset: never by itself. */
+  RETRAINING_TIME: dailyTime.optional(),
   /** Forecast steps recorded per symbol and day (capped at each model's horizon). */
   DAILY_PREDICTION_HORIZON: numberIn(1, 60, true).default(20),
 });
@@ -235,6 +237,8 @@ export interface AppConfig {
     readonly time: { readonly hour: number; readonly minute: number; readonly second?: number; readonly timeZone: string };
     readonly horizon: number;
   };
+  /** With REDIS_URL: the daily time the worker applies the retraining policy; undefined: not scheduled. */
+  readonly retrainingTime: { readonly hour: number; readonly minute: number; readonly second?: number; readonly timeZone: string } | undefined;
   /** Defaults for training jobs started through the API (TRAIN_EPOCHS, TRAIN_WINDOW, ...). */
   readonly training: TrainingConfig;
 }
@@ -360,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       time: e.DAILY_PREDICTION_TIME,
       horizon: e.DAILY_PREDICTION_HORIZON,
     },
+    retrainingTime: e.RETRAINING_TIME,
     training,
   };
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 /** The BullMQ queues of the service; every replica and worker uses these names on the same Redis. */
 export const TRAINING_QUEUE = 'training';
 export const DAILY_RUN_QUEUE = 'daily-run';
+export const RETRAINING_QUEUE = 'retraining';
 /** Keys of BullMQ's own data start with this, apart from the prediction cache's `stock-prediction:` keys. */
 export const QUEUE_PREFIX = 'stock-prediction-jobs';
 

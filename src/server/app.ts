@@ -31,6 +31,7 @@ import { statsRoutes } from './routes/stats.js';
 import { createServices, ensureLayout, type Services } from './services.js';
 import type { TrainRunner } from './training-jobs.js';
 import { workerTrainRunner } from './train-runner.js';
+import { RETRAINING, scheduleDaily } from '../jobs/daily-schedules.js';
 
 export interface BuildAppOptions {
   readonly config: AppConfig;
@@ -221,6 +222,14 @@ export async function buildApp(options: BuildAppOptions) {
     logger.info('service stopped');
     await appLogger.close();
   });
+
+  if (config.redisUrl) {
+    const redisUrl = config.redisUrl;
+    // The retraining policy is a BullMQ scheduled job (RETRAINING_TIME) that the worker runs; unset takes it off.
+    app.addHook('onReady', async () => {
+      void scheduleDaily(RETRAINING, { redisUrl, time: config.retrainingTime, settings: config.jobs, logger: app.log });
+    });
+  }
 
   app.decorate('services', services);
   return app;

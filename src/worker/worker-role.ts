@@ -2,25 +2,29 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { configSecrets, type AppConfig } from '../config/env.js';
 import { packageVersion } from '../config/package-root.js';
-import { errorMessage } from '../errors.js';
+import { ConflictError, errorMessage } from '../errors.js';
 import { publishModel } from '../jobs/model-channel.js';
-import { closeWithConnection, DAILY_RUN_QUEUE, QUEUE_PREFIX, queueConnection, TRAINING_QUEUE } from '../jobs/queues.js';
+import { closeWithConnection, DAILY_RUN_QUEUE, QUEUE_PREFIX, queueConnection, RETRAINING_QUEUE, TRAINING_QUEUE } from '../jobs/queues.js';
 import type { TrainingJobData } from '../jobs/training-job.js';
 import { selectBackend } from '../ml/backend.js';
 import type { ModelMetadata } from '../ml/types.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
+import { readOpsConfig } from '../ops/ops-config.js';
+import { planRetraining, retrainingSymbols, retrainPolicy } from '../ops/retraining-plan.js';
 import { DailyScheduler } from '../server/daily-scheduler.js';
 import { createServices, ensureLayout } from '../server/services.js';
 import { workerTrainRunner } from '../server/train-runner.js';
 import { Tracking } from '../server/tracking.js';
+import type { TrackingStore } from '../tracking/store.js';
 
 export interface WorkerRole {
   close(): Promise<void>;
 }
 
 /**
- * ROLE=worker: runs the queued jobs (training, the scheduled daily run) that the API replicas put on Redis, no HTTP.
+ * ROLE=worker: runs the queued jobs (training, the scheduled daily run and retraining policy) that the API replicas
+ * put on Redis, no HTTP.
  * Training runs in a worker thread, so this process's event loop keeps renewing the job's lock; if the process dies,
  * the lock lapses, BullMQ's stalled-job check (in whichever worker runs next) puts the job back, and it is run again.
  * Each saved version is announced on the model channel, so every API replica serves it at once.
@@ -69,6 +73,32 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
     return run === undefined ? 'not run (market closed, already done, or tracking unavailable)' : `${run.status}: ${run.recorded_forecasts} forecasts`;
   };
 
+  const retraining = async (job: Job<Record<string, never>, string>): Promise<string> => {
+    logger.info({ job_id: job.id }, 'retraining policy job started');
+    const ops = await readOpsConfig(config.layout.config);
+    const symbols = await retrainingSymbols(ops.symbols, services.market, services.store);
+    let trackingStore: TrackingStore | undefined;
+    try {
+      trackingStore = tracking.store();
+    } catch {
+      // Without the tracking database the policy still looks at age and new bars; only the skill trigger waits.
+      trackingStore = undefined;
+    }
+    const decisions = await planRetraining({ store: services.store, market: services.market, symbols, tracking: trackingStore, policy: retrainPolicy(ops.retraining) });
+    const queued: string[] = [];
+    for (const decision of decisions.filter((d) => d.retrain)) {
+      try {
+        // On the training queue like an API request: deduplicated per symbol, retried, published when saved.
+        await services.jobs.start(decision.symbol, {});
+        queued.push(decision.symbol);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    logger.info({ job_id: job.id, decisions, queued }, 'retraining policy applied');
+    return queued.length === 0 ? 'every model is up to date' : `training queued for ${queued.join(' ')}`;
+  };
+
   const { jobs } = config;
   const workerOptions = {
     prefix: QUEUE_PREFIX,
@@ -87,7 +117,7 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
     // Lets the running job finish (or, past SHUTDOWN_TIMEOUT, be killed and retried from its lapsed lock).
     return { name, close: () => closeWithConnection(worker, connection, config.shutdownTimeoutSeconds * 1000) };
   };
-  const workers = [startWorker(TRAINING_QUEUE, train), startWorker(DAILY_RUN_QUEUE, dailyRun)];
+  const workers = [startWorker(TRAINING_QUEUE, train), startWorker(DAILY_RUN_QUEUE, dailyRun), startWorker(RETRAINING_QUEUE, retraining)];
   logger.info({ queues: workers.map((w) => w.name), ...jobs }, 'worker started');
 
   return {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/env.js';
 import { CLUSTER_API_KEY, startCluster, type Cluster, type ClusterMember } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startSteadyLoad, type LoadReport } from '../helpers/steady-load.js';
@@ -9,7 +12,8 @@ import { trainTinyModels, type ModelsFixture } from '../server/fixtures.js';
 /**
  * Scale-out with a job queue: nginx in front of two API replicas and one worker (ROLE=worker) on one Redis, one
  * PostgreSQL and one shared persistent_data. Training jobs go through the BullMQ queue, new model versions are
- * published to every replica, the rate limit is one budget per client, and the daily run is scheduled once.
+ * published to every replica, the rate limit is one budget per client, and the daily jobs (daily run, retraining
+ * policy) are queued once per schedule.
  */
 
 interface Json {
@@ -97,9 +101,13 @@ describe('jobs, models and limits across replicas: nginx, two API replicas and a
     const [first] = cluster.others;
     assert.ok(first);
     worker = first;
-    // Two more replicas with the daily run on, due a few seconds from now: each schedules it at start.
+    // The retraining policy looks at NVDA only (by default it would train every sample symbol without a model).
+    const { layout } = loadConfig({ PERSISTENT_DATA_PATH: cluster.dataDir });
+    await mkdir(layout.config, { recursive: true });
+    await writeFile(path.join(layout.config, 'ml_config.json'), JSON.stringify({ symbols: ['NVDA'] }));
+    // Two more replicas with the daily jobs on, due a few seconds from now: each schedules them at start.
     dailyAt = new Date(Date.now() + DAILY_RUN_LEAD_MS);
-    const daily = { DAILY_PREDICTION_ENABLED: 'true', DAILY_PREDICTION_TIME: utcTime(dailyAt), LOG_LEVEL: 'info' };
+    const daily = { DAILY_PREDICTION_ENABLED: 'true', DAILY_PREDICTION_TIME: utcTime(dailyAt), RETRAINING_TIME: utcTime(dailyAt), LOG_LEVEL: 'info' };
     schedulers = await Promise.all([cluster.add({ role: 'api', env: daily }), cluster.add({ role: 'api', env: daily })]);
   });
   after(async () => {
@@ -177,14 +185,21 @@ describe('jobs, models and limits across replicas: nginx, two API replicas and a
     assert.equal(limited, statuses.length - RATE_LIMIT_MAX);
   });
 
-  it('the daily run, scheduled by two replicas, runs once', async (t) => {
-    for (const replica of schedulers) assert.equal(logLines(replica, 'daily prediction run scheduled on the job queue').length, 1, `${replica.name} scheduled the run`);
+  it('the daily run and the retraining policy, scheduled by two replicas, run once', async (t) => {
+    for (const replica of schedulers) {
+      const scheduled = logLines(replica, 'daily job scheduled on the job queue').map((line) => line['scheduler']);
+      assert.deepEqual(scheduled.sort(), ['daily-prediction-run', 'retraining-policy'], `${replica.name} scheduled the daily run and the retraining policy`);
+    }
     const waitMs = Math.max(0, dailyAt.getTime() - Date.now());
     const runs = () => logLines(worker, 'daily run job started', killedWorkerOutput);
-    await waitFor('the daily run to start', async () => (runs().length > 0 ? true : undefined), waitMs + 30_000, 200);
+    const policies = () => logLines(worker, 'retraining policy applied', killedWorkerOutput);
+    await waitFor('the daily run and the retraining policy to run', async () => (runs().length > 0 && policies().length > 0 ? true : undefined), waitMs + 30_000, 200);
     // Time for a second run, had either replica's schedule made one of its own.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    t.diagnostic(`daily run due ${dailyAt.toISOString()}: ${runs().length} run(s)`);
+    t.diagnostic(`due ${dailyAt.toISOString()}: ${runs().length} daily run(s), ${policies().length} retraining policy run(s)`);
     assert.equal(runs().length, 1);
+    assert.equal(policies().length, 1);
+    // The freshly trained tiny models are up to date: the policy queues nothing.
+    assert.deepEqual(policies()[0]?.['queued'], []);
   });
 });

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { scheduleDailyRun } from '../../jobs/daily-schedule.js';
+import { DAILY_RUN, scheduleDaily } from '../../jobs/daily-schedules.js';
 import { ActualsWatcher } from '../actuals-watcher.js';
 import { DailyScheduler } from '../daily-scheduler.js';
 import { predictionRoutes } from '../routes/predictions.js';
@@ -62,7 +62,8 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
       const { config } = services;
       // With Redis the daily run is a BullMQ scheduled job run by the worker: once per schedule however many replicas.
       if (config.redisUrl) {
-        await scheduleDailyRun({ redisUrl: config.redisUrl, enabled: config.dailyPrediction.enabled, time: config.dailyPrediction.time, settings: config.jobs, logger: app.log });
+        const { enabled, time } = config.dailyPrediction;
+        await scheduleDaily(DAILY_RUN, { redisUrl: config.redisUrl, time: enabled ? time : undefined, settings: config.jobs, logger: app.log });
       } else scheduler.start();
       actuals.start();
       void actuals.scoreNow();
