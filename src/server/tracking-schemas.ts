@@ -207,6 +207,7 @@ export const HistoryRow = z.object({
   predicted_direction: z.enum(['up', 'down']),
   trading_signal: z.string(),
   confidence: z.number().nullable(),
+  probability_up: z.number().nullable().describe('Step 1: probability of an up close; predicted_direction is the side it favours'),
   naive_forecast: z.number(),
   actual_close: z.number().nullable(),
   abs_error: z.number().nullable(),

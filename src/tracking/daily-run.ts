@@ -85,6 +85,7 @@ export async function issueForecasts(
     lower_95: point.lower_95,
     upper_95: point.upper_95,
     confidence: index === 0 ? forecast.confidence : null,
+    probability_up: index === 0 ? forecast.probability_up : null,
     signal: deps.signal(forecast.current_price, point.price),
     naive_forecast: forecast.current_price,
     backfilled,

@@ -12,6 +12,8 @@ export interface ForecastPrices {
   readonly upper_80: number;
   readonly lower_95: number;
   readonly upper_95: number;
+  /** Step 1: the model's probability of an up close (absent on rows recorded before it was stored). */
+  readonly probability_up?: number | null;
 }
 
 export interface Outcome {
@@ -27,8 +29,14 @@ export interface Outcome {
   readonly inside_95: boolean;
 }
 
-/** A forecast moving up from the last close calls "up"; anything else (flat included) calls "down". */
-export function predictedDirection(f: Pick<ForecastPrices, 'forecast' | 'naive_forecast'>): 'up' | 'down' {
+/**
+ * The direction a forecast calls. The next session: the side its probability_up favours, the direction `confidence`
+ * is the probability of (a model with no validated skill serves the naive price, which moves nowhere, yet still
+ * favours a side). Later steps, and rows without probability_up: up when the forecast price is above the last close,
+ * else down (flat included).
+ */
+export function predictedDirection(f: Pick<ForecastPrices, 'forecast' | 'naive_forecast' | 'probability_up'>): 'up' | 'down' {
+  if (f.probability_up !== undefined && f.probability_up !== null) return f.probability_up > 0.5 ? 'up' : 'down';
   return f.forecast > f.naive_forecast ? 'up' : 'down';
 }
 

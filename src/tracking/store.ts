@@ -17,6 +17,7 @@ export interface IssuedForecast {
   readonly lower_95: number;
   readonly upper_95: number;
   readonly confidence: number | null;
+  readonly probability_up: number | null;
   readonly signal: string;
   readonly naive_forecast: number;
   readonly backfilled: boolean;
@@ -106,6 +107,7 @@ function toStored(row: Selectable<ForecastsTable>): StoredForecast {
     lower_95: row.lower_95,
     upper_95: row.upper_95,
     confidence: row.confidence,
+    probability_up: row.probability_up,
     signal: row.signal,
     naive_forecast: row.naive_forecast,
     backfilled: row.backfilled === 1,

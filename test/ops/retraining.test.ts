@@ -118,7 +118,7 @@ test('the skill trigger end to end: live forecasts in the tracking store that lo
   const days = tradingDaysBetween('2025-06-02', '2025-09-30').slice(0, 61);
   const rows = days.slice(0, 60).map((day, i) => ({
     symbol: 'AAPL', issue_date: day, horizon: 1, model_key: 'aapl', model_version: version, target_date: days[i + 1] as string,
-    forecast: 103, lower_80: 100, upper_80: 106, lower_95: 99, upper_95: 107, confidence: 0.5, signal: 'HOLD',
+    forecast: 103, lower_80: 100, upper_80: 106, lower_95: 99, upper_95: 107, confidence: 0.5, probability_up: null, signal: 'HOLD',
     naive_forecast: 100, backfilled: false, in_sample: false,
   }));
   await tracking.recordForecasts(rows);

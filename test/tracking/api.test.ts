@@ -52,16 +52,19 @@ forEachDatabase('tracking API', (target) => {
     const close = new Map(csv.map((b) => [b.date, b.close]));
     const rows = await allHistory('AAPL');
     assert.equal(rows.length, 252 * 5);
+    assert.ok(rows.every((r) => (r.horizon === 1) === (typeof r.probability_up === 'number')), 'probability_up on step 1 only');
     const scored = rows.map((r) => {
       const actual = close.get(r.target_date as string) as number;
       const lastClose = close.get(r.issue_date as string) as number;
       const forecast = r.predicted_price as number;
+      // The call: the side probability_up favours on step 1, the forecast's move from the last close later on.
+      const callsUp = r.horizon === 1 ? (r.probability_up as number) > 0.5 : forecast > lastClose;
       return {
         err: Math.abs(forecast - actual),
         naive: Math.abs(lastClose - actual),
         in80: actual >= (r.lower_80 as number) && actual <= (r.upper_80 as number),
         in95: actual >= (r.lower_95 as number) && actual <= (r.upper_95 as number),
-        hit: forecast > lastClose === actual > lastClose,
+        hit: callsUp === actual > lastClose,
         up: actual > lastClose,
       };
     });
@@ -100,7 +103,7 @@ forEachDatabase('tracking API', (target) => {
       .map((r) => {
         const actual = close.get(r.target_date) as number;
         const last = close.get(r.issue_date) as number;
-        return { id: r.id, confidence: r.confidence as number, hit: r.forecast > last === actual > last };
+        return { id: r.id, confidence: r.confidence as number, hit: (r.probability_up as number) > 0.5 === actual > last };
       })
       .sort((a, b) => a.confidence - b.confidence || a.id - b.id);
     assert.equal(judged.length, 252);

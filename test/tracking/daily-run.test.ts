@@ -68,6 +68,8 @@ forEachDatabase('daily run and backfill', (target) => {
     assert.deepEqual(stored.map((r) => r.target_date), expected.points.map((p) => p.date));
     assert.equal(stored[0]?.naive_forecast, known.at(-1)?.adjClose);
     assert.equal(stored[0]?.confidence, expected.confidence);
+    assert.equal(stored[0]?.probability_up, expected.probability_up);
+    assert.equal(stored[1]?.probability_up, null, 'step 1 only');
     // Scored against the CSV close of each target day.
     const close = new Map(aaplBars.map((b) => [b.date, b.adjClose]));
     for (const r of rows) {

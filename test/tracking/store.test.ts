@@ -20,6 +20,7 @@ function steps(symbol: string, issueDate: string, count: number, version = 'v1')
     lower_95: 90 + i,
     upper_95: 110 + i,
     confidence: i === 0 ? 0.55 + issueDate.charCodeAt(9) / 1000 : null,
+    probability_up: null,
     signal: 'HOLD',
     naive_forecast: 100,
     backfilled: false,

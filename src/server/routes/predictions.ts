@@ -77,6 +77,7 @@ function historyRow(row: StoredForecast): z.output<typeof HistoryRow> {
     predicted_direction: predictedDirection(row),
     trading_signal: row.signal,
     confidence: row.confidence,
+    probability_up: row.probability_up,
     naive_forecast: row.naive_forecast,
     actual_close: o?.actual ?? null,
     abs_error: o?.abs_error ?? null,

@@ -73,6 +73,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '002_probability_up': {
+      // The direction a next-session forecast calls: the side probability_up favours (the one `confidence` is about).
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('forecasts').addColumn('probability_up', 'double precision').execute();
+      },
+    },
   };
 }
 

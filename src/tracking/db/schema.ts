@@ -24,6 +24,8 @@ export interface ForecastsTable {
   upper_95: number;
   /** Probability that the predicted next-day direction is right; set on step 1 only, the step it is measured for. */
   confidence: number | null;
+  /** Probability that the target close is above the last close at issue; step 1 only, like confidence (null before migration 002). */
+  probability_up: number | null;
   signal: string;
   /** The naive forecast: the last close at issue. */
   naive_forecast: number;
