@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
+import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from '../server/fixtures.js';
+
+interface Json {
+  [key: string]: unknown;
+}
+
+/**
+ * The API side of the job queue against a real redis-server, without a worker: jobs wait in Redis, so they outlive
+ * the replica that took them, any replica reads them, and a Redis that is gone is a clear 503, never a hang.
+ */
+describe('training jobs on the Redis queue (API replicas, no worker)', () => {
+  let models: ModelsFixture;
+  let redis: RedisServerHandle;
+  const dataDirs: string[] = [];
+
+  before(async () => {
+    models = await trainTinyModels(['nvda', 'global']);
+    redis = await startRedisServer();
+  });
+  after(async () => {
+    await redis.stop();
+    await models.cleanup();
+    await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  async function replica(): Promise<TestServer> {
+    const dataDir = await makeDataDir();
+    dataDirs.push(dataDir);
+    return startApp(models, dataDir, { REDIS_URL: redis.url });
+  }
+  const train = (server: TestServer, symbol: string) =>
+    server.app.inject({ method: 'POST', url: `/api/v1/models/${symbol}/train`, headers: { 'x-api-key': API_KEY }, payload: { epochs: 3 } });
+  const job = async (server: TestServer, id: string) => {
+    const res = await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}` });
+    return { status: res.statusCode, body: JSON.parse(res.body) as Json };
+  };
+
+  it('a queued job outlives the replica that took it; another replica reads it and refuses a duplicate with its id', async () => {
+    const first = await replica();
+    const accepted = await train(first, 'NVDA');
+    assert.equal(accepted.statusCode, 202, accepted.body);
+    const id = String((JSON.parse(accepted.body) as Json)['job_id']);
+    assert.equal(accepted.headers['location'], `/api/v1/jobs/${id}`);
+    await first.app.close();
+
+    const second = await replica();
+    try {
+      const seen = await job(second, id);
+      assert.equal(seen.status, 200);
+      assert.equal(seen.body['status'], 'queued', 'no worker runs: it waits in the queue');
+      assert.equal(seen.body['symbol'], 'NVDA');
+      const duplicate = await train(second, 'NVDA');
+      assert.equal(duplicate.statusCode, 409, duplicate.body);
+      assert.equal((JSON.parse(duplicate.body) as { details: Json }).details['job_id'], id);
+      assert.equal((await train(second, 'AAPL')).statusCode, 202, 'another symbol is not blocked');
+      assert.equal((await job(second, '00000000-0000-4000-8000-000000000000')).status, 404);
+    } finally {
+      await second.app.close();
+    }
+  });
+
+  it('Redis gone: POST /train and GET /jobs answer 503 QUEUE_UNAVAILABLE with Retry-After within seconds, predictions go on', async () => {
+    const server = await replica();
+    try {
+      await redis.kill();
+      const t0 = Date.now();
+      const res = await train(server, 'NVDA');
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal((JSON.parse(res.body) as Json)['code'], 'QUEUE_UNAVAILABLE');
+      assert.ok(Number(res.headers['retry-after']) > 0);
+      assert.ok(Date.now() - t0 < 10_000, 'answered, not hung');
+      const read = await job(server, '00000000-0000-4000-8000-000000000000');
+      assert.equal(read.status, 503);
+      assert.equal(read.body['code'], 'QUEUE_UNAVAILABLE');
+      const prediction = await server.app.inject({ method: 'GET', url: '/api/v1/predict/NVDA?days=2' });
+      assert.equal(prediction.statusCode, 200, 'neither the cache tier nor the rate limit fails requests for Redis');
+    } finally {
+      await redis.restart();
+      await server.app.close();
+    }
+  });
+});
