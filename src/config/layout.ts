@@ -13,6 +13,8 @@ export interface DataLayout {
   readonly historical: string;
   readonly stockDataCache: string;
   readonly predictions: string;
+  /** Live adaptive band states of the served model versions (see ml/adaptive-bands.ts). */
+  readonly adaptiveBands: string;
   /** The embedded prediction-tracking database (SQLite; its -wal and -shm files sit beside it). */
   readonly predictionsDb: string;
   readonly logs: string;
@@ -52,6 +54,7 @@ export function dataLayout(root: string, overrides: LayoutOverrides = {}): DataL
     stockDataCache: overrides.stockDataCache ?? path.join(stockData, 'cache'),
     predictions: path.join(stockData, 'predictions'),
     predictionsDb: path.join(stockData, 'predictions', 'predictions.sqlite'),
+    adaptiveBands: path.join(stockData, 'predictions', 'adaptive_bands'),
     logs,
     applicationLogs,
     logFile: overrides.logFile ?? path.join(applicationLogs, 'stock-prediction.log'),

@@ -1,11 +1,15 @@
-import { neutralAdaptiveState, updateAdaptiveState } from './evaluation/adaptive.js';
+import { ADAPTIVE_RULES, MISS_RATE_80, MISS_RATE_95, neutralAdaptiveState, updateAdaptiveState } from './evaluation/adaptive.js';
 import { fitDirectionModel, probabilityUp } from './evaluation/calibration.js';
 import { calibrateIntervals, intervalHalfWidths } from './evaluation/conformal.js';
 import { fitShrinkage, shrinkForecast } from './evaluation/shrinkage.js';
-import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY, type VolatilityObservation } from './evaluation/volatility.js';
+import { intervalScore } from './evaluation/metrics.js';
+import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY } from './evaluation/volatility.js';
 import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
-import type { AdaptiveIntervalState, Calibration, IntervalCalibration } from './types.js';
+import type { AdaptiveIntervalState, AdaptiveRule, BandSelection, Calibration, IntervalCalibration, IntervalWindow, VolatilityModel } from './types.js';
+
+/** What serving a forecast needs of a calibration (the adaptive state comes separately, per symbol). */
+export type ServingCalibration = Pick<Calibration, 'shrinkage' | 'volatility' | 'intervals' | 'direction' | 'adaptive_rule'>;
 
 /**
  * From the network's raw output to what is served: the point forecast shrunk towards naive, bands of
@@ -49,7 +53,7 @@ export interface CalibratedOutput {
 }
 
 export function applyCalibration(
-  calibration: Omit<Calibration, 'adaptive'>,
+  calibration: ServingCalibration,
   raw: readonly number[],
   returns: readonly number[],
   adaptive?: AdaptiveIntervalState,
@@ -74,35 +78,119 @@ export interface CalibrationDay {
   readonly actual: readonly number[];
 }
 
+/** A held-out day of one series, in order: `day` is its position in the series (any increasing day index). */
+export interface SequencedDay extends CalibrationDay {
+  readonly day: number;
+}
+
+/** Validation days of one series (symbol), in day order. */
+export type ValidationSeries = readonly SequencedDay[];
+
 /** At most this many training days fit the GARCH (evenly spaced): its likelihood is flat well before that. */
 const GARCH_FIT_DAYS = 1500;
 
 /**
- * Fits everything on held-out validation days except the GARCH parameters (training days) and the
- * base rate of up days (training + validation days, passed in): shrinkage factors per step, the
- * volatility model (EWMA or GARCH, lower validation QLIKE), conformal quantiles of the residuals of the
- * shrunk forecast normalised by that model's volatility, and the probability of an up day.
+ * The share of each series' validation days the band-rule selection calibrates on; the rest (after a
+ * purge of one horizon, so no fitted target day is scored) is where candidate rules compete.
  */
-export function fitCalibration(training: readonly VolatilityObservation[], validation: readonly CalibrationDay[], rate: number): Omit<Calibration, 'adaptive'> {
+export const SELECTION_FIT_SHARE = 0.6;
+
+const WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation'];
+
+/** Conformal quantiles of `days`' residuals of the shrunk forecast, normalised by the volatility model's forecast. */
+function fitIntervals(days: readonly CalibrationDay[], shrinkage: readonly number[], volatility: VolatilityModel, horizon: number): IntervalCalibration {
+  const scale = days.map((d) => horizonVariances(volatility, d.returns, horizon).map(Math.sqrt));
+  return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale);
+}
+
+/** The days a window's quantiles are computed on. */
+const windowDays = (window: IntervalWindow, training: readonly CalibrationDay[], validation: readonly CalibrationDay[]): readonly CalibrationDay[] =>
+  window === 'validation' ? validation : [...training, ...validation];
+
+/**
+ * Chooses the quantile window and the adaptive conformal rule on validation data only (never the test
+ * split): per series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation
+ * days (with the training days for the 'training_and_validation' window), then every candidate (window
+ * × ADAPTIVE_RULES) serves the remaining validation days in order, outcomes applied as they mature, and
+ * is scored by the pooled Winkler interval score of its 80 % and 95 % bands, summed. The lowest wins;
+ * ties keep the earlier candidate (validation window, less adaptation). With too few days for both
+ * parts, the validation window without adaptation is served.
+ */
+export function selectBandRule(
+  training: readonly CalibrationDay[],
+  series: readonly ValidationSeries[],
+  base: Pick<ServingCalibration, 'volatility' | 'direction'>,
+  horizon: number,
+): { window: IntervalWindow; rule: AdaptiveRule; selection: BandSelection } {
+  const fit: SequencedDay[] = [];
+  const select: SequencedDay[][] = [];
+  for (const days of series) {
+    const cut = Math.floor(days.length * SELECTION_FIT_SHARE);
+    const first = days[cut];
+    if (first === undefined) continue;
+    fit.push(...days.filter((d) => d.day + horizon <= first.day));
+    select.push(days.slice(cut));
+  }
+  const selectionDays = select.reduce((n, s) => n + s.length, 0);
+  const fallback = { window: 'validation' as const, rule: ADAPTIVE_RULES[0] as AdaptiveRule };
+  if (fit.length < 2 * horizon || selectionDays < 2 * horizon) return { ...fallback, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: [] } };
+  const shrinkage = fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw));
+  const candidates = WINDOWS.flatMap((window) => {
+    const intervals = fitIntervals(windowDays(window, training, fit), shrinkage, base.volatility, horizon);
+    return ADAPTIVE_RULES.map((rule) => {
+      let [cells, score, inside80, inside95] = [0, 0, 0, 0];
+      for (const days of select) {
+        const { outputs } = serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, days);
+        outputs.forEach((o, k) => {
+          (days[k] as SequencedDay).actual.forEach((a, h) => {
+            if (Number.isNaN(a)) return;
+            const [p, w80, w95] = [o.served[h] as number, o.w80[h] as number, o.w95[h] as number];
+            cells += 1;
+            score += intervalScore(p - w80, p + w80, a, MISS_RATE_80) + intervalScore(p - w95, p + w95, a, MISS_RATE_95);
+            inside80 += Math.abs(a - p) <= w80 ? 1 : 0;
+            inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
+          });
+        });
+      }
+      return { window, ...rule, interval_score: (100 * score) / cells, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
+    });
+  });
+  const best = candidates.reduce((b, c) => (c.interval_score < b.interval_score ? c : b));
+  return { window: best.window, rule: { rate: best.rate, divide_by_step: best.divide_by_step }, selection: { fit_days: fit.length, selection_days: selectionDays, candidates } };
+}
+
+/**
+ * Fits everything on training and validation days, never the test split: GARCH(1,1) parameters on the
+ * training days; the base rate of up days on training + validation days (passed in); on validation
+ * days the shrinkage factors per step, the volatility model (EWMA or GARCH, lower validation QLIKE) and
+ * the probability of an up day; the quantile window and adaptive rule by selectBandRule (validation
+ * only); then the conformal quantiles of the residuals of the shrunk forecast, normalised by the
+ * volatility model's forecast, on the chosen window's days. `training` days carry the network's
+ * in-sample forecasts: they enter the quantiles only through the shrunk forecast, whose factor (0
+ * without validated skill) was fitted on validation, and only if validation prefers that window.
+ */
+export function fitCalibration(training: readonly CalibrationDay[], series: readonly ValidationSeries[], rate: number): Omit<Calibration, 'adaptive'> {
+  const validation = series.flat();
   const stride = Math.max(1, Math.ceil(training.length / GARCH_FIT_DAYS));
-  const garch = fitGarch(training.filter((_, i) => i % stride === 0));
-  const actual = validation.map((d) => d.actual);
-  const raw = validation.map((d) => d.raw);
-  const horizon = raw[0]?.length ?? 0;
-  const realised = actual.map(realisedVariances);
+  const garch = fitGarch(training.filter((_, i) => i % stride === 0).map((d) => ({ trailingReturns: d.returns, nextReturn: d.actual[0] as number })));
+  const horizon = validation[0]?.raw.length ?? 0;
+  const realised = validation.map((d) => realisedVariances(d.actual));
   const ewmaQlike = meanQlike(validation.map((d) => horizonVariances(RISKMETRICS, d.returns, horizon)), realised);
   const garchQlike = meanQlike(validation.map((d) => horizonVariances(garch, d.returns, horizon)), realised);
   const volatility = garchQlike <= ewmaQlike ? garch : RISKMETRICS;
-  const shrinkage = fitShrinkage(actual, raw);
-  const scale = validation.map((d) => horizonVariances(volatility, d.returns, horizon).map(Math.sqrt));
-  const intervals: IntervalCalibration = calibrateIntervals(actual, raw.map((r) => shrinkForecast(shrinkage, r)), scale);
-  const direction = fitDirectionModel(actual.map((a) => a[0] as number), raw.map((r) => r[0] as number), rate);
-  return { shrinkage, volatility, volatility_selection: { garch, ewma_qlike: ewmaQlike, garch_qlike: garchQlike }, intervals, direction };
-}
-
-/** A held-out day of one series, in order: `day` is its position in the series (any increasing day index). */
-export interface SequencedDay extends CalibrationDay {
-  readonly day: number;
+  const shrinkage = fitShrinkage(validation.map((d) => d.actual), validation.map((d) => d.raw));
+  const direction = fitDirectionModel(validation.map((d) => d.actual[0] as number), validation.map((d) => d.raw[0] as number), rate);
+  const { window, rule, selection } = selectBandRule(training, series, { volatility, direction }, horizon);
+  return {
+    shrinkage,
+    volatility,
+    volatility_selection: { garch, ewma_qlike: ewmaQlike, garch_qlike: garchQlike },
+    intervals: fitIntervals(windowDays(window, training, validation), shrinkage, volatility, horizon),
+    interval_window: window,
+    direction,
+    adaptive_rule: rule,
+    band_selection: selection,
+  };
 }
 
 /**
@@ -111,7 +199,7 @@ export interface SequencedDay extends CalibrationDay {
  * d + h). Returns each day's output and the state once every available outcome has matured.
  */
 export function serveSequentially(
-  calibration: Omit<Calibration, 'adaptive'>,
+  calibration: ServingCalibration,
   days: readonly SequencedDay[],
 ): { outputs: CalibratedOutput[]; final: AdaptiveIntervalState } {
   const horizon = calibration.shrinkage.length;
@@ -120,7 +208,7 @@ export function serveSequentially(
   const apply = (until: number): void => {
     const due = pending.filter((p) => p.matures <= until).sort((a, b) => a.matures - b.matures || a.step - b.step);
     pending = pending.filter((p) => p.matures > until);
-    for (const outcome of due) state = updateAdaptiveState(state, outcome);
+    for (const outcome of due) state = updateAdaptiveState(state, outcome, calibration.adaptive_rule);
   };
   const outputs = days.map((d) => {
     apply(d.day);

@@ -143,6 +143,31 @@ export interface AdaptiveIntervalState {
   readonly outcomes: number;
 }
 
+/** How the adaptive band state moves per matured outcome (see evaluation/adaptive.ts). */
+export interface AdaptiveRule {
+  /** Step of log(width multiplier) per outcome, before any division by the horizon step. */
+  readonly rate: number;
+  readonly divide_by_step: boolean;
+}
+
+/**
+ * Which days the conformal quantiles are computed on: the validation split only (nearest the test
+ * period), or the training split's days as well (many more regimes, long horizons far less noisy).
+ */
+export type IntervalWindow = 'validation' | 'training_and_validation';
+
+/**
+ * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
+ * fitted on the window's days before the later part of the validation split, then each candidate served
+ * day by day over that later part (after a purge of one horizon) and scored by the pooled Winkler
+ * interval score (80 % + 95 %, log-return %). `fit_days`: validation days of the earlier part.
+ */
+export interface BandSelection {
+  readonly fit_days: number;
+  readonly selection_days: number;
+  readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
+}
+
 /** Everything fitted on the validation split (volatility: on the training split) that turns network output into what is served. */
 export interface Calibration {
   /** Served cumulative log return at step h = shrinkage[h] × the network's (0: naive; 1: the network as is). */
@@ -151,6 +176,10 @@ export interface Calibration {
   readonly volatility: VolatilityModel;
   readonly volatility_selection: { readonly garch: VolatilityModel; readonly ewma_qlike: number; readonly garch_qlike: number };
   readonly intervals: IntervalCalibration;
+  /** The days the quantiles were computed on, the adaptive conformal rule served, and the validation evidence both were chosen on. */
+  readonly interval_window: IntervalWindow;
+  readonly adaptive_rule: AdaptiveRule;
+  readonly band_selection: BandSelection;
   /** Adaptive band state after the test split's matured outcomes, per symbol (upper-case): where serving starts. */
   readonly adaptive: Readonly<Record<string, AdaptiveIntervalState>>;
   readonly direction: DirectionModel;
@@ -231,6 +260,23 @@ export interface TestForecastPoint {
   readonly naive: number;
   /** The served probability that this close is above the previous one. */
   readonly probability_up: number;
+  /**
+   * The same forecast at the longer reported steps (5, 20, 60 within the horizon) whose day has
+   * realised inside the test split; the naive forecast is still `naive`. Absent in older versions.
+   */
+  readonly horizons?: readonly HorizonForecastPoint[];
+}
+
+/** One forecast's served prices `step` trading days ahead, and the realised close that day. */
+export interface HorizonForecastPoint {
+  readonly step: number;
+  readonly actual: number;
+  readonly predicted: number;
+  readonly lstm_predicted: number;
+  readonly lower_80: number;
+  readonly upper_80: number;
+  readonly lower_95: number;
+  readonly upper_95: number;
 }
 
 /**

@@ -39,6 +39,9 @@ export function calibrationBody(c: Calibration): z.output<typeof CalibrationBody
     volatility_selection: { ...c.volatility_selection, garch: { ...c.volatility_selection.garch } },
     intervals: { q80: [...c.intervals.q80], q95: [...c.intervals.q95], scaled_by: c.intervals.scaled_by },
     direction: { ...c.direction },
+    interval_window: c.interval_window,
+    adaptive_rule: { ...c.adaptive_rule },
+    band_selection: { ...c.band_selection, candidates: c.band_selection.candidates.map((x) => ({ ...x })) },
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AdaptiveBands } from '../ml/adaptive-bands.js';
 import { predictionCacheKey } from './prediction-cache-key.js';
 import { forEachLimited } from '../async/for-each-limited.js';
 import { LruMap } from '../cache/lru.js';
@@ -19,6 +20,8 @@ export interface PredictionServiceOptions {
   readonly ttlSeconds: number;
   /** The tfjs backend running inference (a label of inference_duration_seconds). */
   readonly backend: string;
+  /** Live adaptive band states (served instead of the model's end-of-test-split one once outcomes have matured). */
+  readonly bands?: AdaptiveBands;
   /** Clock of prediction timestamps and of the bars memo's reuse window, injectable for tests. */
   readonly now?: () => Date;
 }
@@ -195,10 +198,13 @@ export class PredictionService {
     try {
       const meta = lease.forecaster.metadata;
       const lastBar = bars[bars.length - 1] as Bar;
+      // the symbol's live adaptive band state (from outcomes matured after the test split); else the model's own
+      const adaptive = this.options.bands?.live(meta, symbol);
       const key = predictionCacheKey({
         symbol,
         // The key of the answering model is part of its version: a symbol's own model and the global one never share entries.
-        modelVersion: `${lease.key}/${meta.version}`,
+        // So are the live bands: an outcome that moves them makes the next answer new.
+        modelVersion: `${lease.key}/${meta.version}${adaptive === undefined ? '' : `/bands${adaptive.outcomes}`}`,
         lastBarDate: lastBar.date,
         horizon: days,
       });
@@ -208,8 +214,7 @@ export class PredictionService {
           const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend, inference: lease.forecaster.inference.path });
           let forecast;
           try {
-            // the symbol picks the model's adaptive band state for it (from the matured test-split outcomes)
-            forecast = await lease.forecaster.forecast(bars, days, { symbol });
+            forecast = await lease.forecaster.forecast(bars, days, adaptive === undefined ? { symbol } : { symbol, adaptive });
           } catch (error) {
             if (error instanceof InsufficientBarsError) {
               throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available }, 'INSUFFICIENT_HISTORY');

@@ -100,6 +100,19 @@ export const CalibrationBody = z.object({
   direction: z
     .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
     .describe('Probability of an up day: logistic around the base rate; the validation slope is shrunk by its t-statistic'),
+  interval_window: z.enum(['validation', 'training_and_validation']).describe('Days the conformal quantiles were computed on (chosen on validation, see band_selection)'),
+  adaptive_rule: z
+    .object({ rate: z.number(), divide_by_step: z.boolean() })
+    .describe('Adaptive conformal step per matured outcome: log(band multiplier) += rate (÷ horizon step if divide_by_step) × (miss − miss rate)'),
+  band_selection: z
+    .object({
+      fit_days: z.number().int(),
+      selection_days: z.number().int(),
+      candidates: z.array(
+        z.object({ window: z.string(), rate: z.number(), divide_by_step: z.boolean(), interval_score: z.number(), coverage_80: z.number(), coverage_95: z.number() }),
+      ),
+    })
+    .describe('Validation-only choice of interval_window and adaptive_rule: each candidate fitted on the earlier validation days, scored (pooled Winkler 80 + 95) on the later ones'),
 });
 
 /**
@@ -205,6 +218,21 @@ export const TestForecastsBody = z.object({
       lower_95: z.number(),
       upper_95: z.number(),
       naive: z.number().describe('The naive forecast: the previous adjusted close'),
+      horizons: z
+        .array(
+          z.object({
+            step: z.number().int().describe('Trading days ahead of the forecast day (5, 20 or 60)'),
+            actual: z.number(),
+            predicted: z.number(),
+            lstm_predicted: z.number(),
+            lower_80: z.number(),
+            upper_80: z.number(),
+            lower_95: z.number(),
+            upper_95: z.number(),
+          }),
+        )
+        .optional()
+        .describe('The same forecast at the longer reported steps whose day has realised inside the test split'),
     }),
   ),
 });

@@ -1,3 +1,4 @@
+import { AdaptiveBands } from '../ml/adaptive-bands.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DIR_MODE } from '../fs/atomic-file.js';
@@ -48,6 +49,8 @@ export interface Services {
   readonly predictions: PredictionService;
   /** In-process worker threads without Redis; the BullMQ queue (run by ROLE=worker processes) with REDIS_URL. */
   readonly jobs: TrainingJobQueue;
+  /** The served bands' adaptive state, moved by matured outcomes from the tracking store. */
+  readonly adaptiveBands: AdaptiveBands;
   /** The data source's last real outcome, cache hits aside (health reports it without calling the source). */
   readonly lastFetch: () => FetchEvent | undefined;
   /** PING to the Redis tier with a deadline (round trip in ms); undefined without REDIS_URL. */
@@ -168,8 +171,10 @@ export function createServices(options: ServiceOptions): Services {
 
   const publicMessage = serverPathRedactor(config.layout);
   const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage });
+  const adaptiveBands = new AdaptiveBands(layout.adaptiveBands);
   const predictions = new PredictionService({
     registry,
+    bands: adaptiveBands,
     market,
     cache,
     metrics,
@@ -205,6 +210,7 @@ export function createServices(options: ServiceOptions): Services {
     cache,
     registry,
     predictions,
+    adaptiveBands,
     jobs,
     lastFetch: () => lastFetch,
     pingRedis: redis?.ping.bind(redis),

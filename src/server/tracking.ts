@@ -4,6 +4,7 @@ import { symbolOfModelKey } from '../ml/types.js';
 import { runDaily, type OutcomeListener, type RunRequest, type TrackingDeps } from '../tracking/daily-run.js';
 import { openTrackingStore } from '../tracking/open.js';
 import type { DailyRun, TrackingStore } from '../tracking/store.js';
+import { withServedBands } from './adaptive-outcomes.js';
 import { tradingSignal } from './prediction-body.js';
 import type { Services } from './services.js';
 
@@ -62,7 +63,10 @@ export class Tracking {
     return {
       store: this.store(),
       market,
-      acquire: (symbol) => registry.acquire(symbol),
+      acquire: (symbol) => {
+        const lease = registry.acquire(symbol);
+        return lease && withServedBands(lease, symbol, this.services.adaptiveBands);
+      },
       signal: (current, predicted) => tradingSignal(current, predicted, { buy: config.buyThreshold, sell: config.sellThreshold }),
       horizon: config.dailyPrediction.horizon,
       onOutcomes: (symbol, scored) => {

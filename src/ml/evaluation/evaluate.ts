@@ -1,4 +1,4 @@
-import type { Evaluation, HorizonScore, TestForecastPoint } from '../types.js';
+import type { Evaluation, HorizonForecastPoint, HorizonScore, TestForecastPoint } from '../types.js';
 import { brierScore, reliabilityTable } from './calibration.js';
 import {
   correlation,
@@ -146,31 +146,38 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
   };
 }
 
+/** The served prices of one forecast at 0-based step h: forecast, network, bands, and the realised close. */
+function pricesAtStep(f: ScoredForecast, h: number): Omit<HorizonForecastPoint, 'step'> {
+  const r = f.predicted[h] as number;
+  const band = (w: number): number => f.lastPrice * Math.exp(r + w);
+  const [w80, w95] = [f.w80[h] as number, f.w95[h] as number];
+  return {
+    actual: f.lastPrice * Math.exp(f.actual[h] as number),
+    predicted: f.lastPrice * Math.exp(r),
+    lstm_predicted: f.lastPrice * Math.exp(f.raw[h] as number),
+    lower_80: band(-w80),
+    upper_80: band(w80),
+    lower_95: band(-w95),
+    upper_95: band(w95),
+  };
+}
+
 /**
- * The next-day prices behind `evaluateForecasts`, one point per forecast with a realised next day:
- * what was served (price, bands, probability of an up day), what the network said, what happened and
- * what naive predicted.
+ * The prices behind `evaluateForecasts`, one point per forecast with a realised next day: what was
+ * served (price, bands, probability of an up day), what the network said, what happened and what naive
+ * predicted, next day and at the other REPORTED_STEPS that have realised (so the per-horizon figures
+ * can be recomputed from stored forecasts, not only the next-day ones).
  */
 export function nextDayForecastPoints(forecasts: readonly ScoredForecast[]): TestForecastPoint[] {
   return forecasts
     .filter((f) => !Number.isNaN(f.actual[0]))
-    .map((f) => {
-      const r = f.predicted[0] as number;
-      const band = (w: number): number => f.lastPrice * Math.exp(r + w);
-      const [w80, w95] = [f.w80[0] as number, f.w95[0] as number];
-      return {
-        date: f.date,
-        actual: f.lastPrice * Math.exp(f.actual[0] as number),
-        predicted: f.lastPrice * Math.exp(r),
-        lstm_predicted: f.lastPrice * Math.exp(f.raw[0] as number),
-        lower_80: band(-w80),
-        upper_80: band(w80),
-        lower_95: band(-w95),
-        upper_95: band(w95),
-        naive: f.lastPrice,
-        probability_up: f.probabilityUp,
-      };
-    });
+    .map((f) => ({
+      date: f.date,
+      ...pricesAtStep(f, 0),
+      naive: f.lastPrice,
+      probability_up: f.probabilityUp,
+      horizons: REPORTED_STEPS.filter((step) => step > 1 && step <= f.actual.length && !Number.isNaN(f.actual[step - 1])).map((step) => ({ step, ...pricesAtStep(f, step - 1) })),
+    }));
 }
 
 /** Significance level of the Diebold–Mariano test behind `beats_naive`. */

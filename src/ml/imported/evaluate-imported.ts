@@ -49,7 +49,7 @@ export function evaluateImported(input: ImportedEvaluationInput): ImportedEvalua
       }),
     );
   };
-  const calibration = calibrateOnDataset(dataset, predictLogReturns(dataset.validation));
+  const calibration = calibrateOnDataset(dataset, predictLogReturns(dataset.train), predictLogReturns(dataset.validation));
   const { forecasts, adaptive } = scoredForecasts(dataset.test, predictLogReturns(dataset.test), calibration);
   const evaluation = evaluateForecasts(forecasts);
   return { evaluation, beats_naive: beatsNaive(evaluation), calibration: { ...calibration, adaptive }, testForecasts: testForecastsBySymbol(dataset.test, forecasts) };

@@ -48,16 +48,30 @@ function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput
 }
 
 /**
- * The calibration of a network from its raw forecasts of the dataset's validation samples: GARCH on the
- * training days, the base rate of up days on training + validation days, the rest on validation
- * (fitCalibration). Shared by trained and imported networks.
+ * The calibration of a network from its raw forecasts of the dataset's training and validation samples
+ * (fitCalibration: every choice on training or validation days). Shared by trained and imported networks.
  */
-export function calibrateOnDataset(dataset: Dataset, validationPredicted: readonly (readonly number[])[]): Omit<Calibration, 'adaptive'> {
+export function calibrateOnDataset(
+  dataset: Dataset,
+  trainingPredicted: readonly (readonly number[])[],
+  validationPredicted: readonly (readonly number[])[],
+): Omit<Calibration, 'adaptive'> {
   return fitCalibration(
-    dataset.train.map((s) => ({ trailingReturns: trailingReturns(s.featureRows, s.row), nextReturn: s.targets[0] as number })),
-    dataset.validation.map((s, i) => ({ raw: validationPredicted[i] as readonly number[], returns: trailingReturns(s.featureRows, s.row), actual: s.targets })),
+    [...sequencedDays(dataset.train, trainingPredicted).values()].flatMap((series) => series.map((d) => d.day)),
+    [...sequencedDays(dataset.validation, validationPredicted).values()].map((series) => series.map((d) => d.day)),
     baseRate([...dataset.train, ...dataset.validation].map((s) => s.targets[0] as number)),
   );
+}
+
+/** Samples with their raw predictions as held-out days, per symbol in date order, each with its sample index. */
+function sequencedDays(samples: readonly Sample[], predicted: readonly (readonly number[])[]): Map<string, { index: number; day: SequencedDay }[]> {
+  const bySymbol = new Map<string, { index: number; day: SequencedDay }[]>();
+  samples.forEach((s, index) => {
+    const day = { day: s.row, raw: predicted[index] as readonly number[], returns: trailingReturns(s.featureRows, s.row), actual: s.targets };
+    bySymbol.set(s.symbol, [...(bySymbol.get(s.symbol) ?? []), { index, day }]);
+  });
+  for (const days of bySymbol.values()) days.sort((a, b) => a.day.day - b.day.day);
+  return bySymbol;
 }
 
 /** Builds the samples, fits scaler and network on the train split, calibrates on validation. */
@@ -84,7 +98,8 @@ export async function fitAndCalibrate(
         eta_seconds: perEpoch * (config.epochs - report.epoch),
       });
     });
-    const calibration = calibrateOnDataset(dataset, predictSamples(model, dataset.validation, config.window, scaler));
+    const predict = (samples: readonly Sample[]): number[][] => predictSamples(model, samples, config.window, scaler);
+    const calibration = calibrateOnDataset(dataset, predict(dataset.train), predict(dataset.validation));
     return { model, scaler, dataset, calibration, fit };
   } catch (error) {
     model.dispose();
@@ -111,21 +126,13 @@ export function scoredForecasts(
   const horizon = calibration.shrinkage.length;
   const forecasts: ScoredForecast[] = new Array<ScoredForecast>(samples.length);
   const adaptive: Record<string, AdaptiveIntervalState> = {};
-  const bySymbol = new Map<string, number[]>();
-  samples.forEach((s, i) => bySymbol.set(s.symbol, [...(bySymbol.get(s.symbol) ?? []), i]));
-  for (const [symbol, indices] of bySymbol) {
-    const order = [...indices].sort((a, b) => (samples[a] as Sample).row - (samples[b] as Sample).row);
-    const days: SequencedDay[] = order.map((i) => {
-      const s = samples[i] as Sample;
-      return { day: s.row, raw: predicted[i] as number[], returns: trailingReturns(s.featureRows, s.row), actual: s.targets };
-    });
-    const { outputs, final } = serveSequentially(calibration, days);
+  for (const [symbol, days] of sequencedDays(samples, predicted)) {
+    const { outputs, final } = serveSequentially(calibration, days.map((d) => d.day));
     adaptive[symbol] = final;
-    order.forEach((i, k) => {
-      const s = samples[i] as Sample;
+    days.forEach(({ index, day }, k) => {
+      const s = samples[index] as Sample;
       const output = outputs[k] as (typeof outputs)[number];
-      const day = days[k] as SequencedDay;
-      forecasts[i] = {
+      forecasts[index] = {
         date: s.nextDate,
         lastPrice: s.lastPrice,
         driftPerDay: s.driftPerDay,

@@ -6,6 +6,7 @@ import { DailyScheduler } from '../daily-scheduler.js';
 import { predictionRoutes } from '../routes/predictions.js';
 import type { Services } from '../services.js';
 import { refreshAccuracyMetrics, recordDailyRun } from '../tracking-metrics.js';
+import { adaptiveOutcomeListener } from '../adaptive-outcomes.js';
 import { Tracking } from '../tracking.js';
 
 declare module 'fastify' {
@@ -23,6 +24,8 @@ declare module 'fastify' {
 async function trackingPlugin(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { metrics } = services;
   const tracking = new Tracking(services, app.log);
+  // matured outcomes move the served bands (adaptive conformal); the state survives restarts
+  tracking.onOutcomes(adaptiveOutcomeListener(services.registry, services.adaptiveBands, app.log));
   await tracking.open();
   let refreshing: Promise<void> | undefined;
   const refreshMetrics = (): void => {

@@ -150,6 +150,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         lower_95: price(p.lower_95),
         upper_95: price(p.upper_95),
         naive: price(p.naive),
+        ...(p.horizons !== undefined
+          ? { horizons: p.horizons.map((h) => ({ step: h.step, actual: price(h.actual), predicted: price(h.predicted), lstm_predicted: price(h.lstm_predicted), lower_80: price(h.lower_80), upper_80: price(h.upper_80), lower_95: price(h.lower_95), upper_95: price(h.upper_95) })) }
+          : {}),
       }));
       return {
         symbol,

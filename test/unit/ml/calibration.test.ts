@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { applyCalibration, serveSequentially } from '../../../src/ml/calibrate.js';
-import { ADAPTIVE_RATE, covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
+import { covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
 import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
 import { evaluateForecasts, Z_80, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../../src/ml/evaluation/shrinkage.js';
@@ -138,18 +138,22 @@ describe('probability of an up day', () => {
   });
 });
 
+/** A rule like one validation may choose: rate 0.03, divided by the horizon step. */
+const RULE = { rate: 0.03, divide_by_step: true } as const;
+const ADAPTIVE_RATE = RULE.rate;
+
 describe('adaptive conformal update', () => {
   test('by hand: a miss widens, a hit narrows, by rate / step; the input is not modified', () => {
     const start = neutralAdaptiveState(2);
-    const missed = updateAdaptiveState(start, { step: 1, covered_80: false, covered_95: true });
+    const missed = updateAdaptiveState(start, { step: 1, covered_80: false, covered_95: true }, RULE);
     near(missed.log_scale_80[0] as number, ADAPTIVE_RATE * 0.8);
     near(missed.log_scale_95[0] as number, -ADAPTIVE_RATE * 0.05);
     assert.equal(missed.outcomes, 1);
-    const second = updateAdaptiveState(missed, { step: 2, covered_80: true, covered_95: false });
+    const second = updateAdaptiveState(missed, { step: 2, covered_80: true, covered_95: false }, RULE);
     near(second.log_scale_80[1] as number, (-ADAPTIVE_RATE * 0.2) / 2);
     near(second.log_scale_95[1] as number, (ADAPTIVE_RATE * 0.95) / 2);
     assert.deepEqual(start, neutralAdaptiveState(2));
-    assert.throws(() => updateAdaptiveState(start, { step: 3, covered_80: true, covered_95: true }), RangeError);
+    assert.throws(() => updateAdaptiveState(start, { step: 3, covered_80: true, covered_95: true }, RULE), RangeError);
     assert.equal(covers(1, 2, 2), true);
     assert.equal(covers(1, 2, 2.0001), false);
   });
@@ -164,7 +168,7 @@ describe('adaptive conformal update', () => {
       const w80 = Z_80 * Math.exp(state.log_scale_80[0] as number);
       const w95 = 1.959964 * Math.exp(state.log_scale_95[0] as number);
       inside.push(Math.abs(residual) <= w80);
-      state = updateAdaptiveState(state, { step: 1, covered_80: Math.abs(residual) <= w80, covered_95: Math.abs(residual) <= w95 });
+      state = updateAdaptiveState(state, { step: 1, covered_80: Math.abs(residual) <= w80, covered_95: Math.abs(residual) <= w95 }, RULE);
     }
     const late = inside.slice(-3000);
     near(late.filter(Boolean).length / late.length, 0.8, 0.03);
@@ -178,6 +182,9 @@ describe('adaptive conformal update', () => {
       volatility_selection: { garch: { kind: 'garch', alpha: 0.05, beta: 0.9 }, ewma_qlike: 0, garch_qlike: 0 },
       intervals: { q80: [1, 1], q95: [2, 2], scaled_by: 'volatility_forecast' },
       direction: { base_rate: 0.5, scale: 1, fitted_slope: 0, slope_t: 0, slope: 0 },
+      adaptive_rule: RULE,
+      interval_window: 'validation',
+      band_selection: { fit_days: 0, selection_days: 0, candidates: [] },
     };
     const returns = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? 0.01 : -0.01));
     // every realised move is far outside the bands: each matured outcome is a miss

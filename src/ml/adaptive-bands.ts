@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DIR_MODE, writeFileAtomic } from '../fs/atomic-file.js';
+import { mkdir } from 'node:fs/promises';
+import { updateAdaptiveState } from './evaluation/adaptive.js';
+import type { AdaptiveIntervalState, ModelMetadata } from './types.js';
+
+/**
+ * The served bands' adaptive conformal state kept up to date from live matured outcomes (the tracking
+ * store scores a forecast when its target day's close arrives and hands it to `record`). A version's
+ * state per symbol starts where its test split left it (metadata calibration.adaptive) and moves by the
+ * version's own validated rule (calibration.adaptive_rule) with every outcome of a forecast it issued
+ * after that split, in the order the outcomes matured. One JSON file per model version
+ * (`<dir>/<key>_<version>.json`, { symbol: state }), written atomically after each batch and read on
+ * first use: a restart serves the same bands as before it. Outcomes of forecasts issued on or before the
+ * test split's last day are already in the metadata state (or are replays of it) and are not applied again.
+ */
+
+/** What a matured forecast step tells the adaptive state (from a tracking-store row and its outcome). */
+export interface LiveOutcome {
+  readonly issue_date: string;
+  readonly target_date: string;
+  /** 1-based step of the forecast that matured. */
+  readonly horizon: number;
+  readonly inside_80: boolean;
+  readonly inside_95: boolean;
+}
+
+type VersionStates = Record<string, AdaptiveIntervalState>;
+
+export class AdaptiveBands {
+  private readonly versions = new Map<string, VersionStates>();
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(private readonly dir: string) {}
+
+  private file(metadata: ModelMetadata): string {
+    return path.join(this.dir, `${metadata.key}_${metadata.version}.json`);
+  }
+
+  /** The version's stored live states; an unreadable file counts as none (the metadata state then serves) and is replaced on the next write. */
+  private statesOf(metadata: ModelMetadata): VersionStates {
+    const id = `${metadata.key}/${metadata.version}`;
+    let states = this.versions.get(id);
+    if (states === undefined) {
+      try {
+        states = JSON.parse(readFileSync(this.file(metadata), 'utf8')) as VersionStates;
+      } catch {
+        states = {};
+      }
+      this.versions.set(id, states);
+    }
+    return states;
+  }
+
+  /** The live state of `symbol`'s bands under this version; undefined until an outcome after the test split has matured. */
+  live(metadata: ModelMetadata, symbol: string): AdaptiveIntervalState | undefined {
+    return this.statesOf(metadata)[symbol];
+  }
+
+  /** The state `symbol`'s bands are served with: the live one, else the version's end-of-test-split one (undefined when it has none). */
+  state(metadata: ModelMetadata, symbol: string): AdaptiveIntervalState | undefined {
+    return this.live(metadata, symbol) ?? metadata.calibration.adaptive[symbol];
+  }
+
+  /**
+   * Applies the outcomes of forecasts `metadata`'s version issued for `symbol` after its test split,
+   * oldest target day first (steps beyond the version's horizon are ignored), and persists the state.
+   * Returns how many were applied.
+   */
+  async record(metadata: ModelMetadata, symbol: string, outcomes: readonly LiveOutcome[]): Promise<number> {
+    const live = outcomes
+      .filter((o) => o.issue_date > metadata.evaluation.test_to && o.horizon >= 1 && o.horizon <= metadata.horizon)
+      .sort((a, b) => (a.target_date < b.target_date ? -1 : a.target_date > b.target_date ? 1 : a.horizon - b.horizon));
+    if (live.length === 0) return 0;
+    const states = this.statesOf(metadata);
+    let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
+    for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, metadata.calibration.adaptive_rule);
+    states[symbol] = state;
+    const text = `${JSON.stringify(states)}\n`;
+    const file = this.file(metadata);
+    // one write at a time, in order: the file always holds a whole, most recent state
+    this.writes = this.writes.catch(() => undefined).then(async () => {
+      await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      await writeFileAtomic(file, text);
+    });
+    await this.writes;
+    return live.length;
+  }
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { after, describe, test } from 'node:test';
+import { AdaptiveBands } from '../../src/ml/adaptive-bands.js';
+import { intervalHalfWidths } from '../../src/ml/evaluation/conformal.js';
+import { createRng } from '../../src/ml/random.js';
+import type { ModelMetadata } from '../../src/ml/types.js';
+import { artifacts, tempDir } from '../model-store/fixtures.js';
+
+/** A served version's metadata (the model-store fixture's calibration: horizon 2, rule 0.03 ÷ step, test split to 2024-06-28). */
+const metadata = (): ModelMetadata => ({ ...artifacts('nvda', 1).metadata, version: 'v20240701T000000Z', scaler_sha256: 'x' });
+
+/** Box–Muller standard normal draw. */
+const gaussian = (rng: ReturnType<typeof createRng>): number => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+
+/** Trading-ish days after the test split, one per call, as YYYY-MM-DD. */
+function days(from: string): () => string {
+  const d = new Date(`${from}T00:00:00Z`);
+  return () => {
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  };
+}
+
+describe('live adaptive bands: matured outcomes from the tracking store move the served bands', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  test('after a regime change (twice the volatility) next-day coverage recovers to ~80 %, and a restart serves the same bands', async () => {
+    const dir = await tempDir('adaptive-bands');
+    dirs.push(dir);
+    const meta = metadata();
+    const bands = new AdaptiveBands(dir);
+    const rng = createRng(7);
+    const next = days('2024-07-01');
+    const inside: boolean[] = [];
+    // calibrated for unit-scale residuals (q80 = 1.3, q95 = 2 at scale 1); the world's residuals now have scale 2
+    for (let t = 0; t < 1500; t += 1) {
+      const { w80, w95 } = intervalHalfWidths(meta.calibration.intervals, [1, 1], bands.state(meta, 'NVDA'));
+      const residual = 2 * gaussian(rng);
+      inside.push(Math.abs(residual) <= (w80[0] as number));
+      const day = next();
+      await bands.record(meta, 'NVDA', [{ issue_date: day, target_date: day, horizon: 1, inside_80: Math.abs(residual) <= (w80[0] as number), inside_95: Math.abs(residual) <= (w95[0] as number) }]);
+    }
+    const share = (xs: readonly boolean[]) => xs.filter(Boolean).length / xs.length;
+    assert.ok(share(inside.slice(0, 50)) < 0.65, `before adapting the bands cover ${share(inside.slice(0, 50))}`);
+    const late = share(inside.slice(-700));
+    assert.ok(Math.abs(late - 0.8) <= 0.05, `recovered coverage ${late}`);
+    const served = bands.state(meta, 'NVDA');
+    assert.equal(served?.outcomes, 1500);
+    // restart: a new instance on the same directory serves the same state, from the file written atomically
+    assert.deepEqual(new AdaptiveBands(dir).state(meta, 'NVDA'), served);
+    const file = JSON.parse(await readFile(`${dir}/nvda_${meta.version}.json`, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(file), ['NVDA']);
+    // another symbol answered by the same version keeps its own (here: the metadata's, none) state
+    assert.equal(bands.state(meta, 'AAPL'), undefined);
+  });
+
+  test('outcomes of forecasts issued within the test split (already in the version’s state) and steps beyond its horizon change nothing', async () => {
+    const dir = await tempDir('adaptive-bands');
+    dirs.push(dir);
+    const meta = metadata();
+    const bands = new AdaptiveBands(dir);
+    const applied = await bands.record(meta, 'NVDA', [
+      { issue_date: meta.evaluation.test_to, target_date: '2024-07-01', horizon: 1, inside_80: false, inside_95: false },
+      { issue_date: '2024-07-01', target_date: '2024-07-10', horizon: meta.horizon + 1, inside_80: false, inside_95: false },
+    ]);
+    assert.equal(applied, 0);
+    assert.equal(bands.live(meta, 'NVDA'), undefined);
+    const missed = await bands.record(meta, 'NVDA', [{ issue_date: '2024-07-01', target_date: '2024-07-03', horizon: 2, inside_80: false, inside_95: true }]);
+    assert.equal(missed, 1);
+    // a 2-step miss under the rule 0.03 ÷ step widens the 80 % band at step 2 by exp(0.03 / 2 × 0.8), nothing else
+    const live = bands.live(meta, 'NVDA');
+    assert.deepEqual(live?.log_scale_80.map((x) => Number(x.toFixed(12))), [0, Number(((0.03 / 2) * 0.8).toFixed(12))]);
+    assert.deepEqual(live?.log_scale_95.map((x) => Number(x.toFixed(12))), [0, Number(((-0.03 / 2) * 0.05).toFixed(12))]);
+  });
+});
