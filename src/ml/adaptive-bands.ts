@@ -72,10 +72,12 @@ export class AdaptiveBands {
     const live = outcomes
       .filter((o) => o.issue_date > metadata.evaluation.test_to && o.horizon >= 1 && o.horizon <= metadata.horizon)
       .sort((a, b) => (a.target_date < b.target_date ? -1 : a.target_date > b.target_date ? 1 : a.horizon - b.horizon));
-    if (live.length === 0) return 0;
+    // a version saved before its adaptive rule was chosen on validation keeps the bands it was saved with
+    const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
+    if (live.length === 0 || rule === undefined) return 0;
     const states = this.statesOf(metadata);
     let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
-    for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, metadata.calibration.adaptive_rule);
+    for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule);
     states[symbol] = state;
     const text = `${JSON.stringify(states)}\n`;
     const file = this.file(metadata);

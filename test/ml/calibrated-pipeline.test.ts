@@ -84,11 +84,47 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     near(mean(rm.map((r) => r.s95)), step1?.riskmetrics_interval_score_95 as number, 1e-6, 'RiskMetrics interval score 95');
   });
 
+  test('coverage and interval scores at the longer reported step, from the stored forecasts and the CSV closes', () => {
+    const step = metadata.horizon;
+    const score = metadata.evaluation.horizons.find((h) => h.steps === String(step));
+    assert.ok(score, `a score for step ${step}`);
+    const index = new Map(bars.map((b, i) => [b.date, i]));
+    const cells = points.flatMap((p) => (p.horizons ?? []).filter((h) => h.step === step).map((h) => ({ p, h })));
+    assert.equal(cells.length, score.count);
+    for (const { p, h } of cells) {
+      // the realised close `step` trading days after the forecast day, from the CSV
+      near(h.actual, bars[(index.get(p.date) as number) - 1 + step]?.adjClose as number, 1e-9, `close ${step} days after ${p.date}`);
+    }
+    const inside = (h: NonNullable<TestForecastPoint['horizons']>[number], level: 80 | 95) => (level === 80 ? h.lower_80 <= h.actual && h.actual <= h.upper_80 : h.lower_95 <= h.actual && h.actual <= h.upper_95);
+    near(mean(cells.map(({ h }) => (inside(h, 80) ? 1 : 0))), score.coverage_80, 1e-12, `coverage 80 at step ${step}`);
+    near(mean(cells.map(({ h }) => (inside(h, 95) ? 1 : 0))), score.coverage_95, 1e-12, `coverage 95 at step ${step}`);
+    near(mean(cells.map(({ p, h }) => winkler(p.naive, h.lower_80, h.upper_80, h.actual, 0.2))), score.interval_score_80, 1e-9, `interval score 80 at step ${step}`);
+    near(mean(cells.map(({ p, h }) => winkler(p.naive, h.lower_95, h.upper_95, h.actual, 0.05))), score.interval_score_95, 1e-9, `interval score 95 at step ${step}`);
+  });
+
   test('the reliability table covers every test day and its observed shares are the CSV’s', () => {
     const table = metadata.evaluation.reliability;
     assert.equal(table.reduce((s, b) => s + b.count, 0), points.length);
     const ups = points.filter((p) => p.actual > p.naive).length;
     near(table.reduce((s, b) => s + b.observed * b.count, 0), ups, 1e-9, 'observed up days');
+  });
+});
+
+describe('every calibration choice is made before the test split', () => {
+  test('changing every test-split close leaves the whole calibration (band rule and its validation evidence included) unchanged', async () => {
+    const bars = realBars('MSFT', 900);
+    const series = [{ symbol: 'MSFT', bars }];
+    const split = chronologicalSplitDates(series, 0.7, 0.15);
+    // the test split's closes doubled and jittered: a different world after testFrom
+    const altered = [{ symbol: 'MSFT', bars: bars.map((b, i) => (b.date >= split.testFrom ? { ...b, close: b.close * (2 + (i % 3) / 10), adjClose: b.adjClose * (2 + (i % 3) / 10) } : b)) }];
+    const [a, b] = [await fitAndCalibrate('msft', series, TINY_CONFIG, split), await fitAndCalibrate('msft', altered, TINY_CONFIG, split)];
+    try {
+      assert.deepEqual(b.calibration, a.calibration);
+      assert.ok(a.calibration.band_selection.candidates.length > 0, 'the band rule was chosen on validation evidence');
+    } finally {
+      a.model.dispose();
+      b.model.dispose();
+    }
   });
 });
 

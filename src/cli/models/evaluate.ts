@@ -10,7 +10,7 @@ import { createProgressView } from '../progress.js';
 import { forecastChartSvg } from '../svg-chart.js';
 import type { ModelMetadata } from '../../ml/types.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
-import { evaluationTable, metricsTable, TABLE_LEGEND, verdict } from './report.js';
+import { bandRule, evaluationTable, metricsTable, TABLE_LEGEND, verdict } from './report.js';
 import { num, pct } from './table.js';
 
 /**
@@ -27,6 +27,8 @@ async function evaluateAll(ctx: CliContext): Promise<number> {
   ctx.out.write(`Test split (held out: never seen by training, scaler or calibration), current version of every model in ${ctx.store.modelsDir}:\n`);
   ctx.out.write(`${metricsTable(models)}\n${TABLE_LEGEND}\n\n`);
   for (const m of models) ctx.out.write(`${verdict(m)}\n`);
+  ctx.out.write('\nBand rules, chosen per model on validation data only (never the test split):\n');
+  for (const m of models) ctx.out.write(`${bandRule(m)}\n`);
   return 0;
 }
 
