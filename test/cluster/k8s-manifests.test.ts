@@ -170,6 +170,15 @@ describe('Kubernetes manifests (docker/k8s)', () => {
     assert.deepEqual(api.spec?.template.metadata?.labels, api.spec?.selector.matchLabels);
   });
 
+  it('the ConfigMap with the Secret\'s keys is a configuration the app accepts, for both roles', async () => {
+    const config = one<IConfigMap>(all, 'ConfigMap', 'stock-prediction-config');
+    const secrets = { REDIS_URL: 'redis://:secret@redis:6379/0', DATABASE_URL: 'postgres://stock:secret@postgres:5432/stock_prediction', API_KEYS: 'a-long-enough-key-123' };
+    const api = loadConfig({ ...config.data, ...secrets });
+    assert.equal(api.layout.root, config.data?.['PERSISTENT_DATA_PATH']);
+    assert.notEqual(api.trustProxy, false, 'behind an Ingress the rate limit counts the forwarded client');
+    assert.doesNotThrow(() => loadConfig({ ...config.data, ...secrets, ROLE: 'worker' }));
+  });
+
   it('rollouts and scale-in drain: the pod outlives the preStop pause plus the app\'s SHUTDOWN_TIMEOUT; a new pod is ready before an old one goes', () => {
     const config = one<IConfigMap>(all, 'ConfigMap', 'stock-prediction-config');
     const drain = loadConfig({ SHUTDOWN_TIMEOUT: config.data?.['SHUTDOWN_TIMEOUT'] }).shutdownTimeoutSeconds;

@@ -20,6 +20,8 @@ import { TINY_TRAINING_ENV } from './tiny-training-env.js';
 /** The environment every process of the cluster gets, before the cluster's and the member's own additions. */
 const BASE_ENV: Readonly<Record<string, string>> = {
   HOST: '127.0.0.1',
+  // nginx is the trusted proxy, as in the compose stack: limits count the client address it forwards.
+  TRUST_PROXY: 'loopback',
   // Drills are about faults: neither the per-client budget nor a loaded CI machine's event-loop lag may answer for them.
   RATE_LIMIT_MAX: '100000',
   LOAD_MAX_EVENT_LOOP_DELAY: '0',

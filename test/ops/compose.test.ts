@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadConfig } from '../../src/config/env.js';
 import { parseEnvFile } from '../../src/ops/templates.js';
 import { repoRoot, seedVolumeMountsFile } from '../helpers/paths.js';
 import { run, runOps } from './cli.js';
@@ -43,14 +44,20 @@ after(async () => {
 });
 
 /** `docker-compose config` (the Debian package) resolves and validates the file; python3-yaml (its dependency) turns the result into JSON. */
-async function composeConfig(env: string, file = composeFile): Promise<{ services: Record<string, ComposeService>; volumes?: Record<string, unknown> }> {
+interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: { subnet: string }[] } }>;
+}
+
+async function composeConfig(env: string, file = composeFile): Promise<ComposeConfig> {
   const config = await run('docker-compose', ['--env-file', env, '-f', file, 'config']);
   assert.equal(config.code, 0, `docker-compose config failed:\n${config.stderr}`);
   const yamlFile = path.join(project, 'resolved.yml');
   await writeFile(yamlFile, config.stdout);
   const json = await run('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', yamlFile]);
   assert.equal(json.code, 0, json.stderr);
-  return JSON.parse(json.stdout) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+  return JSON.parse(json.stdout) as ComposeConfig;
 }
 
 /** The seed's "Mandatory Volume Mounts", per service, as `./persistent_data/...:<target>[:ro]`. */
@@ -157,7 +164,7 @@ function seconds(duration: string | undefined): number {
 }
 
 test('the scaled-out stack: a scalable api behind nginx, a worker of the same image, Redis and PostgreSQL, all health-checked', async () => {
-  const { services, volumes } = await composeConfig(envFile, clusterFile);
+  const { services, volumes, networks } = await composeConfig(envFile, clusterFile);
   assert.deepEqual(Object.keys(services).sort(), ['api', 'frontend', 'postgres', 'redis', 'worker']);
   const { api, worker, frontend, postgres } = services;
   assert.ok(api && worker && frontend && postgres);
@@ -194,6 +201,9 @@ test('the scaled-out stack: a scalable api behind nginx, a worker of the same im
   assert.equal(database.pathname, `/${postgres.environment?.POSTGRES_DB ?? ''}`);
   assert.equal(api.environment?.REDIS_URL, `redis://:${env.get('REDIS_PASSWORD')}@redis:6379/0`);
   assert.ok(volumes && 'postgres-data' in volumes, 'PostgreSQL keeps its data in a named volume');
+  // The replicas trust exactly their network as proxy: nginx's X-Forwarded-For counts, a client's own does not.
+  assert.deepEqual(networks?.['stock-prediction-network']?.ipam?.config?.map((c) => c.subnet), [api.environment?.TRUST_PROXY]);
+  assert.equal(loadConfig({ TRUST_PROXY: api.environment?.TRUST_PROXY ?? '' }).trustProxy, api.environment?.TRUST_PROXY);
 });
 
 test('nginx reaches every api replica: the shipped upstream resolves the name the replicas answer to, re-resolved with nginx >= 1.27.3', async () => {
