@@ -225,6 +225,8 @@ forEachDatabase('tracking API', (target) => {
       ['GET', '/api/v1/predictions/history?limit=0'],
       ['GET', '/api/v1/predictions/history/AAPL?offset=-1'],
       ['GET', '/api/v1/predictions/history/AAPL?include_in_sample=maybe'],
+      ['GET', '/api/v1/predictions/history/bad$sym'],
+      ['GET', '/api/v1/predictions/history?source=replayed&matured=perhaps'],
       ['GET', '/api/v1/predictions/trends/AAPL?days=abc'],
       ['GET', '/api/v1/predictions/trends/AAPL?window=0'],
       ['GET', '/api/v1/predictions/trends/bad$'],
