@@ -1,8 +1,8 @@
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { configSecrets, type AppConfig } from '../config/env.js';
 import { packageVersion } from '../config/package-root.js';
-import { ConflictError, errorMessage } from '../errors.js';
+import { AppError, ConflictError, errorMessage } from '../errors.js';
 import { publishModel } from '../jobs/model-channel.js';
 import { closeWithConnection, DAILY_RUN_QUEUE, QUEUE_PREFIX, queueConnection, RETRAINING_QUEUE, TRAINING_QUEUE } from '../jobs/queues.js';
 import type { TrainingJobData } from '../jobs/training-job.js';
@@ -50,7 +50,7 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
   const publisher = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   publisher.on('error', (error: Error) => logger.debug({ err: error }, 'model publisher connection error'));
 
-  const train = async (job: Job<TrainingJobData, ModelMetadata>): Promise<ModelMetadata> => {
+  const trainJob = async (job: Job<TrainingJobData, ModelMetadata>): Promise<ModelMetadata> => {
     const { symbol, overrides } = job.data;
     logger.info({ job_id: job.id, symbol, attempt: job.attemptsMade + 1, stalled: job.stalledCounter }, 'training job started');
     // The newest bars the source can give within its fetch budget (stored ones if it is down).
@@ -65,6 +65,15 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
     });
     logger.info({ job_id: job.id, symbol, version: metadata.version, beats_naive: metadata.beats_naive, replicas_told: heard }, 'training job succeeded');
     return metadata;
+  };
+  const train = async (job: Job<TrainingJobData, ModelMetadata>): Promise<ModelMetadata> => {
+    try {
+      return await trainJob(job);
+    } catch (error) {
+      // What the data cannot satisfy (unknown symbol, too little history) fails alike on every try: no retries.
+      if (error instanceof AppError && error.status < 500) throw new UnrecoverableError(error.message);
+      throw error;
+    }
   };
   const dailyRun = async (job: Job<Record<string, never>, string>): Promise<string> => {
     logger.info({ job_id: job.id }, 'daily run job started');

@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { QUEUE_PREFIX, TRAINING_QUEUE } from '../../src/jobs/queues.js';
+import { startWorkerRole } from '../../src/worker/worker-role.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
-import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from '../server/fixtures.js';
+import { waitFor } from '../helpers/service-process.js';
+import { API_KEY, makeDataDir, startApp, testConfig, trainTinyModels, type ModelsFixture, type TestServer } from '../server/fixtures.js';
 
 interface Json {
   [key: string]: unknown;
 }
 
 /**
- * The API side of the job queue against a real redis-server, without a worker: jobs wait in Redis, so they outlive
- * the replica that took them, any replica reads them, and a Redis that is gone is a clear 503, never a hang.
+ * The job queue against a real redis-server: without a worker jobs wait in Redis, so they outlive the replica that
+ * took them and any replica reads them; a job that cannot succeed is not retried; a Redis that is gone is a clear
+ * 503, never a hang.
  */
-describe('training jobs on the Redis queue (API replicas, no worker)', () => {
+describe('training jobs on the Redis queue', () => {
   let models: ModelsFixture;
   let redis: RedisServerHandle;
   const dataDirs: string[] = [];
@@ -60,6 +65,32 @@ describe('training jobs on the Redis queue (API replicas, no worker)', () => {
       assert.equal((await job(second, '00000000-0000-4000-8000-000000000000')).status, 404);
     } finally {
       await second.app.close();
+    }
+  });
+
+  it('a job the data cannot satisfy fails on its first try with the reason, not after every retry (in-process worker role)', async () => {
+    const dataDir = await makeDataDir();
+    dataDirs.push(dataDir);
+    const server = await startApp(models, dataDir, { REDIS_URL: redis.url, JOB_ATTEMPTS: '3', JOB_BACKOFF: '100ms' });
+    const queue = new Queue(TRAINING_QUEUE, { connection: { url: redis.url }, prefix: QUEUE_PREFIX });
+    // The jobs the test above left waiting are not this test's.
+    await queue.drain();
+    const worker = await startWorkerRole(testConfig(dataDir, { REDIS_URL: redis.url, ROLE: 'worker', LOG_LEVEL: 'silent', JOB_ATTEMPTS: '3', JOB_BACKOFF: '100ms' }));
+    try {
+      // A 250-bar window on at most 100 bars: too little history, whatever the try.
+      const accepted = await server.app.inject({ method: 'POST', url: '/api/v1/models/MSFT/train', headers: { 'x-api-key': API_KEY }, payload: { window: 250, max_bars: 100 } });
+      assert.equal(accepted.statusCode, 202, accepted.body);
+      const id = String((JSON.parse(accepted.body) as Json)['job_id']);
+      const failed = await waitFor('the job to fail', async () => {
+        const seen = await job(server, id);
+        return seen.body['status'] === 'failed' ? seen.body : undefined;
+      }, 60_000, 100);
+      assert.match(String(failed['error']), /needs at least \d+ bars/);
+      assert.equal((await queue.getJob(id))?.attemptsMade, 1, 'tried once');
+    } finally {
+      await queue.close();
+      await worker.close();
+      await server.app.close();
     }
   });
 
