@@ -119,7 +119,7 @@ function average(runs: readonly Run[]): Run {
 }
 
 const cpuText = (run: Run): string =>
-  `replicas ${run.cpu.replicas.toFixed(0)} %, nginx ${run.cpu.nginx.toFixed(0)} %, load generator ${run.cpu.generator.toFixed(0)} %, other processes ${run.cpu.others.toFixed(0)} %`;
+  `replicas ${run.cpu.replicas.toFixed(0)} %, nginx ${run.cpu.nginx.toFixed(0)} %, load generator ${run.cpu.generator.toFixed(0)} %, everything else (Redis and PostgreSQL included) ${run.cpu.others.toFixed(0)} %`;
 
 export async function runClusterBench(options: ClusterBenchOptions): Promise<Row[]> {
   let cluster: Cluster | undefined;
