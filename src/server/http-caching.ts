@@ -19,7 +19,18 @@ export interface PredictionIdentity {
   readonly model: { readonly key: string };
 }
 
+/** A hot cached answer is one frozen object served many times: its tag is built once. */
+const etags = new WeakMap<PredictionIdentity, string>();
+
 export function predictionEtag(prediction: PredictionIdentity): string {
+  const known = etags.get(prediction);
+  if (known !== undefined) return known;
+  const etag = buildPredictionEtag(prediction);
+  if (Object.isFrozen(prediction)) etags.set(prediction, etag);
+  return etag;
+}
+
+function buildPredictionEtag(prediction: PredictionIdentity): string {
   const key = predictionCacheKey({
     symbol: prediction.symbol,
     modelVersion: `${prediction.model.key}/${prediction.model_version}`,

@@ -240,7 +240,9 @@ export class PredictionService {
         this.options.ttlSeconds * 1000,
       );
       this.count(symbol, lease.key, meta.version, result.tier, lease.fallback);
-      this.lastKeys.set(`${symbol}:${days}`, { key, model: lease.key, fallback: lease.fallback });
+      // Usually the same key as last time: then the lookup alone refreshes its recency, with nothing allocated.
+      const pair = `${symbol}:${days}`;
+      if (this.lastKeys.get(pair)?.key !== key) this.lastKeys.set(pair, { key, model: lease.key, fallback: lease.fallback });
       return result.tier === undefined ? result.value : this.hitAnswer(result.value);
     } finally {
       lease.release();
