@@ -270,10 +270,12 @@ export class ModelStore {
     const manifest = await this.readCheckedManifest(key, resolved);
     const metadata = await this.readCheckedMetadata(dir, resolved, manifest);
     const scalerJson = await this.readCheckedScaler(key, resolved, manifest, metadata);
-    const usable = <T>(build: () => T): T => {
+    // Builds the forecaster on what was loaded; a scaler that does not fit frees it and names the scaler file.
+    const forecasterOn = (loaded: { dispose(): void }, build: () => Forecaster): Forecaster => {
       try {
         return build();
       } catch (error) {
+        loaded.dispose();
         const file = this.scalerFile(key, metadata.version);
         throw new CorruptModelError(`${file} is not a usable scaler for ${key} ${metadata.version}: ${(error as Error).message}`, { file });
       }
@@ -281,14 +283,7 @@ export class ModelStore {
     if (metadata.origin !== undefined) {
       // An imported network has its own scaler format and output (next close) but the same Forecaster.
       const model = await this.readLayersModel(dir, manifest);
-      return usable(() => {
-        try {
-          return createImportedForecaster(model, parseImportedScaler(scalerJson), metadata);
-        } catch (error) {
-          model.dispose();
-          throw error;
-        }
-      });
+      return forecasterOn(model, () => createImportedForecaster(model, parseImportedScaler(scalerJson), metadata));
     }
     const modelBytes = await readRequired(path.join(dir, MODEL_JSON));
     checkDigest(path.join(dir, MODEL_JSON), modelBytes, manifest.files[MODEL_JSON]);
@@ -302,14 +297,7 @@ export class ModelStore {
       throw new CorruptModelError(`${file} could not be loaded as a layers model: ${(error as Error).message}`, { file });
     }
     const engine = await savedModelEngine({ modelJson, weightData }, inference, () => this.readLayersModel(dir, manifest));
-    return usable(() => {
-      try {
-        return createForecasterOn(engine, parseScaler(scalerJson), metadata);
-      } catch (error) {
-        engine.dispose();
-        throw error;
-      }
-    });
+    return forecasterOn(engine, () => createForecasterOn(engine, parseScaler(scalerJson), metadata));
   }
 
   /** Loads a version (default: current) as a tfjs model after verifying every checksum and the scaler binding. */
