@@ -186,17 +186,35 @@ describe('jobs, models and limits across replicas: nginx, two API replicas and a
   it('a client bursting through both replicas is limited once: one budget, not one per replica', async (t) => {
     const [a, b] = cluster.apis;
     assert.ok(a && b);
-    const client = '127.0.0.77';
-    const statuses: number[] = [];
-    // 80 requests to each replica, 10 at a time, alternating: well within one 10 s window.
-    for (let i = 0; i < 16; i += 1) {
-      statuses.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => getFrom(client, `${(k % 2 === 0 ? a : b).url}/api/v1/models`)))));
+    /** Requests the replicas counted on their own because Redis answered too slowly (by design, never failed). */
+    const localHits = async () => {
+      let total = 0;
+      for (const replica of [a, b]) {
+        const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+        total += Number(/^rate_limit_local_fallbacks_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
+      }
+      return total;
+    };
+    // A loaded machine can make Redis miss the limiter's 100 ms, and the replicas then count on their own for a
+    // second: such a burst proves nothing about the shared budget, so it is repeated from a fresh client address.
+    for (let attempt = 0; ; attempt += 1) {
+      const client = `127.0.0.${77 + attempt}`;
+      const before = await localHits();
+      const statuses: number[] = [];
+      // 80 requests to each replica, 10 at a time, alternating: well within one 10 s window.
+      for (let i = 0; i < 16; i += 1) {
+        statuses.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => getFrom(client, `${(k % 2 === 0 ? a : b).url}/api/v1/models`)))));
+      }
+      const ok = statuses.filter((s) => s === 200).length;
+      const limited = statuses.filter((s) => s === 429).length;
+      const counted = (await localHits()) - before;
+      t.diagnostic(`burst of ${statuses.length} through both replicas: ${ok} answered, ${limited} limited (budget ${RATE_LIMIT_MAX}), ${counted} counted per replica while Redis was slow`);
+      if (counted > 0 && attempt < 4) continue;
+      assert.equal(counted, 0, 'Redis answered the limiter in time for one whole burst');
+      assert.equal(ok, RATE_LIMIT_MAX, 'exactly one budget was served');
+      assert.equal(limited, statuses.length - RATE_LIMIT_MAX);
+      return;
     }
-    const ok = statuses.filter((s) => s === 200).length;
-    const limited = statuses.filter((s) => s === 429).length;
-    t.diagnostic(`burst of ${statuses.length} through both replicas: ${ok} answered, ${limited} limited (budget ${RATE_LIMIT_MAX})`);
-    assert.equal(ok, RATE_LIMIT_MAX, 'exactly one budget was served');
-    assert.equal(limited, statuses.length - RATE_LIMIT_MAX);
   });
 
   it('the daily run and the retraining policy, scheduled by two replicas, run once', async (t) => {
