@@ -245,9 +245,8 @@ export interface ModelOrigin {
   readonly caveat: string;
 }
 
-/** One held-out next-day (step 1) forecast of the test split, in prices, for the day being predicted. */
-export interface TestForecastPoint {
-  readonly date: string;
+/** A served forecast's prices for one day, beside the close that day realised. */
+export interface ForecastAgainstActual {
   readonly actual: number;
   /** The served (calibrated) forecast, and the network's raw one. */
   readonly predicted: number;
@@ -256,6 +255,11 @@ export interface TestForecastPoint {
   readonly upper_80: number;
   readonly lower_95: number;
   readonly upper_95: number;
+}
+
+/** One held-out next-day (step 1) forecast of the test split, in prices, for the day being predicted. */
+export interface TestForecastPoint extends ForecastAgainstActual {
+  readonly date: string;
   /** The naive forecast: the previous close. */
   readonly naive: number;
   /** The served probability that this close is above the previous one. */
@@ -268,15 +272,8 @@ export interface TestForecastPoint {
 }
 
 /** One forecast's served prices `step` trading days ahead, and the realised close that day. */
-export interface HorizonForecastPoint {
+export interface HorizonForecastPoint extends ForecastAgainstActual {
   readonly step: number;
-  readonly actual: number;
-  readonly predicted: number;
-  readonly lstm_predicted: number;
-  readonly lower_80: number;
-  readonly upper_80: number;
-  readonly lower_95: number;
-  readonly upper_95: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchChromium } from './browser.js';
-import { startService, type RunningService } from './service.js';
+import { getJson, startService, type RunningService } from './service.js';
 
 /**
  * The dashboard in real Chromium against the real service (buildApp on a loopback port, real models,
@@ -109,11 +109,7 @@ const share = (value: number) => `${(value * 100).toFixed(1)}%`;
 let service: RunningService;
 let browser: Browser;
 
-async function api<T>(path: string): Promise<T> {
-  const response = await fetch(new URL(path, service.url));
-  assert.equal(response.status, 200, `${path} answered ${response.status}`);
-  return (await response.json()) as T;
-}
+const api = <T>(route: string): Promise<T> => getJson<T>(service, route);
 
 /** Opens the dashboard and waits until it has settled on `state` (ready, error or empty). */
 async function open(options: { hash?: string; viewport?: { width: number; height: number }; state?: string } = {}) {

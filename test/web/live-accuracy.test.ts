@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { runTrackingCli } from '../helpers/tracking-cli.js';
 import { artifactPath, launchChromium } from './browser.js';
-import { startService, type RunningService } from './service.js';
+import { getJson, startService, type RunningService } from './service.js';
 
 /**
  * The dashboard's live-accuracy view in real Chromium against the real service, whose tracking store was filled the
@@ -43,11 +43,7 @@ const FIELDS: [string, (v: unknown) => string][] = [
 let service: RunningService;
 let browser: Browser;
 
-async function api<T>(route: string): Promise<T> {
-  const response = await fetch(new URL(route, service.url));
-  assert.equal(response.status, 200, `${route} answered ${response.status}`);
-  return (await response.json()) as T;
-}
+const api = <T>(route: string): Promise<T> => getJson<T>(service, route);
 
 async function cells(page: Page, selector: string): Promise<Record<string, string>> {
   const pairs = await page.$$eval(`${selector} td[data-field]`, (tds) => tds.map((td) => [td.getAttribute('data-field') ?? '', td.textContent ?? '']));

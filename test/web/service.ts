@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,6 +22,13 @@ export interface RunningService {
   readonly models: 'shipped' | 'tiny';
   /** Stops the service and removes its data; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** GET `route` of the running service, which must answer 200: the figures the page is checked against. */
+export async function getJson<T>(service: RunningService, route: string): Promise<T> {
+  const response = await fetch(new URL(route, service.url));
+  assert.equal(response.status, 200, `${route} answered ${response.status}`);
+  return (await response.json()) as T;
 }
 
 const webDir = path.join(repoRoot, 'dist', 'web');
