@@ -18,7 +18,6 @@ async function leftovers(dir: string): Promise<string[]> {
 describe('writes on a full disk (real tmpfs)', () => {
   it('writeFileAtomic fails with ENOSPC and leaves no temporary file behind', async (t) => {
     const disk = await mountTmpfs(t, 512);
-    if (!disk) return;
     await disk.fill();
     await assert.rejects(writeFileAtomic(path.join(disk.dir, 'entry.json'), 'x'.repeat(200_000)), { code: 'ENOSPC' });
     await assert.rejects(writeFileAtomic(path.join(disk.dir, 'small.json'), 'x'.repeat(5000), { durable: false }), { code: 'ENOSPC' });
@@ -30,7 +29,6 @@ describe('writes on a full disk (real tmpfs)', () => {
 
   it('a prediction cache write and a scaler write on a full disk leave no empty temp files', async (t) => {
     const disk = await mountTmpfs(t, 512);
-    if (!disk) return;
     const errors: string[] = [];
     const cache = new FileCacheTier<string>({ directory: path.join(disk.dir, 'ml_cache'), ttlSeconds: 60, maxEntries: 100, onError: (e) => errors.push(e.message) });
     await cache.set('warm', 'up');
