@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../error-handler.js';
-import { SharedWindowLimiter } from '../shared-rate-limit.js';
+import { SharedWindowLimiter } from '../redis-window-limiter.js';
 
 export interface RateLimitOptions {
   /** Requests one client may make per window. */
