@@ -115,7 +115,7 @@ export async function importKerasModel(options: ImportKerasOptions): Promise<Imp
         caveat: CAVEAT,
       },
     };
-    const version = await options.store.saveModel({ model, scalerJson: serializeImportedScaler(scaler), metadata, testForecasts: judged.testForecasts });
+    const version = await options.store.saveModel({ model, scalerJson: serializeImportedScaler(scaler), metadata, testForecasts: judged.testForecasts, testPaths: judged.testPaths });
     return { key, version, metadata };
   } finally {
     model.dispose();

@@ -6,6 +6,7 @@ import { createImportedForecaster } from '../ml/imported/imported-forecaster.js'
 import { parseImportedScaler } from '../ml/imported/imported-scaler.js';
 // Registers the GRU layer imported Keras models may use, so tf.loadLayersModel can rebuild them.
 import '../ml/imported/keras-gru.js';
+import { decodeTestPaths, encodeTestPaths, type TestPath } from '../ml/evaluation/test-paths.js';
 import { createForecasterOn } from '../ml/predictor.js';
 import { savedModelEngine, type InferencePreference, type SavedModel } from '../ml/inference/engine.js';
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
@@ -19,6 +20,8 @@ import { compareVersions, isVersion, nextVersion } from './versions.js';
 export const METADATA_JSON = 'metadata.json';
 /** Optional: the test-split forecasts behind the evaluation (versions saved before it existed have none). */
 export const TEST_FORECASTS_JSON = 'test_forecasts.json';
+/** Optional: every step of the same forecasts (test-paths.ts), gzipped; versions saved before it existed have none. */
+export const TEST_PATHS_FILE = 'test_paths.json.gz';
 export const CURRENT_FILE = 'CURRENT';
 const MODEL_DIR_SUFFIX = '_lstm_model';
 /** A lower-case symbol, or an escaped one (symbolModelKey: the ticker GLOBAL's own model is `_global`). */
@@ -44,6 +47,7 @@ export interface ModelArtifactsToSave {
   readonly scalerJson: string;
   readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
   readonly testForecasts?: TestForecasts;
+  readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
 }
 
 export interface LoadedModel {
@@ -89,8 +93,8 @@ export function modelKey(symbolOrKey: string): string {
 
 /**
  * Versioned models on the file system:
- * `<modelsDir>/<key>_lstm_model/<version>/{model.json,weights.bin,metadata.json,test_forecasts.json,manifest.json}`
- * (test_forecasts.json is optional: older versions have none),
+ * `<modelsDir>/<key>_lstm_model/<version>/{model.json,weights.bin,metadata.json,test_forecasts.json,test_paths.json.gz,manifest.json}`
+ * (the test forecasts are optional: older versions have none),
  * `<modelsDir>/<key>_lstm_model/CURRENT` (the current version's name) and
  * `<scalersDir>/<key>_scaler_<version>.json`. Every file is written to a temporary name and renamed;
  * a version folder appears under its final name only once complete, and the manifest (checksums of
@@ -186,6 +190,20 @@ export class ModelStore {
     return [...(forecasts[symbol.toUpperCase()] ?? [])];
   }
 
+  /**
+   * Every step of a version's (default: current) test-split forecasts for one symbol (test-paths.ts),
+   * checked against the manifest; [] when the version was saved without them or has none for the symbol.
+   */
+  async readTestPaths(key: string, symbol: string, version?: string): Promise<TestPath[]> {
+    const resolved = await this.resolveVersion(key, version);
+    const manifest = await this.readCheckedManifest(key, resolved);
+    if (manifest.files[TEST_PATHS_FILE] === undefined) return [];
+    const file = path.join(this.versionDir(key, resolved), TEST_PATHS_FILE);
+    const bytes = await readRequired(file);
+    checkDigest(file, bytes, manifest.files[TEST_PATHS_FILE]);
+    return [...(decodeTestPaths(bytes).symbols[symbol.toUpperCase()] ?? [])];
+  }
+
   /** Checks every file of a version against its manifest, and the scaler binding. Throws CorruptModelError naming the file. */
   async verify(key: string, version: string): Promise<ModelMetadata> {
     const dir = this.versionDir(key, version);
@@ -223,6 +241,10 @@ export class ModelStore {
         await writeFileAtomic(path.join(staging, TEST_FORECASTS_JSON), `${JSON.stringify(artifacts.testForecasts)}\n`);
         names.push(TEST_FORECASTS_JSON);
       }
+      if (artifacts.testPaths !== undefined) {
+        await writeFileAtomic(path.join(staging, TEST_PATHS_FILE), encodeTestPaths(artifacts.testPaths));
+        names.push(TEST_PATHS_FILE);
+      }
       const files: Record<string, ReturnType<typeof digest>> = {};
       for (const name of names) files[name] = digest(await fs.readFile(path.join(staging, name)));
       const manifest: Manifest = {
@@ -255,6 +277,7 @@ export class ModelStore {
       scalerJson: serializeScaler(trained.scaler),
       metadata: trained.metadata,
       ...(trained.testForecasts !== undefined ? { testForecasts: trained.testForecasts } : {}),
+      ...(trained.testPaths !== undefined ? { testPaths: trained.testPaths } : {}),
     });
   }
 
@@ -541,7 +564,7 @@ export class ModelStore {
 
 /** The optional files a version's manifest lists (they must then be present and intact). */
 function optionalFiles(manifest: Manifest): string[] {
-  return manifest.files[TEST_FORECASTS_JSON] !== undefined ? [TEST_FORECASTS_JSON] : [];
+  return [TEST_FORECASTS_JSON, TEST_PATHS_FILE].filter((name) => manifest.files[name] !== undefined);
 }
 
 async function readRequired(file: string): Promise<Buffer> {

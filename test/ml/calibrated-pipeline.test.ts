@@ -5,6 +5,7 @@ import { buildDataset, chronologicalSplitDates } from '../../src/ml/dataset.js';
 import { evaluateForecasts } from '../../src/ml/evaluation/evaluate.js';
 import { FEATURE_WARMUP } from '../../src/ml/features.js';
 import { fitAndCalibrate, scoreSamples, trainModel } from '../../src/ml/training/train.js';
+import type { TestPath } from '../../src/ml/evaluation/test-paths.js';
 import type { ModelMetadata, TestForecastPoint } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { tempDir } from '../model-store/fixtures.js';
@@ -28,6 +29,7 @@ describe('every reported next-day figure is reproducible from the CSV and the st
   let dir = '';
   let metadata: ModelMetadata;
   let points: TestForecastPoint[];
+  let paths: TestPath[];
 
   before(async () => {
     dir = await tempDir('calibrated');
@@ -40,8 +42,18 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     }
     metadata = await store.readMetadata('nvda');
     points = await store.readTestForecasts('nvda', 'NVDA');
+    paths = await store.readTestPaths('nvda', 'NVDA');
   });
   after(() => rm(dir, { recursive: true, force: true }));
+
+  /** RiskMetrics from the closes alone: EWMA (λ 0.94) over the last 250 daily log returns up to bar t (from the first bar with every feature), seeded with their mean square. */
+  const riskMetricsVariance = (t: number): number => {
+    const returns: number[] = [];
+    for (let d = Math.max(FEATURE_WARMUP, t - 249); d <= t; d += 1) returns.push(Math.log((bars[d]?.adjClose as number) / (bars[d - 1]?.adjClose as number)));
+    let v = mean(returns.map((r) => r * r));
+    for (const r of returns) v = 0.94 * v + 0.06 * r * r;
+    return v;
+  };
 
   test('MAE of the served forecast, of the raw network and of naive; Brier of the probability and of the constant', () => {
     const e = metadata.evaluation;
@@ -66,14 +78,8 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     near(mean(points.map((p) => (inside(p, 95) ? 1 : 0))), step1?.coverage_95 as number, 1e-12, 'coverage 95');
     near(mean(points.map((p) => winkler(p.naive, p.lower_80, p.upper_80, p.actual, 0.2))), step1?.interval_score_80 as number, 1e-9, 'interval score 80');
     near(mean(points.map((p) => winkler(p.naive, p.lower_95, p.upper_95, p.actual, 0.05))), step1?.interval_score_95 as number, 1e-9, 'interval score 95');
-    // RiskMetrics from the closes alone: EWMA (λ 0.94) over the last 250 daily log returns (from the first bar with every feature), seeded with their mean square
     const rm = points.map((p) => {
-      const t = (index.get(p.date) as number) - 1;
-      const returns: number[] = [];
-      for (let d = Math.max(FEATURE_WARMUP, t - 249); d <= t; d += 1) returns.push(Math.log((bars[d]?.adjClose as number) / (bars[d - 1]?.adjClose as number)));
-      let v = mean(returns.map((r) => r * r));
-      for (const r of returns) v = 0.94 * v + 0.06 * r * r;
-      const sd = Math.sqrt(v);
+      const sd = Math.sqrt(riskMetricsVariance((index.get(p.date) as number) - 1));
       const band = (z: number) => [p.naive * Math.exp(-z * sd), p.naive * Math.exp(z * sd)] as const;
       const [l80, u80] = band(1.2815516);
       const [l95, u95] = band(1.959964);
@@ -100,6 +106,55 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     near(mean(cells.map(({ h }) => (inside(h, 95) ? 1 : 0))), score.coverage_95, 1e-12, `coverage 95 at step ${step}`);
     near(mean(cells.map(({ p, h }) => winkler(p.naive, h.lower_80, h.upper_80, h.actual, 0.2))), score.interval_score_80, 1e-9, `interval score 80 at step ${step}`);
     near(mean(cells.map(({ p, h }) => winkler(p.naive, h.lower_95, h.upper_95, h.actual, 0.05))), score.interval_score_95, 1e-9, `interval score 95 at step ${step}`);
+  });
+
+  test('pooled 1..horizon coverage and interval scores, served and RiskMetrics, from the stored paths of every step and the CSV closes', () => {
+    const pooled = metadata.evaluation.horizons.at(-1);
+    assert.equal(pooled?.steps, `1..${metadata.horizon}`);
+    assert.deepEqual(paths.map((p) => p.date), points.map((p) => p.date), 'one path per stored next-day forecast');
+    const index = new Map(bars.map((b, i) => [b.date, i]));
+    // the stored integers are step-to-step differences in 1e-7 log return
+    const values = (differences: readonly number[]): number[] => differences.map(((sum) => (d: number) => (sum += d) * 1e-7)(0));
+    const sums = { n: 0, c80: 0, c95: 0, s80: 0, s95: 0, rc80: 0, rc95: 0, rs80: 0, rs95: 0 };
+    for (const [k, path] of paths.entries()) {
+      const origin = (index.get(path.date) as number) - 1;
+      const previous = bars[origin]?.adjClose as number;
+      const daily = riskMetricsVariance(origin);
+      // the stored next-day prices are the path's first step
+      const [served, w80, w95] = [values(path.served), values(path.w80), values(path.w95)];
+      near(previous * Math.exp((served[0] as number) - (w80[0] as number)), (points[k] as TestForecastPoint).lower_80, 1e-5, `lower 80 on ${path.date}`);
+      near(previous * Math.exp(values(path.raw)[0] as number), (points[k] as TestForecastPoint).lstm_predicted, 1e-5, `network price on ${path.date}`);
+      served.forEach((p, h) => {
+        const target = bars[origin + h + 1];
+        assert.ok(target !== undefined && target.date <= metadata.evaluation.test_to, `step ${h + 1} of ${path.date} realised inside the test split`);
+        const actual = target.adjClose;
+        const [lower80, upper80] = [previous * Math.exp(p - (w80[h] as number)), previous * Math.exp(p + (w80[h] as number))];
+        const [lower95, upper95] = [previous * Math.exp(p - (w95[h] as number)), previous * Math.exp(p + (w95[h] as number))];
+        const sd = Math.sqrt(daily * (h + 1));
+        const [rl80, ru80] = [previous * Math.exp(-1.2815516 * sd), previous * Math.exp(1.2815516 * sd)];
+        const [rl95, ru95] = [previous * Math.exp(-1.959964 * sd), previous * Math.exp(1.959964 * sd)];
+        sums.n += 1;
+        sums.c80 += lower80 <= actual && actual <= upper80 ? 1 : 0;
+        sums.c95 += lower95 <= actual && actual <= upper95 ? 1 : 0;
+        sums.rc80 += rl80 <= actual && actual <= ru80 ? 1 : 0;
+        sums.rc95 += rl95 <= actual && actual <= ru95 ? 1 : 0;
+        sums.s80 += winkler(previous, lower80, upper80, actual, 0.2);
+        sums.s95 += winkler(previous, lower95, upper95, actual, 0.05);
+        sums.rs80 += winkler(previous, rl80, ru80, actual, 0.2);
+        sums.rs95 += winkler(previous, rl95, ru95, actual, 0.05);
+      });
+    }
+    assert.equal(sums.n, pooled.count, 'every realised step of every forecast is stored');
+    // bands are stored to 1e-7 of a log return: a close exactly on an edge could flip one cell, never more
+    near(sums.c80 / sums.n, pooled.coverage_80, 1 / sums.n, 'pooled coverage 80');
+    near(sums.c95 / sums.n, pooled.coverage_95, 1 / sums.n, 'pooled coverage 95');
+    near(sums.s80 / sums.n, pooled.interval_score_80, 1e-4, 'pooled interval score 80');
+    near(sums.s95 / sums.n, pooled.interval_score_95, 1e-4, 'pooled interval score 95');
+    near(sums.rc80 / sums.n, pooled.riskmetrics_coverage_80, 1e-12, 'pooled RiskMetrics coverage 80');
+    near(sums.rc95 / sums.n, pooled.riskmetrics_coverage_95, 1e-12, 'pooled RiskMetrics coverage 95');
+    near(sums.rs80 / sums.n, pooled.riskmetrics_interval_score_80, 1e-6, 'pooled RiskMetrics interval score 80');
+    near(sums.rs95 / sums.n, pooled.riskmetrics_interval_score_95, 1e-6, 'pooled RiskMetrics interval score 95');
+    near(metadata.evaluation.interval_coverage_80, sums.c80 / sums.n, 1 / sums.n, 'headline 80 % coverage is the pooled one');
   });
 
   test('the reliability table covers every test day and its observed shares are the CSV’s', () => {

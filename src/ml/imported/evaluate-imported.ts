@@ -2,8 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { buildDataset, chronologicalSplitDates, type Sample } from '../dataset.js';
 import { beatsNaive, evaluateForecasts } from '../evaluation/evaluate.js';
-import { calibrateOnDataset, scoredForecasts, testForecastsBySymbol } from '../training/train.js';
-import type { Calibration, Evaluation, TestForecasts } from '../types.js';
+import { calibrateOnDataset, scoredForecasts, testRecordsBySymbol, type HeldOutRecords } from '../training/train.js';
+import type { Calibration, Evaluation } from '../types.js';
 import type { ImportedScalerState } from './imported-scaler.js';
 import { inputWindow, predictCloses } from './next-close.js';
 
@@ -18,11 +18,10 @@ export interface ImportedEvaluationInput {
   readonly validationFraction: number;
 }
 
-export interface ImportedEvaluation {
+export interface ImportedEvaluation extends HeldOutRecords {
   readonly evaluation: Evaluation;
   readonly beats_naive: boolean;
   readonly calibration: Calibration;
-  readonly testForecasts: TestForecasts;
 }
 
 /**
@@ -52,5 +51,5 @@ export function evaluateImported(input: ImportedEvaluationInput): ImportedEvalua
   const calibration = calibrateOnDataset(dataset, predictLogReturns(dataset.train), predictLogReturns(dataset.validation));
   const { forecasts, adaptive } = scoredForecasts(dataset.test, predictLogReturns(dataset.test), calibration);
   const evaluation = evaluateForecasts(forecasts);
-  return { evaluation, beats_naive: beatsNaive(evaluation), calibration: { ...calibration, adaptive }, testForecasts: testForecastsBySymbol(dataset.test, forecasts) };
+  return { evaluation, beats_naive: beatsNaive(evaluation), calibration: { ...calibration, adaptive }, ...testRecordsBySymbol(dataset.test, forecasts) };
 }

@@ -7,6 +7,7 @@ import { fitCalibration, serveSequentially, trailingReturns, type SequencedDay }
 import { baseRate } from '../evaluation/calibration.js';
 import { horizonVariances, RISKMETRICS } from '../evaluation/volatility.js';
 import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from '../evaluation/evaluate.js';
+import { testPathOf, type TestPath } from '../evaluation/test-paths.js';
 import { FEATURE_NAMES } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
@@ -31,6 +32,14 @@ export interface TrainedModel {
   readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
   /** The test-split next-day forecasts the evaluation was computed from, by symbol (kept out of the metadata: hundreds of points). */
   readonly testForecasts?: TestForecasts;
+  /** Every step of the same forecasts (test-paths.ts), by symbol. */
+  readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
+}
+
+/** The held-out forecasts stored with a version: next-day points (test_forecasts.json) and every step (test_paths.json.gz). */
+export interface HeldOutRecords {
+  readonly testForecasts: TestForecasts;
+  readonly testPaths: Readonly<Record<string, readonly TestPath[]>>;
 }
 
 /** A model fitted on the train split and calibrated on the validation split of `dataset`. */
@@ -154,15 +163,18 @@ export function scoredForecasts(
   return { forecasts, adaptive };
 }
 
-/** Next-day forecast points of scored test samples, grouped by the samples' symbols. */
-export function testForecastsBySymbol(samples: readonly Sample[], scored: readonly ScoredForecast[]): TestForecasts {
+/** What is stored of scored test samples, grouped by the samples' symbols, oldest first: the next-day forecast points and every step's path. */
+export function testRecordsBySymbol(samples: readonly Sample[], scored: readonly ScoredForecast[]): HeldOutRecords {
   const bySymbol: Record<string, ScoredForecast[]> = {};
   samples.forEach((s, i) => (bySymbol[s.symbol] ??= []).push(scored[i] as ScoredForecast));
-  const result: Record<string, ReturnType<typeof nextDayForecastPoints>> = {};
+  const testForecasts: Record<string, ReturnType<typeof nextDayForecastPoints>> = {};
+  const testPaths: Record<string, TestPath[]> = {};
   for (const [symbol, forecasts] of Object.entries(bySymbol)) {
-    result[symbol] = nextDayForecastPoints(forecasts).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    const ordered = [...forecasts].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    testForecasts[symbol] = nextDayForecastPoints(ordered);
+    testPaths[symbol] = ordered.filter((f) => !Number.isNaN(f.actual[0])).map(testPathOf);
   }
-  return result;
+  return { testForecasts, testPaths };
 }
 
 /** sha256 over the exact bars used, symbol by symbol in symbol order. */
@@ -227,7 +239,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
           samples_per_second: calibrated.fit.samplesPerSecond,
         },
       },
-      testForecasts: testForecastsBySymbol(dataset.test, scored),
+      ...testRecordsBySymbol(dataset.test, scored),
     };
   } catch (error) {
     calibrated.model.dispose();
