@@ -16,7 +16,9 @@ export interface CacheTier<T> {
   /** Lookups answered (hits) and not answered (misses) since start. */
   counters(): TierCounters;
   status(): TierStatus;
-  /** Releases connections and timers; the tier answers misses afterwards. */
+  /** Tiers that write behind (files) write what is queued and resolve once it is stored. */
+  flush?(): Promise<void>;
+  /** Waits for queued writes, then releases connections and timers; the tier answers misses afterwards. */
   close(): Promise<void>;
 }
 

@@ -88,8 +88,14 @@ export class TieredCache<T> {
     await fastest?.set(key, value, ttlMs);
   }
 
-  /** Waits for the background writes to the slower tiers started so far. */
+  /** Waits for the background writes to the slower tiers started so far, including those a tier queued to write later. */
   async flush(): Promise<void> {
+    await this.settle();
+    await Promise.all(this.tiers.map((tier) => tier.flush?.()));
+  }
+
+  /** Waits for the `set` calls started in the background (a tier that writes behind resolves once queued). */
+  private async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
@@ -108,7 +114,8 @@ export class TieredCache<T> {
   }
 
   async clear(): Promise<void> {
-    await this.flush();
+    // Not flush(): a tier drops its queued writes on clear, so writing them first would only be undone.
+    await this.settle();
     await Promise.all(this.tiers.map((tier) => tier.clear()));
   }
 
@@ -126,7 +133,7 @@ export class TieredCache<T> {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    await this.settle();
     await Promise.all(this.tiers.map((tier) => tier.close()));
   }
 }

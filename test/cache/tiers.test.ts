@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import fsPromises, { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { FileCacheTier } from '../../src/cache/file-tier.js';
 import { MemoryCacheTier } from '../../src/cache/memory-tier.js';
 import { createSingleFlight } from '../../src/cache/single-flight.js';
@@ -124,6 +127,124 @@ describe('FileCacheTier', () => {
     assert.equal(file.status().up, false);
     assert.match(file.status().detail ?? '', /ENOTDIR|EEXIST/);
     assert.ok(errors.length > 0);
+  });
+});
+
+/** Another process on the same folder (a replica): runs `body` with `tier`, a FileCacheTier<string> on `directory`. */
+function otherProcess(directory: string, body: string): { done: Promise<number | null>; kill: () => void } {
+  const module = fileURLToPath(new URL('../../src/cache/file-tier.js', import.meta.url));
+  const script = `const { FileCacheTier } = await import(${JSON.stringify(module)});
+const tier = new FileCacheTier({ directory: ${JSON.stringify(directory)}, ttlSeconds: 600, maxEntries: 100000, writeBehindMs: 5 });
+${body}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+const entryNames = async (directory: string): Promise<string[]> => (await readdir(directory)).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
+
+describe('FileCacheTier index and write-behind', () => {
+  it('answers a miss from its index without any file-system call, once the index is built', async (t) => {
+    const directory = path.join(root, 'no-syscall');
+    const file = new FileCacheTier<string>({ directory, ttlSeconds: 60, maxEntries: 10 });
+    await file.set('present', 'v');
+    assert.equal(await file.size(), 1, 'the index is built');
+    const calls: string[] = [];
+    for (const name of ['readFile', 'open', 'stat', 'lstat', 'access', 'readdir'] as const) {
+      const original = fsPromises[name] as (...args: unknown[]) => unknown;
+      mock.method(fsPromises, name, (...args: unknown[]) => {
+        calls.push(`${name} ${String(args[0])}`);
+        return original(...args);
+      });
+    }
+    syncBuiltinESMExports();
+    t.after(() => {
+      mock.restoreAll();
+      syncBuiltinESMExports();
+    });
+    for (let index = 0; index < 20; index += 1) assert.equal(await file.get(`absent-${index}`), undefined);
+    assert.deepEqual(calls, [], '20 misses touched the disk');
+    assert.equal((await file.get('present'))?.value, 'v');
+    assert.equal(calls.length, 1, `a hit reads its file once: ${calls.join(', ')}`);
+    assert.deepEqual(file.counters(), { hits: 1, misses: 20 });
+    await file.close();
+  });
+
+  it('serves an entry another process wrote once its rescan ran, and drops one another process deleted', async () => {
+    const directory = path.join(root, 'shared');
+    const file = new FileCacheTier<string>({ directory, ttlSeconds: 60, maxEntries: 100, rescanMs: 50 });
+    await file.set('mine', 'a');
+    assert.equal(await file.get('theirs'), undefined, 'not written yet');
+    const other = otherProcess(directory, `await tier.set('theirs', 'from another process'); await tier.delete('mine'); await tier.close();`);
+    assert.equal(await other.done, 0);
+    const deadline = Date.now() + 5000;
+    let served = await file.get('theirs');
+    while (served === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      served = await file.get('theirs');
+    }
+    assert.equal(served?.value, 'from another process');
+    assert.equal(await file.get('mine'), undefined, 'deleted by the other process');
+    assert.equal(await file.size(), 1);
+    await file.close();
+  });
+
+  it('writes behind: set resolves before the file exists, reads are answered meanwhile, and close writes everything', async () => {
+    const directory = path.join(root, 'write-behind');
+    const file = new FileCacheTier<number>({ directory, ttlSeconds: 60, maxEntries: 1000, writeBehindMs: 60_000 });
+    for (let index = 0; index < 50; index += 1) await file.set(`k${index}`, index);
+    await file.set('k0', 1000);
+    assert.equal((await file.get('k7'))?.value, 7, 'answered from the queue');
+    assert.equal(await file.size(), 50);
+    assert.deepEqual(await entryNames(directory), [], 'nothing written yet: the writes wait behind');
+    await file.close();
+    assert.equal((await entryNames(directory)).length, 50, 'close wrote every queued entry, k0 once');
+    const restarted = new FileCacheTier<number>({ directory, ttlSeconds: 60, maxEntries: 1000 });
+    assert.equal((await restarted.get('k0'))?.value, 1000, 'the last value set wins');
+    for (let index = 1; index < 50; index += 1) assert.equal((await restarted.get(`k${index}`))?.value, index);
+    await restarted.clear();
+  });
+
+  it('a clear drops queued writes and is not undone by a write in progress; TieredCache.close writes what the tier queued', async () => {
+    const directory = path.join(root, 'clear-queued');
+    const file = new FileCacheTier<string>({ directory, ttlSeconds: 60, maxEntries: 100, writeBehindMs: 1 });
+    const cache = new TieredCache<string>({ tiers: [new MemoryCacheTier({ maxEntries: 10, ttlSeconds: 60 }), file] });
+    await cache.set('a', 'x');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await cache.set('b', 'y');
+    await cache.clear();
+    assert.deepEqual(await entryNames(directory), []);
+    assert.equal(await file.get('a'), undefined);
+    await cache.set('c', 'z');
+    await cache.close();
+    assert.equal((await entryNames(directory)).length, 1);
+    assert.equal((await new FileCacheTier<string>({ directory, ttlSeconds: 60, maxEntries: 100 }).get('c'))?.value, 'z');
+  });
+
+  it('a process killed while writing leaves only whole entry files', async () => {
+    const directory = path.join(root, 'killed');
+    const writer = otherProcess(
+      directory,
+      `const big = 'x'.repeat(256 * 1024);
+for (let index = 0; ; index += 1) {
+  await tier.set('entry-' + index, big + index);
+  if (index % 8 === 7) await tier.flush();
+}`,
+    );
+    const deadline = Date.now() + 10_000;
+    while ((await entryNames(directory).catch(() => [])).length < 20 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    writer.kill();
+    await writer.done;
+    const names = await entryNames(directory);
+    assert.ok(names.length >= 20, `the writer wrote entries before it was killed (${names.length})`);
+    for (const name of names) {
+      const stored = JSON.parse(await readFile(path.join(directory, name), 'utf8')) as { key: string; value: string };
+      assert.equal(name, `${createHash('sha256').update(stored.key).digest('hex')}.json`);
+      assert.equal(stored.value, `${'x'.repeat(256 * 1024)}${stored.key.slice('entry-'.length)}`, `${name} is whole`);
+    }
+    const reader = new FileCacheTier<string>({ directory, ttlSeconds: 600, maxEntries: 100_000 });
+    assert.equal(await reader.size(), names.length, 'temporary files are not entries');
+    await reader.close();
   });
 });
 
