@@ -42,5 +42,12 @@ declare module 'autocannon' {
     readonly duration: number;
   }
 
+  /** The running load (with a callback): emits each response with its status and latency in ms. */
+  interface Instance {
+    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): Instance;
+  }
+
+  // The promise form last: ReturnType<typeof autocannon> reads the last overload.
+  export default function autocannon(options: Options, callback: (error: Error | null, result: Result) => void): Instance;
   export default function autocannon(options: Options): Promise<Result>;
 }

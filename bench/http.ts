@@ -1,7 +1,7 @@
 /**
  * HTTP benchmark of the real service on loopback, each figure beside its reference from the same run:
  *
- *   npm run -s build && node dist/bench/http.js [--duration 8] [--connections 50] [--models 200]
+ *   npm run -s build && node dist/bench/http.js [--duration 8] [--connections 50] [--models 200] [--only overload]
  *
  * - cached GET /api/v1/predict/:symbol throughput vs a bare Fastify route returning the same JSON (ratio);
  * - p50/p99 of cached predictions at 50 connections;
@@ -22,6 +22,7 @@ import autocannon from 'autocannon';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { loadConfig } from '../src/config/env.js';
 import { packageRoot } from '../src/config/package-root.js';
 import { dataLayout } from '../src/config/layout.js';
 import { CsvMarketData } from '../src/market/csv.js';
@@ -114,6 +115,7 @@ async function startService(dataDir: string, env: Record<string, string> = {}, p
     MODEL_WATCH_INTERVAL: '0',
     // Throughput and latency rows measure the work, not the shedding (the overload row turns it on).
     LOAD_MAX_EVENT_LOOP_DELAY: '0',
+    LOAD_MAX_QUEUE_WAIT: '0',
     ...env,
   }, profile);
   const url = `http://127.0.0.1:${port}`;
@@ -483,57 +485,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
     }
   }
 
-  // 6. Overload: 100 connections sending batches of 50 symbols whose horizon cycles through 1..60 with
-  // ML_PREDICTION_TTL=1 (a horizon comes back after its 1 s entry expired, so predictions are computed), with load shedding at its default limits and, as the reference, without it: what the clients and
-  // the liveness probe see.
-  const shedding: { label: string; env: Record<string, string> }[] = [
-    { label: 'load shedding on (default LOAD_MAX_EVENT_LOOP_DELAY=200)', env: { LOAD_MAX_EVENT_LOOP_DELAY: '200' } },
-    { label: 'reference: load shedding off (LOAD_MAX_EVENT_LOOP_DELAY=0)', env: { LOAD_MAX_EVENT_LOOP_DELAY: '0' } },
-  ];
-  for (const variant of shedding) {
-    const dir = await prepareDataDir(shipped ? undefined : backendModels);
-    const server = await startService(dir, { ML_PREDICTION_TTL: '1', ...variant.env });
-    try {
-      const symbols = await new CsvMarketData({ directory: path.join(dir, 'stock_data', 'historical') }).listSymbols();
-      const batch = Array.from({ length: 50 }, (_, i) => symbols[i % symbols.length]);
-      let sent = 0;
-      const probes: number[] = [];
-      let loading = true;
-      const probing = (async () => {
-        while (loading) {
-          const t0 = performance.now();
-          await fetch(`${server.url}/health/live`).then((r) => r.arrayBuffer()).catch(() => undefined);
-          probes.push(performance.now() - t0);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })();
-      const run = await autocannon({
-        url: `${server.url}/api/v1/predict`,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: JSON.stringify({ symbols: batch, days: (sent++ % 60) + 1 }) }),
-          },
-        ],
-        connections: 100,
-        duration: Math.max(10, options.duration * 2),
-        timeout: 30,
-      });
-      loading = false;
-      await probing;
-      const shed = run.statusCodeStats?.['503']?.count ?? 0;
-      const ok = run['2xx'];
-      rows.push({
-        measure: `overload, ${variant.label}: 100 connections of uncached POST /api/v1/predict {50 symbols, days: 1..60}`,
-        value: `${ok} answered 200, ${shed} shed (503 + Retry-After), ${run.errors} errors/timeouts; latency p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms`,
-        reference: `GET /health/live during the load: p50 ${fmt(median(probes), 1)} ms, max ${fmt(Math.max(...probes), 0)} ms (${probes.length} probes)`,
-      });
-    } finally {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+  rows.push(...(await runOverloadRows(shipped ? undefined : backendModels, options.duration)));
 
   // 5. Start-up with many models.
   const many = await generateModels(generatedKeys(options.models));
@@ -558,6 +510,120 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
   await rm(many.dir, { recursive: true, force: true });
   if (fixture) await rm(fixture, { recursive: true, force: true });
   return rows;
+}
+
+/** Nearest-rank percentile of latencies in ms (NaN when there are none). */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
+interface OverloadRun {
+  readonly seconds: number;
+  /** Latency (ms) of every answer, by status. */
+  readonly latencies: ReadonlyMap<number, readonly number[]>;
+  readonly errors: number;
+  readonly live: readonly { readonly ms: number; readonly status: number }[];
+  /** `services.load.status` of each /health sample taken during the load. */
+  readonly health: readonly string[];
+}
+
+/** One overload: 100 connections of uncached 50-symbol batches, with /health/live and /health probed beside them. */
+async function overload(models: string | undefined, env: Record<string, string>, seconds: number): Promise<OverloadRun> {
+  const dir = await prepareDataDir(models);
+  const server = await startService(dir, { ML_PREDICTION_TTL: '1', ...env });
+  try {
+    const symbols = await new CsvMarketData({ directory: path.join(dir, 'stock_data', 'historical') }).listSymbols();
+    const batch = Array.from({ length: 50 }, (_, i) => symbols[i % symbols.length]);
+    let sent = 0;
+    const live: { ms: number; status: number }[] = [];
+    const health: string[] = [];
+    let loading = true;
+    const probing = (async () => {
+      for (let n = 0; loading; n += 1) {
+        const t0 = performance.now();
+        const status = await fetch(`${server.url}/health/live`).then(async (r) => (await r.arrayBuffer(), r.status)).catch(() => 0);
+        live.push({ ms: performance.now() - t0, status });
+        if (n % 5 === 0) {
+          const report = (await fetch(`${server.url}/health`).then((r) => r.json()).catch(() => undefined)) as { services?: { load?: { status: string } } } | undefined;
+          health.push(report?.services?.load?.status ?? 'no answer');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const latencies = new Map<number, number[]>();
+    const result = await new Promise<Awaited<ReturnType<typeof autocannon>>>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: `${server.url}/api/v1/predict`,
+          requests: [
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              setupRequest: (request) => ({ ...request, body: JSON.stringify({ symbols: batch, days: (sent++ % 60) + 1 }) }),
+            },
+          ],
+          connections: 100,
+          duration: seconds,
+          timeout: 30,
+        },
+        (error, run) => (error ? reject(error) : resolve(run)),
+      );
+      instance.on('response', (_client, status, _bytes, ms) => {
+        const list = latencies.get(status) ?? [];
+        list.push(ms);
+        latencies.set(status, list);
+      });
+    });
+    loading = false;
+    await probing;
+    return { seconds, latencies, errors: result.errors, live, health };
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function describeOverload(run: OverloadRun): { served: string; probes: string } {
+  const ok = run.latencies.get(200) ?? [];
+  const shed = run.latencies.get(503) ?? [];
+  const other = [...run.latencies].filter(([status]) => status !== 200 && status !== 503).reduce((sum, [, list]) => sum + list.length, 0);
+  const liveMs = run.live.map((p) => p.ms);
+  const liveFailed = run.live.filter((p) => p.status !== 200).length;
+  const degraded = run.health.filter((s) => s === 'degraded').length;
+  return {
+    served:
+      `${ok.length} served (${fmt(ok.length / run.seconds, 0)}/s), latency p50 ${fmt(percentile(ok, 0.5), 0)} ms, p99 ${fmt(percentile(ok, 0.99), 0)} ms; ` +
+      `${shed.length} shed (503 + Retry-After${shed.length > 0 ? `, answered in p50 ${fmt(percentile(shed, 0.5), 0)} ms` : ''}); ${other} other statuses, ${run.errors} errors/timeouts`,
+    probes: `GET /health/live p50 ${fmt(percentile(liveMs, 0.5), 1)} ms, max ${fmt(Math.max(...liveMs), 0)} ms, ${liveFailed} of ${run.live.length} not 200; /health load degraded in ${degraded} of ${run.health.length} samples`,
+  };
+}
+
+/**
+ * 6. Overload: 100 connections sending batches of 50 symbols whose horizon cycles through 1..60 with ML_PREDICTION_TTL=1
+ * (a horizon comes back after its 1 s entry expired, so predictions are computed), with load shedding at its
+ * defaults and, as the reference, with every check off, one after the other in the same run: how many requests were
+ * served and how fast, how many were shed, and what the probes saw.
+ */
+export async function runOverloadRows(models: string | undefined, duration: number): Promise<Row[]> {
+  const limits = loadConfig({}).loadShedding;
+  const on = {
+    LOAD_MAX_QUEUE_WAIT: String(limits.maxQueueWaitMs),
+    LOAD_COMPUTE_SLOTS: String(limits.computeSlots),
+    LOAD_MAX_EVENT_LOOP_DELAY: String(limits.maxEventLoopDelayMs),
+  };
+  const seconds = Math.max(10, duration * 2);
+  const shedding = describeOverload(await overload(models, on, seconds));
+  const reference = describeOverload(await overload(models, { LOAD_MAX_QUEUE_WAIT: '0', LOAD_MAX_EVENT_LOOP_DELAY: '0' }, seconds));
+  const defaults = Object.entries(on).map(([name, value]) => `${name}=${value}`).join(', ');
+  return [
+    {
+      measure: `overload, ${seconds} s of 100 connections of uncached POST /api/v1/predict {50 symbols, days: 1..60}: load shedding at its defaults (${defaults})`,
+      value: shedding.served,
+      reference: `load shedding off (LOAD_MAX_QUEUE_WAIT=0, LOAD_MAX_EVENT_LOOP_DELAY=0): ${reference.served}`,
+    },
+    { measure: 'probes during the overload, load shedding at its defaults', value: shedding.probes, reference: `load shedding off: ${reference.probes}` },
+  ];
 }
 
 export function machine(): string {
@@ -591,8 +657,14 @@ if (isMain) {
         connections: { type: 'string', default: '50' },
         models: { type: 'string', default: '200' },
         profile: { type: 'string' },
+        /** `--only overload`: just the overload rows (load shedding on and off), on the shipped models. */
+        only: { type: 'string' },
       },
     });
+    if (values.only === 'overload') {
+      printTable('HTTP overload (load shedding)', await runOverloadRows(undefined, Number(values.duration)));
+      process.exit(0);
+    }
     const profiles: [string, string[]][] = [];
     const rows = await runHttpBench({
       duration: Number(values.duration),

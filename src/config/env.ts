@@ -167,6 +167,10 @@ const EnvSchema = z.object({
   /** Load shedding: V8 heap bytes in use above which API requests get 503 (0 = 90% of the heap limit). */
   LOAD_MAX_HEAP_BYTES: numberIn(0, 2 ** 45, true).default(0),
   LOAD_RETRY_AFTER: numberIn(1, 3600, true).default(5),
+  /** Load shedding: a request whose uncached predictions waited longer than this (ms) for a slot gets 503 (0 = off). */
+  LOAD_MAX_QUEUE_WAIT: numberIn(0, 60_000, true).default(250),
+  /** Load shedding: requests computing uncached predictions at once; the next ones wait up to LOAD_MAX_QUEUE_WAIT. */
+  LOAD_COMPUTE_SLOTS: numberIn(1, 1000, true).default(2),
   /** The request line and headers must arrive within this (slow-loris clients are cut off with a 408). */
   HEADERS_TIMEOUT: durationSeconds('HEADERS_TIMEOUT').default(10),
   /** The whole request, headers and body, must arrive within this (a dribbled body is cut off with a 408). */
@@ -225,8 +229,14 @@ export interface AppConfig {
   readonly storageMetricsIntervalSeconds: number;
   readonly seedOnStart: boolean;
   readonly shutdownTimeoutSeconds: number;
-  /** Load shedding thresholds (0 = that check off) and the Retry-After of a shed request. */
-  readonly loadShedding: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedBytes: number; readonly retryAfterSeconds: number };
+  /** Load shedding thresholds (0 = that check off), prediction slots and the Retry-After of a shed request. */
+  readonly loadShedding: {
+    readonly maxEventLoopDelayMs: number;
+    readonly maxHeapUsedBytes: number;
+    readonly maxQueueWaitMs: number;
+    readonly computeSlots: number;
+    readonly retryAfterSeconds: number;
+  };
   /** HTTP server timeouts in seconds: headers, whole request, idle keep-alive, idle socket. */
   readonly server: { readonly headersTimeoutSeconds: number; readonly requestTimeoutSeconds: number; readonly keepAliveTimeoutSeconds: number; readonly connectionTimeoutSeconds: number };
   readonly databaseUrl: string | undefined;
@@ -349,6 +359,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     loadShedding: {
       maxEventLoopDelayMs: e.LOAD_MAX_EVENT_LOOP_DELAY,
       maxHeapUsedBytes: e.LOAD_MAX_HEAP_BYTES || Math.floor(0.9 * getHeapStatistics().heap_size_limit),
+      maxQueueWaitMs: e.LOAD_MAX_QUEUE_WAIT,
+      computeSlots: e.LOAD_COMPUTE_SLOTS,
       retryAfterSeconds: e.LOAD_RETRY_AFTER,
     },
     server: {

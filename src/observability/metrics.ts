@@ -6,7 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * every rule's query against a real Prometheus scraping the service). One Registry per app instance, so two apps in one process
  * (tests, the benchmark) never share or double-register series.
  */
-export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'internal';
+export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'overloaded' | 'internal';
+/** Why load shedding answered a request with 503 OVERLOADED: a prediction slot waited for too long, or under-pressure's checks. */
+export type ShedReason = 'queue_wait' | 'event_loop_delay' | 'heap';
 
 const HTTP_LABELS = ['method', 'route', 'status_code'] as const;
 const TRACKING_LABELS = ['symbol', 'horizon_bucket', 'source'] as const;
@@ -51,6 +53,12 @@ export function createMetrics() {
     predictionErrors: new Counter({
       name: 'prediction_errors_total',
       help: 'Failed predictions by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    requestsShed: new Counter({
+      name: 'requests_shed_total',
+      help: 'Requests answered 503 OVERLOADED by load shedding, by reason (queue_wait, event_loop_delay, heap)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -181,7 +181,7 @@ export async function buildApp(options: BuildAppOptions) {
       : {}),
   });
   // Before everything else that costs: a shed request is answered from its onRequest hook.
-  await app.register(loadSheddingPlugin, { ...config.loadShedding, exempt: isProbe });
+  await app.register(loadSheddingPlugin, { ...config.loadShedding, exempt: isProbe, onShed: (reason) => metrics.requestsShed.inc({ reason }) });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Stock Prediction Service', version, description: 'LSTM forecasts with intervals, compared with the naive forecast' },

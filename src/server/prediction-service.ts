@@ -1,4 +1,5 @@
 import type { AdaptiveBands } from '../ml/adaptive-bands.js';
+import { isOverloaded, type ComputeAdmission, type ComputeTicket } from './compute-admission.js';
 import { predictionCacheKey } from './prediction-cache-key.js';
 import { forEachLimited } from '../async/for-each-limited.js';
 import { LruMap } from '../cache/lru.js';
@@ -24,6 +25,8 @@ export interface PredictionServiceOptions {
   readonly bands?: AdaptiveBands;
   /** Clock of prediction timestamps and of the bars memo's reuse window, injectable for tests. */
   readonly now?: () => Date;
+  /** Admission control on uncached work (load shedding); without it every request computes at once. */
+  readonly admission?: ComputeAdmission;
 }
 
 /** Sizes of the in-process memos, reported by /api/v1/stats. */
@@ -49,6 +52,7 @@ const BARS_MEMO_MAX = 1000;
 const FALLBACK_KEYS_MAX = 10_000;
 
 function errorReason(error: unknown): PredictionErrorReason {
+  if (isOverloaded(error)) return 'overloaded';
   if (error instanceof AppError) {
     if (error.status === 404) return 'not_found';
     if (error.status === 400) return 'validation';
@@ -119,15 +123,28 @@ export class PredictionService {
   }
 
   async predict(symbol: string, days: number): Promise<Prediction> {
+    const ticket = this.options.admission?.ticket();
     try {
-      return await this.run(symbol, days);
+      return await this.counted(symbol, days, ticket);
+    } finally {
+      ticket?.release();
+    }
+  }
+
+  private async counted(symbol: string, days: number, ticket: ComputeTicket | undefined): Promise<Prediction> {
+    try {
+      return await this.run(symbol, days, ticket);
     } catch (error) {
       this.options.metrics.predictionErrors.inc({ reason: errorReason(error) });
       throw error;
     }
   }
 
-  /** One prediction per symbol; a failing symbol becomes an entry of `errors` and never fails the others. */
+  /**
+   * One prediction per symbol; a failing symbol becomes an entry of `errors` and never fails the others. The batch
+   * takes one admission slot at its first uncached symbol; when it is shed, so is the whole batch (503 + Retry-After):
+   * a client retries it as one, and what was computed before is cached for that retry.
+   */
   async predictMany(
     symbols: readonly string[],
     days: number,
@@ -136,18 +153,27 @@ export class PredictionService {
   ): Promise<BatchResult> {
     const predictions: (Prediction | undefined)[] = new Array(symbols.length);
     const errors: (BatchResult['errors'][number] | undefined)[] = new Array(symbols.length);
-    await forEachLimited(symbols, BATCH_CONCURRENCY, async (raw, index) => {
-      try {
-        predictions[index] = await this.predict(validate(raw), days);
-      } catch (error) {
-        if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
-          errors[index] = { symbol: raw, error: error.message, status: error.status, code: error.code };
-        } else {
-          onInternalError(raw, error);
-          errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500, code: 'INTERNAL_ERROR' };
+    const ticket = this.options.admission?.ticket();
+    let shed: UnavailableError | undefined;
+    try {
+      await forEachLimited(symbols, BATCH_CONCURRENCY, async (raw, index) => {
+        if (shed) return;
+        try {
+          predictions[index] = await this.counted(validate(raw), days, ticket);
+        } catch (error) {
+          if (isOverloaded(error)) shed = error;
+          else if (error instanceof AppError && (error.status < 500 || error instanceof UnavailableError)) {
+            errors[index] = { symbol: raw, error: error.message, status: error.status, code: error.code };
+          } else {
+            onInternalError(raw, error);
+            errors[index] = { symbol: raw, error: 'internal error (logged with this request id)', status: 500, code: 'INTERNAL_ERROR' };
+          }
         }
-      }
-    });
+      });
+    } finally {
+      ticket?.release();
+    }
+    if (shed) throw shed;
     return {
       predictions: predictions.filter((p): p is Prediction => p !== undefined),
       errors: errors.filter((e): e is BatchResult['errors'][number] => e !== undefined),
@@ -182,7 +208,7 @@ export class PredictionService {
     });
   }
 
-  private async run(symbol: string, days: number): Promise<Prediction> {
+  private async run(symbol: string, days: number, ticket: ComputeTicket | undefined): Promise<Prediction> {
     const { registry, cache } = this.options;
     let bars: Bar[];
     try {
@@ -211,6 +237,8 @@ export class PredictionService {
       const result = await cache.getOrCompute(
         key,
         async () => {
+          // Only a miss waits for (or is shed by) admission control: cached answers stay cheap under any load.
+          await ticket?.acquire();
           const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend, inference: lease.forecaster.inference.path });
           let forecast;
           try {

@@ -25,6 +25,7 @@ import { redactLine } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ModelRegistry, type ModelLoader } from './model-registry.js';
 import type { Prediction } from './prediction-body.js';
+import { ComputeAdmission } from './compute-admission.js';
 import { PredictionService } from './prediction-service.js';
 import { serverPathRedactor } from './public-message.js';
 import { TrainingJobs, type TrainRunner } from './training-jobs.js';
@@ -53,6 +54,8 @@ export interface Services {
   readonly cache: TieredCache<Prediction>;
   readonly registry: ModelRegistry;
   readonly predictions: PredictionService;
+  /** Admission control on uncached prediction work (the queue-wait part of load shedding). */
+  readonly admission: ComputeAdmission;
   /** In-process worker threads without Redis; the BullMQ queue (run by ROLE=worker processes) with REDIS_URL. */
   readonly jobs: TrainingJobQueue;
   /** The served bands' adaptive state, moved by matured outcomes from the tracking store. */
@@ -180,7 +183,15 @@ export function createServices(options: ServiceOptions): Services {
   const publicMessage = serverPathRedactor(config.layout);
   const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage });
   const adaptiveBands = new AdaptiveBands(layout.adaptiveBands);
+  const { loadShedding } = config;
+  const admission = new ComputeAdmission({
+    slots: loadShedding.computeSlots,
+    maxQueueWaitMs: loadShedding.maxQueueWaitMs,
+    retryAfterSeconds: loadShedding.retryAfterSeconds,
+    onShed: () => metrics.requestsShed.inc({ reason: 'queue_wait' }),
+  });
   const predictions = new PredictionService({
+    admission,
     registry,
     bands: adaptiveBands,
     market,
@@ -218,6 +229,7 @@ export function createServices(options: ServiceOptions): Services {
     cache,
     registry,
     predictions,
+    admission,
     adaptiveBands,
     jobs,
     lastFetch: () => lastFetch,

@@ -25,6 +25,7 @@ const BASE_ENV: Readonly<Record<string, string>> = {
   // Drills are about faults: neither the per-client budget nor a loaded CI machine's event-loop lag may answer for them.
   RATE_LIMIT_MAX: '100000',
   LOAD_MAX_EVENT_LOOP_DELAY: '0',
+  LOAD_MAX_QUEUE_WAIT: '0',
   // One line per request on N processes costs the 2 test cores more than the requests themselves.
   LOG_LEVEL: 'warn',
   API_KEYS: 'cluster-test-key-123456',

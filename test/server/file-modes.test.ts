@@ -14,7 +14,7 @@ describe('explicit file modes (real process under umask 000)', () => {
     const base = `http://127.0.0.1:${port}`;
     // An empty persistent_data: the service seeds the shipped models and sample prices itself.
     const service = startServiceProcess(
-      { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOG_LEVEL: 'info' },
+      { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0', LOG_LEVEL: 'info' },
       { umask: '000' },
     );
     t.after(async () => {

@@ -73,6 +73,7 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
     RATE_LIMIT_MAX: '100000',
     // Load shedding has its own tests; elsewhere a busy test machine's event-loop lag must not turn answers into 503s.
     LOAD_MAX_EVENT_LOOP_DELAY: '0',
+    LOAD_MAX_QUEUE_WAIT: '0',
     API_KEYS: 'test-key-123456',
     ...TINY_TRAINING_ENV,
     ...env,
@@ -136,7 +137,7 @@ export async function startServiceOn(
   await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
   const port = await freePort();
   // No rate limit and no load shedding: these drills are about faults, and a loaded CI machine must not shed them.
-  const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOG_LEVEL: 'info', ...env };
+  const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0', LOG_LEVEL: 'info', ...env };
   const service = startServiceProcess(fullEnv, options);
   t.after(async () => {
     service.kill('SIGKILL');

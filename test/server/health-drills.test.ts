@@ -33,7 +33,7 @@ describe('/health sees what it used to miss', () => {
     t.after(() => redis.stop());
     const dataDir = await makeDataDir();
     t.after(() => rm(dataDir, { recursive: true, force: true }));
-    const { app } = await startApp(models(), dataDir, { REDIS_URL: redis.url, LOAD_MAX_EVENT_LOOP_DELAY: '0' });
+    const { app } = await startApp(models(), dataDir, { REDIS_URL: redis.url, LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0' });
     t.after(() => app.close());
     const get = async (url: string) => app.inject({ method: 'GET', url });
     await waitFor('redis to connect', async () => (JSON.parse((await get('/health')).body) as HealthJson).services['redis']?.status === 'healthy' || undefined, 30_000);

@@ -72,6 +72,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     RATE_LIMIT_MAX: '1000000',
     // Load shedding is tested on its own; a busy machine must not shed the page's requests here.
     LOAD_MAX_EVENT_LOOP_DELAY: '0',
+    LOAD_MAX_QUEUE_WAIT: '0',
     LOG_LEVEL: 'warn',
     MODEL_WATCH_INTERVAL: '0',
   });

@@ -2,7 +2,10 @@ import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_HEAP_USED_BYTES } from '@fas
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
+import type { AppConfig } from '../../config/env.js';
 import { catalogMessage, UnavailableError } from '../../errors.js';
+import type { ShedReason } from '../../observability/metrics.js';
+import type { AdmissionState } from '../compute-admission.js';
 import type { ServiceHealth } from '../schemas.js';
 
 export interface LoadSheddingOptions {
@@ -13,20 +16,23 @@ export interface LoadSheddingOptions {
   readonly retryAfterSeconds: number;
   /** Requests that are always served (health probes, metrics scrapes). */
   readonly exempt: (request: FastifyRequest) => boolean;
+  /** Called once per shed request (the shed counter). */
+  readonly onShed: (reason: ShedReason) => void;
 }
 
 const MIB = 1024 * 1024;
 
-function describe(type: string, value: number | undefined, options: LoadSheddingOptions): string {
-  if (type === TYPE_EVENT_LOOP_DELAY) return `event loop delay ${Math.round(value ?? 0)} ms > ${options.maxEventLoopDelayMs} ms`;
-  if (type === TYPE_HEAP_USED_BYTES) return `heap ${Math.round((value ?? 0) / MIB)} MiB > ${Math.round(options.maxHeapUsedBytes / MIB)} MiB`;
-  return type;
+function describe(type: string, value: number | undefined, options: LoadSheddingOptions): { reason: ShedReason | undefined; text: string } {
+  if (type === TYPE_EVENT_LOOP_DELAY) return { reason: 'event_loop_delay', text: `event loop delay ${Math.round(value ?? 0)} ms > ${options.maxEventLoopDelayMs} ms` };
+  if (type === TYPE_HEAP_USED_BYTES) return { reason: 'heap', text: `heap ${Math.round((value ?? 0) / MIB)} MiB > ${Math.round(options.maxHeapUsedBytes / MIB)} MiB` };
+  return { reason: undefined, text: type };
 }
 
 /**
  * Load shedding with @fastify/under-pressure: while the event loop lags or the heap is nearly full, requests are
  * answered at once with 503 + Retry-After in the contract's error shape (code OVERLOADED) instead of queueing
  * until every request times out. Probes and scrapes are exempt, so they keep telling the truth (see loadHealth).
+ * Prediction work that queues without lagging the loop is caught by admission control (compute-admission.ts).
  */
 export default fp<LoadSheddingOptions>(
   async (app, options) => {
@@ -36,19 +42,25 @@ export default fp<LoadSheddingOptions>(
       // A rejected promise goes to the error handler (contract body + Retry-After); undefined serves the request.
       pressureHandler: (request, _reply, type, value) => {
         if (options.exempt(request)) return undefined;
-        const reason = describe(type, value, options);
-        return Promise.reject(new UnavailableError(catalogMessage('OVERLOADED', reason), options.retryAfterSeconds, { reason: type }, 'OVERLOADED'));
+        const { reason, text } = describe(type, value, options);
+        if (reason) options.onShed(reason);
+        return Promise.reject(new UnavailableError(catalogMessage('OVERLOADED', text), options.retryAfterSeconds, { reason: type }, 'OVERLOADED'));
       },
     });
   },
   { name: 'load-shedding' },
 );
 
-/** The `load` entry of the detailed health report: degraded while requests are being shed. */
-export function loadHealth(app: FastifyInstance, options: Pick<LoadSheddingOptions, 'maxEventLoopDelayMs' | 'maxHeapUsedBytes'>): z.output<typeof ServiceHealth> {
+/** The `load` entry of the detailed health report: degraded while requests are being shed, for either cause. */
+export function loadHealth(app: FastifyInstance, limits: AppConfig['loadShedding'], admission: AdmissionState): z.output<typeof ServiceHealth> {
   const usage = app.memoryUsage();
-  const figures = `event loop delay ${Math.round(usage.eventLoopDelay)} ms, heap ${Math.round(usage.heapUsed / MIB)} MiB`;
-  const limits = `limits: ${options.maxEventLoopDelayMs || 'none'} ms, ${options.maxHeapUsedBytes ? `${Math.round(options.maxHeapUsedBytes / MIB)} MiB` : 'none'}`;
-  if (app.isUnderPressure()) return { status: 'degraded', message: `shedding load (503 + Retry-After): ${figures} (${limits})` };
-  return { status: 'healthy', message: `${figures} (${limits})` };
+  const loop = `event loop delay ${Math.round(usage.eventLoopDelay)} ms, heap ${Math.round(usage.heapUsed / MIB)} MiB`;
+  const work =
+    limits.maxQueueWaitMs > 0
+      ? `uncached predictions: ${admission.computing} of ${admission.slots} slots busy, ${admission.waiting} waiting (oldest ${Math.round(admission.oldestWaitMs)} ms), ${admission.shedTotal} shed so far`
+      : 'uncached predictions: no admission control';
+  const limitText = `limits: ${limits.maxEventLoopDelayMs || 'none'} ms, ${limits.maxHeapUsedBytes ? `${Math.round(limits.maxHeapUsedBytes / MIB)} MiB` : 'none'}, queue wait ${limits.maxQueueWaitMs || 'none'}${limits.maxQueueWaitMs ? ' ms' : ''}`;
+  const figures = `${loop}; ${work} (${limitText})`;
+  if (app.isUnderPressure() || admission.shedding) return { status: 'degraded', message: `shedding load (503 + Retry-After): ${figures}` };
+  return { status: 'healthy', message: figures };
 }

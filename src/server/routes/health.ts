@@ -38,7 +38,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         },
       },
       async (_request, reply) => {
-        const report = await healthReport(services, loadHealth(app, services.config.loadShedding));
+        const report = await healthReport(services, loadHealth(app, services.config.loadShedding, services.admission.state()));
         return reply.code(report.status === 'unhealthy' ? 503 : 200).send(report);
       },
     );

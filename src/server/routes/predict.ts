@@ -38,7 +38,7 @@ export const predictRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         tags: ['predictions'],
         summary: 'Forecast up to 50 symbols; one bad symbol becomes an entry of errors and does not fail the others',
         body: BatchPredictBody,
-        response: { 200: BatchPredictionBody, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody, 500: ErrorBody },
+        response: { 200: BatchPredictionBody, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody, 500: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) =>
