@@ -6,7 +6,8 @@ import { intervalScore } from './evaluation/metrics.js';
 import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY } from './evaluation/volatility.js';
 import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
-import type { AdaptiveIntervalState, AdaptiveRule, BandSelection, Calibration, IntervalCalibration, IntervalWindow, VolatilityModel } from './types.js';
+import { Z_80, Z_95 } from './evaluation/evaluate.js';
+import { INTERVAL_WINDOWS, type AdaptiveIntervalState, type AdaptiveRule, type BandSelection, type Calibration, type IntervalCalibration, type IntervalWindow, type VolatilityModel } from './types.js';
 
 /** What serving a forecast needs of a calibration (the adaptive state comes separately, per symbol). */
 export type ServingCalibration = Pick<Calibration, 'shrinkage' | 'volatility' | 'intervals' | 'direction' | 'adaptive_rule'>;
@@ -59,7 +60,8 @@ export function applyCalibration(
   adaptive?: AdaptiveIntervalState,
 ): CalibratedOutput {
   const volatility = horizonVariances(calibration.volatility, returns, raw.length).map(Math.sqrt);
-  const { w80, w95 } = intervalHalfWidths(calibration.intervals, volatility, adaptive);
+  const scale = calibration.intervals.scaled_by === 'riskmetrics' ? horizonVariances(RISKMETRICS, returns, raw.length).map(Math.sqrt) : volatility;
+  const { w80, w95 } = intervalHalfWidths(calibration.intervals, scale, adaptive);
   return {
     served: shrinkForecast(calibration.shrinkage, raw),
     raw,
@@ -95,23 +97,34 @@ const GARCH_FIT_DAYS = 1500;
  */
 export const SELECTION_FIT_SHARE = 0.6;
 
-const WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation'];
-
-/** Conformal quantiles of `days`' residuals of the shrunk forecast, normalised by the volatility model's forecast. */
-function fitIntervals(days: readonly CalibrationDay[], shrinkage: readonly number[], volatility: VolatilityModel, horizon: number): IntervalCalibration {
+/**
+ * The band multiples of a window (IntervalWindow): conformal quantiles of the days' residuals of the
+ * shrunk forecast normalised by the volatility model's forecast (per step, or all steps pooled), or the
+ * Gaussian quantiles of the served volatility model or of RiskMetrics.
+ */
+function fitIntervals(
+  window: IntervalWindow,
+  training: readonly CalibrationDay[],
+  validation: readonly CalibrationDay[],
+  shrinkage: readonly number[],
+  volatility: VolatilityModel,
+  horizon: number,
+): IntervalCalibration {
+  if (window === 'gaussian' || window === 'riskmetrics_gaussian') {
+    return { q80: new Array<number>(horizon).fill(Z_80), q95: new Array<number>(horizon).fill(Z_95), scaled_by: window === 'gaussian' ? 'volatility_forecast' : 'riskmetrics' };
+  }
+  const days = window === 'training_and_validation' ? [...training, ...validation] : validation;
   const scale = days.map((d) => horizonVariances(volatility, d.returns, horizon).map(Math.sqrt));
-  return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale);
+  return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, window === 'validation_pooled_steps');
 }
 
-/** The days a window's quantiles are computed on. */
-const windowDays = (window: IntervalWindow, training: readonly CalibrationDay[], validation: readonly CalibrationDay[]): readonly CalibrationDay[] =>
-  window === 'validation' ? validation : [...training, ...validation];
-
 /**
- * Chooses the quantile window and the adaptive conformal rule on validation data only (never the test
- * split): per series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation
- * days (with the training days for the 'training_and_validation' window), then every candidate (window
- * × ADAPTIVE_RULES) serves the remaining validation days in order, outcomes applied as they mature, and
+ * Chooses the band source (INTERVAL_WINDOWS: conformal quantiles per step or pooled over steps, or
+ * the Gaussian rules of the served volatility model and of RiskMetrics, so the baseline competes as a
+ * candidate) and the adaptive conformal rule on validation data only (never the test split): per
+ * series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation days (with
+ * the training days for the 'training_and_validation' window), then every candidate (source ×
+ * ADAPTIVE_RULES) serves the remaining validation days in order, outcomes applied as they mature, and
  * is scored by the pooled Winkler interval score of its 80 % and 95 % bands, summed. The lowest wins;
  * ties keep the earlier candidate (validation window, less adaptation). With too few days for both
  * parts, the validation window without adaptation is served.
@@ -135,8 +148,8 @@ export function selectBandRule(
   const fallback = { window: 'validation' as const, rule: ADAPTIVE_RULES[0] as AdaptiveRule };
   if (fit.length < 2 * horizon || selectionDays < 2 * horizon) return { ...fallback, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: [] } };
   const shrinkage = fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw));
-  const candidates = WINDOWS.flatMap((window) => {
-    const intervals = fitIntervals(windowDays(window, training, fit), shrinkage, base.volatility, horizon);
+  const candidates = INTERVAL_WINDOWS.flatMap((window) => {
+    const intervals = fitIntervals(window, training, fit, shrinkage, base.volatility, horizon);
     return ADAPTIVE_RULES.map((rule) => {
       let [cells, score, inside80, inside95] = [0, 0, 0, 0];
       for (const days of select) {
@@ -185,7 +198,7 @@ export function fitCalibration(training: readonly CalibrationDay[], series: read
     shrinkage,
     volatility,
     volatility_selection: { garch, ewma_qlike: ewmaQlike, garch_qlike: garchQlike },
-    intervals: fitIntervals(windowDays(window, training, validation), shrinkage, volatility, horizon),
+    intervals: fitIntervals(window, training, validation, shrinkage, volatility, horizon),
     interval_window: window,
     direction,
     adaptive_rule: rule,

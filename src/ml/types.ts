@@ -151,10 +151,17 @@ export interface AdaptiveRule {
 }
 
 /**
- * Which days the conformal quantiles are computed on: the validation split only (nearest the test
- * period), or the training split's days as well (many more regimes, long horizons far less noisy).
+ * Where the band multiples come from. Conformal quantiles of normalised residuals per step on the
+ * validation split only (nearest the test period), or with the training split's days as well (many
+ * more regimes); 'validation_pooled_steps': one quantile per level from the validation days' normalised
+ * residuals of every step pooled (at step 60 a validation year holds only a handful of independent
+ * 60-day outcomes, too few for a 95 % quantile per step). Or no quantiles at all: Gaussian bands of the
+ * served volatility model ('gaussian'), or of RiskMetrics EWMA ('riskmetrics_gaussian', the
+ * baseline's own rule) — the baselines compete as band rules on the same validation days.
  */
-export type IntervalWindow = 'validation' | 'training_and_validation';
+export type IntervalWindow = 'validation' | 'training_and_validation' | 'validation_pooled_steps' | 'gaussian' | 'riskmetrics_gaussian';
+
+export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation', 'validation_pooled_steps', 'gaussian', 'riskmetrics_gaussian'];
 
 /**
  * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
@@ -193,7 +200,8 @@ export interface Calibration {
 export interface IntervalCalibration {
   readonly q80: readonly number[];
   readonly q95: readonly number[];
-  readonly scaled_by: 'volatility_forecast';
+  /** The standard deviation the multiples scale: the served volatility model's, or RiskMetrics EWMA's. */
+  readonly scaled_by: 'volatility_forecast' | 'riskmetrics';
 }
 
 export interface ModelMetadata {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SYMBOL_PATTERN } from '../market/bar.js';
 import { ERROR_CODES, statusOf } from '../errors.js';
+import { INTERVAL_WINDOWS, type IntervalWindow } from '../ml/types.js';
 
 /**
  * Request and response schemas of the API contract. The same objects validate requests, serialize responses
@@ -100,7 +101,7 @@ export const CalibrationBody = z.object({
   direction: z
     .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
     .describe('Probability of an up day: logistic around the base rate; the validation slope is shrunk by its t-statistic'),
-  interval_window: z.enum(['validation', 'training_and_validation']).describe('Days the conformal quantiles were computed on (chosen on validation, see band_selection)'),
+  interval_window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]).describe('Where the band multiples come from: conformal quantiles on these days, or Gaussian (chosen on validation, see band_selection)'),
   adaptive_rule: z
     .object({ rate: z.number(), divide_by_step: z.boolean() })
     .describe('Adaptive conformal step per matured outcome: log(band multiplier) += rate (÷ horizon step if divide_by_step) × (miss − miss rate)'),

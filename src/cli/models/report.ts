@@ -1,4 +1,4 @@
-import type { Evaluation, HorizonScore, ModelMetadata } from '../../ml/types.js';
+import type { Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
 import { num, table } from './table.js';
 
 /** One row of the evaluation table: a model's test split, or one window of a walk-forward backtest. */
@@ -60,6 +60,14 @@ export const TABLE_LEGEND =
   'the constant base rate. cov80/cov95: band coverage at each horizon step and pooled. is80/is95: Winkler interval score (log-return %), pooled, ' +
   'vs rm_ RiskMetrics (random walk, EWMA-volatility Gaussian bands). qlike: served volatility model (vol) vs EWMA and GARCH(1,1), pooled over horizons.';
 
+const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
+  validation: 'conformal quantiles per step on validation days',
+  training_and_validation: 'conformal quantiles per step on training + validation days',
+  validation_pooled_steps: 'one conformal quantile of every step pooled, on validation days',
+  gaussian: 'Gaussian multiples of the served volatility',
+  riskmetrics_gaussian: 'Gaussian multiples of RiskMetrics EWMA volatility (the baseline rule)',
+};
+
 /**
  * How a model's bands were set up, chosen on validation days only: the days its conformal quantiles
  * come from and its adaptive conformal step, with the validation score that chose them beside the
@@ -69,7 +77,7 @@ export function bandRule(m: ModelMetadata): string {
   const saved = m.calibration as Partial<ModelMetadata['calibration']> | undefined;
   if (saved?.adaptive_rule === undefined || saved.band_selection === undefined) return `${m.key}: saved before band rules were chosen on validation: retrain it.`;
   const c = m.calibration;
-  const window = c.interval_window === 'validation' ? 'validation days' : 'training + validation days';
+  const window = BAND_SOURCES[c.interval_window];
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
   const chosen = c.band_selection.candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
   const plain = c.band_selection.candidates[0];
@@ -77,7 +85,7 @@ export function bandRule(m: ModelMetadata): string {
     chosen === undefined || plain === undefined
       ? 'too few validation days to choose: the plain bands'
       : `validation Winkler 80+95 ${num(chosen.interval_score, 3)} vs ${num(plain.interval_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days`;
-  return `${m.key}: bands: quantiles on ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
+  return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }
 
 /** One plain sentence per model about whether it is worth more than repeating the last close. */

@@ -18,26 +18,33 @@ export function conformalQuantile(absoluteResiduals: readonly number[], coverage
  * Quantiles per horizon step of held-out (validation) absolute residuals divided by the forecast
  * standard deviation of that step (`scale[i][h]`, from the volatility model on the forecast day): the
  * normalized split-conformal score, whose guarantee holds like the plain one while the band follows
- * the volatility regime. `actual[i][h]` may be NaN where that step's day is unavailable; such cells are skipped.
+ * the volatility regime. `actual[i][h]` may be NaN where that step's day is unavailable; such cells are
+ * skipped. With `poolSteps` every step gets the quantile of all steps' scores together.
  */
 export function calibrateIntervals(
   actual: readonly (readonly number[])[],
   predicted: readonly (readonly number[])[],
   scale: readonly (readonly number[])[],
+  poolSteps = false,
 ): IntervalCalibration {
   const horizon = predicted[0]?.length ?? 0;
-  const q80: number[] = [];
-  const q95: number[] = [];
-  for (let h = 0; h < horizon; h += 1) {
+  const scoresAt = (h: number): number[] => {
     const scores: number[] = [];
     actual.forEach((row, i) => {
       const a = row[h] as number;
       if (!Number.isNaN(a)) scores.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) / ((scale[i] as readonly number[])[h] as number));
     });
-    q80.push(conformalQuantile(scores, 0.8));
-    q95.push(conformalQuantile(scores, 0.95));
+    return scores;
+  };
+  const steps = Array.from({ length: horizon }, (_, h) => h);
+  if (poolSteps) {
+    // one quantile per level from every step's normalised residuals: a volatility model that scales
+    // right makes them alike across steps, and pooling gives the long steps the short steps' evidence
+    const pooled = steps.flatMap(scoresAt);
+    return { q80: steps.map(() => conformalQuantile(pooled, 0.8)), q95: steps.map(() => conformalQuantile(pooled, 0.95)), scaled_by: 'volatility_forecast' };
   }
-  return { q80, q95, scaled_by: 'volatility_forecast' };
+  const perStep = steps.map(scoresAt);
+  return { q80: perStep.map((s) => conformalQuantile(s, 0.8)), q95: perStep.map((s) => conformalQuantile(s, 0.95)), scaled_by: 'volatility_forecast' };
 }
 
 /**

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { applyCalibration, serveSequentially } from '../../../src/ml/calibrate.js';
 import { covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
 import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
-import { evaluateForecasts, Z_80, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
+import { calibrateIntervals, conformalQuantile } from '../../../src/ml/evaluation/conformal.js';
+import { evaluateForecasts, Z_80, Z_95, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../../src/ml/evaluation/shrinkage.js';
 import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../../src/ml/evaluation/volatility.js';
 import { createRng } from '../../../src/ml/random.js';
@@ -227,5 +228,35 @@ describe('evaluation of bands, probability and volatility', () => {
     near(e.lstm_mae, (Math.abs(100 * Math.exp(0.01) - 100 * Math.exp(0.01)) + Math.abs(100 * Math.exp(-0.03) - 100 * Math.exp(0.01))) / 2, 1e-9);
     near(e.volatility_qlike, (qlike(1e-4, 1e-4) + qlike(1e-4, 9e-4)) / 2, 1e-12);
     near(e.garch_qlike, (qlike(2e-4, 1e-4) + qlike(2e-4, 9e-4)) / 2, 1e-12);
+  });
+});
+
+describe('band rules beside the conformal quantiles', () => {
+  test('steps pooled: every step gets the conformal quantile of all steps’ normalised residuals together', () => {
+    // two days, two steps; residual / scale: day 1 → 1, 4; day 2 → 2, 3 (the per-step quantiles would differ)
+    const pooled = calibrateIntervals([[0.01, 0.08], [0.02, 0.06]], [[0, 0], [0, 0]], [[0.01, 0.02], [0.01, 0.02]], true);
+    const expected80 = conformalQuantile([1, 4, 2, 3], 0.8);
+    assert.deepEqual(pooled.q80.map((q) => Math.round(q * 1e9) / 1e9), [expected80, expected80]);
+    const perStep = calibrateIntervals([[0.01, 0.08], [0.02, 0.06]], [[0, 0], [0, 0]], [[0.01, 0.02], [0.01, 0.02]]);
+    assert.notDeepEqual(perStep.q80, pooled.q80);
+  });
+
+  test('the RiskMetrics rule serves exactly the baseline’s bands, whatever volatility model serves `volatility`', () => {
+    const returns = simulateGarch(300, 0.1, 0.85, 1e-4, 7);
+    const garch = { kind: 'garch' as const, alpha: 0.1, beta: 0.85 };
+    const calibration = {
+      shrinkage: [0, 0, 0],
+      volatility: garch,
+      intervals: { q80: [Z_80, Z_80, Z_80], q95: [Z_95, Z_95, Z_95], scaled_by: 'riskmetrics' as const },
+      direction: { base_rate: 0.5, scale: 1, fitted_slope: 0, slope_t: 0, slope: 0 },
+      adaptive_rule: { rate: 0, divide_by_step: false },
+    };
+    const out = applyCalibration(calibration, [0.01, 0.02, 0.03], returns);
+    const riskMetrics = horizonVariances(RISKMETRICS, returns, 3).map(Math.sqrt);
+    out.w80.forEach((w, h) => near(w, Z_80 * (riskMetrics[h] as number)));
+    out.w95.forEach((w, h) => near(w, Z_95 * (riskMetrics[h] as number)));
+    // the served volatility is still the GARCH's
+    horizonVariances(garch, returns, 3).forEach((v, h) => near(out.volatility[h] as number, Math.sqrt(v)));
+    assert.ok(Math.abs((out.volatility[2] as number) - (riskMetrics[2] as number)) > 1e-6, 'the two volatility models differ on these returns');
   });
 });
