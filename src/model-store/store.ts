@@ -180,12 +180,8 @@ export class ModelStore {
    * against the manifest; [] when the version was saved without them or has none for the symbol.
    */
   async readTestForecasts(key: string, symbol: string, version?: string): Promise<TestForecastPoint[]> {
-    const resolved = await this.resolveVersion(key, version);
-    const manifest = await this.readCheckedManifest(key, resolved);
-    if (manifest.files[TEST_FORECASTS_JSON] === undefined) return [];
-    const file = path.join(this.versionDir(key, resolved), TEST_FORECASTS_JSON);
-    const bytes = await readRequired(file);
-    checkDigest(file, bytes, manifest.files[TEST_FORECASTS_JSON]);
+    const bytes = await this.readOptionalFile(key, TEST_FORECASTS_JSON, version);
+    if (bytes === undefined) return [];
     const forecasts = JSON.parse(bytes.toString('utf8')) as TestForecasts;
     return [...(forecasts[symbol.toUpperCase()] ?? [])];
   }
@@ -195,13 +191,19 @@ export class ModelStore {
    * checked against the manifest; [] when the version was saved without them or has none for the symbol.
    */
   async readTestPaths(key: string, symbol: string, version?: string): Promise<TestPath[]> {
+    const bytes = await this.readOptionalFile(key, TEST_PATHS_FILE, version);
+    return bytes === undefined ? [] : [...(decodeTestPaths(bytes).symbols[symbol.toUpperCase()] ?? [])];
+  }
+
+  /** An optional file of a version (default: current), checked against the manifest; undefined when the version was saved without it. */
+  private async readOptionalFile(key: string, name: string, version?: string): Promise<Buffer | undefined> {
     const resolved = await this.resolveVersion(key, version);
     const manifest = await this.readCheckedManifest(key, resolved);
-    if (manifest.files[TEST_PATHS_FILE] === undefined) return [];
-    const file = path.join(this.versionDir(key, resolved), TEST_PATHS_FILE);
+    if (manifest.files[name] === undefined) return undefined;
+    const file = path.join(this.versionDir(key, resolved), name);
     const bytes = await readRequired(file);
-    checkDigest(file, bytes, manifest.files[TEST_PATHS_FILE]);
-    return [...(decodeTestPaths(bytes).symbols[symbol.toUpperCase()] ?? [])];
+    checkDigest(file, bytes, manifest.files[name]);
+    return bytes;
   }
 
   /** Checks every file of a version against its manifest, and the scaler binding. Throws CorruptModelError naming the file. */
