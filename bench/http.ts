@@ -526,6 +526,8 @@ interface OverloadRun {
   readonly live: readonly { readonly ms: number; readonly status: number }[];
   /** `services.load.status` of each /health sample taken during the load. */
   readonly health: readonly string[];
+  /** requests_shed_total by reason at the end. */
+  readonly shedBy: string;
 }
 
 /** One overload: 100 connections of uncached 50-symbol batches, with /health/live and /health probed beside them. */
@@ -577,7 +579,9 @@ async function overload(models: string | undefined, env: Record<string, string>,
     });
     loading = false;
     await probing;
-    return { seconds, latencies, errors: result.errors, live, health };
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const shedBy = [...metrics.matchAll(/^requests_shed_total\{reason="(\w+)"\} (\d+)$/gm)].map(([, reason, count]) => `${reason} ${count}`).join(', ');
+    return { seconds, latencies, errors: result.errors, live, health, shedBy };
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -594,7 +598,7 @@ function describeOverload(run: OverloadRun): { served: string; probes: string } 
   return {
     served:
       `${ok.length} served (${fmt(ok.length / run.seconds, 0)}/s), latency p50 ${fmt(percentile(ok, 0.5), 0)} ms, p99 ${fmt(percentile(ok, 0.99), 0)} ms; ` +
-      `${shed.length} shed (503 + Retry-After${shed.length > 0 ? `, answered in p50 ${fmt(percentile(shed, 0.5), 0)} ms` : ''}); ${other} other statuses, ${run.errors} errors/timeouts`,
+      `${shed.length} shed (503 + Retry-After${shed.length > 0 ? `, answered in p50 ${fmt(percentile(shed, 0.5), 0)} ms; by reason: ${run.shedBy}` : ''}); ${other} other statuses, ${run.errors} errors/timeouts`,
     probes: `GET /health/live p50 ${fmt(percentile(liveMs, 0.5), 1)} ms, max ${fmt(Math.max(...liveMs), 0)} ms, ${liveFailed} of ${run.live.length} not 200; /health load degraded in ${degraded} of ${run.health.length} samples`,
   };
 }

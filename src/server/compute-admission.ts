@@ -6,8 +6,6 @@ export interface ComputeAdmissionOptions {
   /** A request that has waited this long for a slot is shed (0: admission control off, every request computes at once). */
   readonly maxQueueWaitMs: number;
   readonly retryAfterSeconds: number;
-  /** Called once per shed request (the shed counter). */
-  readonly onShed: () => void;
 }
 
 /** What /health reports about the prediction work in flight. */
@@ -17,8 +15,6 @@ export interface AdmissionState {
   readonly waiting: number;
   /** How long the oldest waiting request has waited (0 when none waits). */
   readonly oldestWaitMs: number;
-  /** Requests shed since start. */
-  readonly shedTotal: number;
   /** A request was shed within the last Retry-After period: the time shed clients were told the overload lasts. */
   readonly shedding: boolean;
 }
@@ -48,7 +44,6 @@ export class ComputeAdmission {
   private computing = 0;
   /** Insertion-ordered: the first entry is the oldest waiter. */
   private readonly queue = new Set<Waiter>();
-  private shedTotal = 0;
   private lastShedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: ComputeAdmissionOptions) {}
@@ -105,7 +100,6 @@ export class ComputeAdmission {
       computing: this.computing,
       waiting: this.queue.size,
       oldestWaitMs: oldest.done === true ? 0 : now - oldest.value.since,
-      shedTotal: this.shedTotal,
       shedding: now - this.lastShedAt < this.options.retryAfterSeconds * 1000,
     };
   }
@@ -115,8 +109,6 @@ export class ComputeAdmission {
     clearTimeout(waiter.timer);
     const waited = `waited ${Math.round(performance.now() - waiter.since)} ms for one of ${this.options.slots} prediction slots > ${this.options.maxQueueWaitMs} ms`;
     waiter.reject(new UnavailableError(catalogMessage('OVERLOADED', waited), this.options.retryAfterSeconds, { reason: 'queue_wait' }, 'OVERLOADED'));
-    this.options.onShed();
-    this.shedTotal += 1;
     this.lastShedAt = performance.now();
   }
 }

@@ -126,9 +126,17 @@ export class PredictionService {
     const ticket = this.options.admission?.ticket();
     try {
       return await this.counted(symbol, days, ticket);
+    } catch (error) {
+      if (isOverloaded(error)) this.countShed();
+      throw error;
     } finally {
       ticket?.release();
     }
+  }
+
+  /** Once per shed request, also when the computation it waited on was shed for another request. */
+  private countShed(): void {
+    this.options.metrics.requestsShed.inc({ reason: 'queue_wait' });
   }
 
   private async counted(symbol: string, days: number, ticket: ComputeTicket | undefined): Promise<Prediction> {
@@ -173,7 +181,10 @@ export class PredictionService {
     } finally {
       ticket?.release();
     }
-    if (shed) throw shed;
+    if (shed) {
+      this.countShed();
+      throw shed;
+    }
     return {
       predictions: predictions.filter((p): p is Prediction => p !== undefined),
       errors: errors.filter((e): e is BatchResult['errors'][number] => e !== undefined),

@@ -188,7 +188,6 @@ export function createServices(options: ServiceOptions): Services {
     slots: loadShedding.computeSlots,
     maxQueueWaitMs: loadShedding.maxQueueWaitMs,
     retryAfterSeconds: loadShedding.retryAfterSeconds,
-    onShed: () => metrics.requestsShed.inc({ reason: 'queue_wait' }),
   });
   const predictions = new PredictionService({
     admission,

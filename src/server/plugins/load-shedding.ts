@@ -57,7 +57,7 @@ export function loadHealth(app: FastifyInstance, limits: AppConfig['loadShedding
   const loop = `event loop delay ${Math.round(usage.eventLoopDelay)} ms, heap ${Math.round(usage.heapUsed / MIB)} MiB`;
   const work =
     limits.maxQueueWaitMs > 0
-      ? `uncached predictions: ${admission.computing} of ${admission.slots} slots busy, ${admission.waiting} waiting (oldest ${Math.round(admission.oldestWaitMs)} ms), ${admission.shedTotal} shed so far`
+      ? `uncached predictions: ${admission.computing} of ${admission.slots} slots busy, ${admission.waiting} waiting (oldest ${Math.round(admission.oldestWaitMs)} ms)`
       : 'uncached predictions: no admission control';
   const limitText = `limits: ${limits.maxEventLoopDelayMs || 'none'} ms, ${limits.maxHeapUsedBytes ? `${Math.round(limits.maxHeapUsedBytes / MIB)} MiB` : 'none'}, queue wait ${limits.maxQueueWaitMs || 'none'}${limits.maxQueueWaitMs ? ' ms' : ''}`;
   const figures = `${loop}; ${work} (${limitText})`;
