@@ -1,8 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError } from '../errors.js';
 import { isNotFound, writeFileAtomic } from '../fs/atomic-file.js';
+import { tfjs } from '../ml/backend.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -21,6 +22,8 @@ export function fileSystemIO(directory: string, verify?: VerifyFile): tf.io.IOHa
       if (artifacts.modelTopology instanceof ArrayBuffer || artifacts.modelTopology === undefined) {
         throw new Error('fileSystemIO saves layers models only (JSON topology)');
       }
+      // Already imported by whoever built the model being saved.
+      const tf = await tfjs();
       const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology,
@@ -55,7 +58,7 @@ export function fileSystemIO(directory: string, verify?: VerifyFile): tf.io.IOHa
       const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
       // Copy into a fresh ArrayBuffer: a Buffer's backing store may be shared and larger than the file.
       const weightData = weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength) as ArrayBuffer;
-      return tf.io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
+      return (await tfjs()).io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
     },
   };
 }

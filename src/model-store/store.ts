@@ -1,11 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptModelError, NotFoundError, ValidationError } from '../errors.js';
-import { createImportedForecaster } from '../ml/imported/imported-forecaster.js';
 import { parseImportedScaler } from '../ml/imported/imported-scaler.js';
-// Registers the GRU layer imported Keras models may use, so tf.loadLayersModel can rebuild them.
-import '../ml/imported/keras-gru.js';
+import { tfjsReady } from '../ml/backend.js';
 import { decodeTestPaths, encodeTestPaths, type TestPath } from '../ml/evaluation/test-paths.js';
 import { createForecasterOn } from '../ml/predictor.js';
 import { savedModelEngine, type InferencePreference, type SavedModel } from '../ml/inference/engine.js';
@@ -308,6 +306,8 @@ export class ModelStore {
     if (metadata.origin !== undefined) {
       // An imported network has its own scaler format and output (next close) but the same Forecaster.
       const model = await this.readLayersModel(dir, manifest);
+      // Imported lazily with tfjs, which it runs on: a service with only fused models never loads either.
+      const { createImportedForecaster } = await import('../ml/imported/imported-forecaster.js');
       return forecasterOn(model, () => createImportedForecaster(model, parseImportedScaler(scalerJson), metadata));
     }
     const modelBytes = await readRequired(path.join(dir, MODEL_JSON));
@@ -509,6 +509,10 @@ export class ModelStore {
   /** The tfjs model of a version folder, its files checked against the manifest. */
   private async readLayersModel(dir: string, manifest: Manifest): Promise<tf.LayersModel> {
     const handler = fileSystemIO(dir, (name, bytes) => checkDigest(path.join(dir, name), bytes, manifest.files[name]));
+    // tfjs is imported (and its backend selected) only when a model needs it, not at the start of a service.
+    const tf = await tfjsReady();
+    // Registers the GRU layer imported Keras models may use, so tf.loadLayersModel can rebuild them.
+    await import('../ml/imported/keras-gru.js');
     try {
       return await tf.loadLayersModel(handler);
     } catch (error) {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { configSecrets, type AppConfig } from '../config/env.js';
 import { packageRoot, packageVersion } from '../config/package-root.js';
 import type { MarketDataProvider } from '../market/provider.js';
-import { selectBackend } from '../ml/backend.js';
+import { preferBackend, tfjsBackend } from '../ml/backend.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { lazyChildLoggerFactory, OneLinePerRequest } from '../observability/request-logging.js';
@@ -84,7 +84,7 @@ function serverTimeouts(config: AppConfig): Pick<FastifyHttpOptions<Server>, 're
 }
 
 /**
- * Builds the service without listening: persistent_data tree, logger, tfjs backend, metrics, caches, model
+ * Builds the service without listening: persistent_data tree, logger, tfjs backend preference, metrics, caches, model
  * registry and every route of the contract. Model loading starts when the app becomes ready and runs in the
  * background (`app.started`), so /health/live answers at once and /health/ready turns 200 only when done.
  */
@@ -105,13 +105,13 @@ export async function buildApp(options: BuildAppOptions) {
       });
   const logger = appLogger.logger;
   const version = packageVersion();
-  const backend = await selectBackend(config.tfjsBackend);
-  metrics.appInfo.set({ version, backend }, 1);
+  // tfjs is imported only when a model needs it (or never): most services run every model on the fused pass.
+  preferBackend(config.tfjsBackend);
 
   const services = createServices({
     config,
     version,
-    backend,
+    backend: tfjsBackend,
     metrics,
     logger,
     logFile: appLogger.fileState,

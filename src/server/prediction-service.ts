@@ -19,8 +19,8 @@ export interface PredictionServiceOptions {
   readonly metrics: Metrics;
   readonly thresholds: SignalThresholds;
   readonly ttlSeconds: number;
-  /** The tfjs backend running inference (a label of inference_duration_seconds). */
-  readonly backend: string;
+  /** The tfjs backend, `none` while tfjs is not loaded (a label of inference_duration_seconds). */
+  readonly backend: () => string;
   /** Live adaptive band states (served instead of the model's end-of-test-split one once outcomes have matured). */
   readonly bands?: AdaptiveBands;
   /** Clock of prediction timestamps and of the bars memo's reuse window, injectable for tests. */
@@ -250,7 +250,7 @@ export class PredictionService {
         async () => {
           // Only a miss waits for (or is shed by) admission control: cached answers stay cheap under any load.
           await ticket?.acquire();
-          const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend, inference: lease.forecaster.inference.path });
+          const stop = this.options.metrics.inferenceDuration.startTimer({ backend: this.options.backend(), inference: lease.forecaster.inference.path });
           let forecast;
           try {
             forecast = await lease.forecaster.forecast(bars, days, adaptive === undefined ? { symbol } : { symbol, adaptive });

@@ -43,8 +43,8 @@ const PREDICTION_FILE_WRITE_BEHIND_MS = 100;
 export interface Services {
   readonly config: AppConfig;
   readonly version: string;
-  /** The tfjs backend that runs inference. */
-  readonly backend: string;
+  /** The tfjs backend, or `none` while no model has needed tfjs (all run on the fused pass). */
+  readonly backend: () => string;
   /** A message as clients may read it: without the server's absolute paths (see serverPathRedactor). */
   readonly publicMessage: (message: string) => string;
   readonly startedAt: Date;
@@ -74,7 +74,8 @@ export interface Services {
 export interface ServiceOptions {
   readonly config: AppConfig;
   readonly version: string;
-  readonly backend: string;
+  /** The tfjs backend as it is now (see Services.backend). */
+  readonly backend: () => string;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly logFile?: () => LogFileState | undefined;

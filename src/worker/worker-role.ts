@@ -6,7 +6,7 @@ import { AppError, ConflictError, errorMessage } from '../errors.js';
 import { publishModel } from '../jobs/model-channel.js';
 import { closeWithConnection, DAILY_RUN_QUEUE, QUEUE_PREFIX, queueConnection, RETRAINING_QUEUE, TRAINING_QUEUE } from '../jobs/queues.js';
 import type { TrainingJobData } from '../jobs/training-job.js';
-import { selectBackend } from '../ml/backend.js';
+import { preferBackend, tfjsBackend } from '../ml/backend.js';
 import type { ModelMetadata } from '../ml/types.js';
 import { createAppLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -35,9 +35,10 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
   await ensureLayout(config);
   const appLogger = await createAppLogger({ level: config.logLevel, stdout: true, secrets: configSecrets(config) });
   const logger = appLogger.logger.child({ role: 'worker' });
-  const backend = await selectBackend(config.tfjsBackend);
+  // Training runs in worker threads, which load tfjs themselves; here it is imported only if a model needs it.
+  preferBackend(config.tfjsBackend);
   const trainRunner = workerTrainRunner(config, logger);
-  const services = createServices({ config, version: packageVersion(), backend, metrics: createMetrics(), logger, trainRunner });
+  const services = createServices({ config, version: packageVersion(), backend: tfjsBackend, metrics: createMetrics(), logger, trainRunner });
   // The daily run forecasts with the served models: load them, and follow new versions like a replica does.
   const loading = services.registry.reload().catch((error: unknown) => logger.error({ err: error }, 'models not loaded'));
   const watch = config.modelWatchIntervalSeconds > 0

@@ -43,7 +43,7 @@ function service(): { predictions: PredictionService; reads: Map<string, number>
     metrics,
     thresholds: { buy: 0.02, sell: -0.02 },
     ttlSeconds: 60,
-    backend: 'cpu',
+    backend: () => 'cpu',
     now: () => fixed,
   });
   return { predictions, reads };

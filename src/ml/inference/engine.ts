@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../backend.js';
 import { FusedLstmNetwork } from './fused-lstm.js';
 import { readFusedSpecOfModel } from './from-layers-model.js';
 import { readFusedSpec } from './fused-spec.js';
@@ -27,6 +28,8 @@ function tfjsEngine(model: tf.LayersModel, window: number, features: number, rea
     path: 'tfjs',
     reason,
     async run(input) {
+      // The model exists, so tfjs is loaded: this resolves at once (engine.ts itself must not load it).
+      const tf = await tfjs();
       const x = tf.tensor3d(Float32Array.from(input), [1, window, features]);
       try {
         const output = model.predict(x) as tf.Tensor;

@@ -26,6 +26,9 @@ async function metricsPlugin(app: FastifyInstance, { services }: { services: Ser
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
     // A real PING at each scrape: a frozen Redis keeps its connection open, so the connection state would say "up".
     if (services.pingRedis) metrics.redisUp.set(await services.pingRedis(REDIS_PING_TIMEOUT_MS).then(() => 1, () => 0));
+    // The backend changes from `none` once a model needs tfjs (imported on demand), so the label is set per scrape.
+    metrics.appInfo.reset();
+    metrics.appInfo.set({ version: services.version, backend: services.backend() }, 1);
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });

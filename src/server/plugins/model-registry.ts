@@ -32,7 +32,7 @@ async function modelRegistryPlugin(app: FastifyInstance, { services, seed }: Mod
       if (config.seedOnStart) await seedPersistentData(services, seed, log);
       const report = await registry.reload();
       const seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
-      log.info({ loaded: report.loaded.length, failed: report.failed, backend: services.backend, seconds }, 'models loaded and warmed');
+      log.info({ loaded: report.loaded.length, failed: report.failed, backend: services.backend(), seconds }, 'models loaded and warmed');
       await logLegacyFiles(config.layout.mlModels, log);
     } catch (error) {
       log.error({ err: error }, 'start-up failed; the service stays not ready');

@@ -29,7 +29,7 @@ export const statsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
           ready: count('ready'),
           failed: count('failed'),
           loading: count('loading'),
-          backend: services.backend,
+          backend: services.backend(),
           inference: {
             fused: entries.filter((e) => e.inference?.path === 'fused').length,
             tfjs: entries.filter((e) => e.inference?.path === 'tfjs').length,
