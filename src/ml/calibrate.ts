@@ -8,9 +8,14 @@ import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
 import { Z_80, Z_95 } from './evaluation/evaluate.js';
 import { INTERVAL_WINDOWS, type AdaptiveIntervalState, type AdaptiveRule, type BandSelection, type Calibration, type IntervalCalibration, type IntervalWindow, type VolatilityModel } from './types.js';
+import { chooseVolatility, headModel, volatilityForecast } from './volatility-head/choice.js';
+import type { VolatilityHead } from './volatility-head/head.js';
 
-/** What serving a forecast needs of a calibration (the adaptive state comes separately, per symbol). */
-export type ServingCalibration = Pick<Calibration, 'shrinkage' | 'volatility' | 'intervals' | 'direction' | 'adaptive_rule'>;
+/**
+ * What serving a forecast needs of a calibration (the adaptive state comes separately, per symbol),
+ * and the loaded LSTM volatility head when the version has one.
+ */
+export type ServingCalibration = Pick<Calibration, 'shrinkage' | 'volatility' | 'intervals' | 'direction' | 'adaptive_rule'> & { readonly volatilityHead?: VolatilityHead };
 
 /**
  * From the network's raw output to what is served: the point forecast shrunk towards naive, bands of
@@ -59,7 +64,7 @@ export function applyCalibration(
   returns: readonly number[],
   adaptive?: AdaptiveIntervalState,
 ): CalibratedOutput {
-  const volatility = horizonVariances(calibration.volatility, returns, raw.length).map(Math.sqrt);
+  const volatility = volatilityForecast(calibration.volatility, calibration.volatilityHead, returns, raw.length).map(Math.sqrt);
   const scale = calibration.intervals.scaled_by === 'riskmetrics' ? horizonVariances(RISKMETRICS, returns, raw.length).map(Math.sqrt) : volatility;
   const { w80, w95 } = intervalHalfWidths(calibration.intervals, scale, adaptive);
   return {
@@ -108,13 +113,14 @@ function fitIntervals(
   validation: readonly CalibrationDay[],
   shrinkage: readonly number[],
   volatility: VolatilityModel,
+  head: VolatilityHead | undefined,
   horizon: number,
 ): IntervalCalibration {
   if (window === 'gaussian' || window === 'riskmetrics_gaussian') {
     return { q80: new Array<number>(horizon).fill(Z_80), q95: new Array<number>(horizon).fill(Z_95), scaled_by: window === 'gaussian' ? 'volatility_forecast' : 'riskmetrics' };
   }
   const days = window === 'training_and_validation' ? [...training, ...validation] : validation;
-  const scale = days.map((d) => horizonVariances(volatility, d.returns, horizon).map(Math.sqrt));
+  const scale = days.map((d) => volatilityForecast(volatility, head, d.returns, horizon).map(Math.sqrt));
   return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, window === 'validation_pooled_steps');
 }
 
@@ -132,7 +138,7 @@ function fitIntervals(
 export function selectBandRule(
   training: readonly CalibrationDay[],
   series: readonly ValidationSeries[],
-  base: Pick<ServingCalibration, 'volatility' | 'direction'>,
+  base: Pick<ServingCalibration, 'volatility' | 'direction' | 'volatilityHead'>,
   horizon: number,
 ): { window: IntervalWindow; rule: AdaptiveRule; selection: BandSelection } {
   const fit: SequencedDay[] = [];
@@ -149,7 +155,7 @@ export function selectBandRule(
   if (fit.length < 2 * horizon || selectionDays < 2 * horizon) return { ...fallback, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: [] } };
   const shrinkage = fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw));
   const candidates = INTERVAL_WINDOWS.flatMap((window) => {
-    const intervals = fitIntervals(window, training, fit, shrinkage, base.volatility, horizon);
+    const intervals = fitIntervals(window, training, fit, shrinkage, base.volatility, base.volatilityHead, horizon);
     return ADAPTIVE_RULES.map((rule) => {
       let [cells, score, inside80, inside95] = [0, 0, 0, 0];
       for (const days of select) {
@@ -175,14 +181,15 @@ export function selectBandRule(
 /**
  * Fits everything on training and validation days, never the test split: GARCH(1,1) parameters on the
  * training days; the base rate of up days on training + validation days (passed in); on validation
- * days the shrinkage factors per step, the volatility model (EWMA or GARCH, lower validation QLIKE) and
+ * days the shrinkage factors per step, the volatility model (EWMA, GARCH or the LSTM head `head`
+ * trained on the training split, when there is one: lowest validation QLIKE, see chooseVolatility) and
  * the probability of an up day; the quantile window and adaptive rule by selectBandRule (validation
  * only); then the conformal quantiles of the residuals of the shrunk forecast, normalised by the
  * volatility model's forecast, on the chosen window's days. `training` days carry the network's
  * in-sample forecasts: they enter the quantiles only through the shrunk forecast, whose factor (0
  * without validated skill) was fitted on validation, and only if validation prefers that window.
  */
-export function fitCalibration(training: readonly CalibrationDay[], series: readonly ValidationSeries[], rate: number): Omit<Calibration, 'adaptive'> {
+export function fitCalibration(training: readonly CalibrationDay[], series: readonly ValidationSeries[], rate: number, head?: VolatilityHead): Omit<Calibration, 'adaptive'> {
   const validation = series.flat();
   const stride = Math.max(1, Math.ceil(training.length / GARCH_FIT_DAYS));
   const garch = fitGarch(training.filter((_, i) => i % stride === 0).map((d) => ({ trailingReturns: d.returns, nextReturn: d.actual[0] as number })));
@@ -190,15 +197,20 @@ export function fitCalibration(training: readonly CalibrationDay[], series: read
   const realised = validation.map((d) => realisedVariances(d.actual));
   const ewmaQlike = meanQlike(validation.map((d) => horizonVariances(RISKMETRICS, d.returns, horizon)), realised);
   const garchQlike = meanQlike(validation.map((d) => horizonVariances(garch, d.returns, horizon)), realised);
-  const volatility = garchQlike <= ewmaQlike ? garch : RISKMETRICS;
+  const headQlike = head === undefined ? undefined : meanQlike(validation.map((d) => head.variances(d.returns, horizon)), realised);
+  const volatility = chooseVolatility([
+    { model: garch, qlike: garchQlike },
+    { model: RISKMETRICS, qlike: ewmaQlike },
+    ...(head === undefined || headQlike === undefined ? [] : [{ model: headModel(head), qlike: headQlike }]),
+  ]);
   const shrinkage = fitShrinkage(validation.map((d) => d.actual), validation.map((d) => d.raw));
   const direction = fitDirectionModel(validation.map((d) => d.actual[0] as number), validation.map((d) => d.raw[0] as number), rate);
-  const { window, rule, selection } = selectBandRule(training, series, { volatility, direction }, horizon);
+  const { window, rule, selection } = selectBandRule(training, series, { volatility, direction, volatilityHead: head }, horizon);
   return {
     shrinkage,
     volatility,
-    volatility_selection: { garch, ewma_qlike: ewmaQlike, garch_qlike: garchQlike },
-    intervals: fitIntervals(window, training, validation, shrinkage, volatility, horizon),
+    volatility_selection: { garch, ewma_qlike: ewmaQlike, garch_qlike: garchQlike, ...(headQlike === undefined ? {} : { head_qlike: headQlike }) },
+    intervals: fitIntervals(window, training, validation, shrinkage, volatility, head, horizon),
     interval_window: window,
     direction,
     adaptive_rule: rule,

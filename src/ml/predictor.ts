@@ -9,6 +9,7 @@ import { buildFeatureWindow } from './feature-window.js';
 import { FEATURE_WARMUP } from './features.js';
 import { scaleFeatures, unscaleTargets, type ScalerState } from './scaler.js';
 import type { Forecast, ForecastOptions, ForecastPoint, Forecaster, ModelMetadata } from './types.js';
+import type { VolatilityHead } from './volatility-head/head.js';
 
 /**
  * Extra history fed to the feature recursions (EMA, Wilder RSI) beyond the minimum, so their
@@ -17,12 +18,15 @@ import type { Forecast, ForecastOptions, ForecastPoint, Forecaster, ModelMetadat
  */
 export const FORECAST_EXTRA_HISTORY = 250;
 
-function checkCompatible(scaler: ScalerState, metadata: ModelMetadata): void {
+function checkCompatible(scaler: ScalerState, metadata: ModelMetadata, head: VolatilityHead | undefined): void {
   if (scaler.feature_names.join(',') !== metadata.features.join(',') || scaler.target_mean.length !== metadata.horizon) {
     throw new TypeError(`scaler does not match model ${metadata.key} (features or horizon differ)`);
   }
   if ((metadata.calibration as ModelMetadata['calibration'] | undefined)?.shrinkage.length !== metadata.horizon) {
     throw new TypeError(`model ${metadata.key} ${metadata.version} has no calibration for its horizon (saved before calibrated forecasts: retrain it)`);
+  }
+  if (metadata.calibration.volatility.kind === 'lstm_head' && (head === undefined || head.horizon < metadata.horizon)) {
+    throw new TypeError(`model ${metadata.key} ${metadata.version} serves the LSTM volatility head, but no head for its horizon was loaded`);
   }
 }
 
@@ -37,19 +41,22 @@ export function createForecaster(
   scaler: ScalerState,
   metadata: ModelMetadata,
   inference: InferencePreference = 'auto',
+  head?: VolatilityHead,
 ): Forecaster {
-  checkCompatible(scaler, metadata);
-  return forecasterOn(createInferenceEngine(model, inference), scaler, metadata);
+  checkCompatible(scaler, metadata, head);
+  return forecasterOn(createInferenceEngine(model, inference), scaler, metadata, head);
 }
 
 /** The same forecaster over an engine built elsewhere (from a model's saved files); it owns the engine. */
-export function createForecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
-  checkCompatible(scaler, metadata);
-  return forecasterOn(engine, scaler, metadata);
+export function createForecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata, head?: VolatilityHead): Forecaster {
+  checkCompatible(scaler, metadata, head);
+  return forecasterOn(engine, scaler, metadata, head);
 }
 
-function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata): Forecaster {
+function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: ModelMetadata, head: VolatilityHead | undefined): Forecaster {
   const { window, horizon } = metadata;
+  // Built once: a forecast then passes the loaded head to applyCalibration without a copy.
+  const serving = { ...metadata.calibration, volatilityHead: head };
   const requiredBars = window + FEATURE_WARMUP;
   let disposed = false;
 
@@ -66,9 +73,8 @@ function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: Mo
     const input = new Float64Array(window * metadata.features.length);
     features.forEach((row, t) => input.set(scaleFeatures(scaler, row), t * row.length));
     const scaled = await engine.run(input);
-    const { calibration } = metadata;
-    const adaptive = options.adaptive ?? (options.symbol === undefined ? undefined : calibration.adaptive[options.symbol]);
-    const output = applyCalibration(calibration, unscaleTargets(scaler, scaled), trailingReturnsOfBars(recent), adaptive);
+    const adaptive = options.adaptive ?? (options.symbol === undefined ? undefined : serving.adaptive[options.symbol]);
+    const output = applyCalibration(serving, unscaleTargets(scaler, scaled), trailingReturnsOfBars(recent), adaptive);
     const last = recent[recent.length - 1] as Bar;
     const price = last.adjClose;
     const points: ForecastPoint[] = nextTradingDays(last.date, days).map((date, h) => {

@@ -85,11 +85,13 @@ export interface Evaluation {
   readonly reliability: readonly ReliabilityBin[];
   /** Band coverage and interval score by horizon step and pooled, beside the RiskMetrics baseline on the same days. */
   readonly horizons: readonly HorizonScore[];
-  /** Mean QLIKE of the cumulative variance over every available horizon: served model, RiskMetrics EWMA, GARCH(1,1). */
+  /** Mean QLIKE of the cumulative variance over every available horizon: served model, RiskMetrics EWMA, GARCH(1,1), LSTM head. */
   readonly volatility_model: VolatilityModel['kind'];
   readonly volatility_qlike: number;
   readonly ewma_qlike: number;
   readonly garch_qlike: number;
+  /** The LSTM volatility head's, when the version has one. */
+  readonly head_qlike?: number;
 }
 
 /**
@@ -121,7 +123,13 @@ export interface ReliabilityBin {
 }
 
 /** Volatility of daily log returns: RiskMetrics-style EWMA or GARCH(1,1) (see evaluation/volatility.ts). */
-export type VolatilityModel = { readonly kind: 'ewma'; readonly lambda: number } | { readonly kind: 'garch'; readonly alpha: number; readonly beta: number };
+export type ClassicalVolatilityModel = { readonly kind: 'ewma'; readonly lambda: number } | { readonly kind: 'garch'; readonly alpha: number; readonly beta: number };
+
+/**
+ * ... or the learned LSTM volatility head trained on the training split (see volatility-head/), whose
+ * weights are files of the model version (volatility_head.json + volatility_head.bin).
+ */
+export type VolatilityModel = ClassicalVolatilityModel | { readonly kind: 'lstm_head'; readonly window: number; readonly units: number };
 
 /** Calibrated probability of an up day (see evaluation/calibration.ts). */
 export interface DirectionModel {
@@ -179,9 +187,10 @@ export interface BandSelection {
 export interface Calibration {
   /** Served cumulative log return at step h = shrinkage[h] × the network's (0: naive; 1: the network as is). */
   readonly shrinkage: readonly number[];
-  /** The volatility model behind the bands and the served volatility: whichever of EWMA and GARCH had the lower validation QLIKE. */
+  /** The volatility model behind the bands and the served volatility: whichever of EWMA, GARCH and the LSTM head had the lowest validation QLIKE. */
   readonly volatility: VolatilityModel;
-  readonly volatility_selection: { readonly garch: VolatilityModel; readonly ewma_qlike: number; readonly garch_qlike: number };
+  /** Validation QLIKE of each candidate (head_qlike: absent when the version has no head, e.g. imported networks). */
+  readonly volatility_selection: { readonly garch: ClassicalVolatilityModel; readonly ewma_qlike: number; readonly garch_qlike: number; readonly head_qlike?: number };
   readonly intervals: IntervalCalibration;
   /** The days the quantiles were computed on, the adaptive conformal rule served, and the validation evidence both were chosen on. */
   readonly interval_window: IntervalWindow;
@@ -221,7 +230,8 @@ export interface ModelMetadata {
   readonly evaluation: Evaluation;
   readonly beats_naive: boolean;
   readonly calibration: Calibration;
-  readonly timings: { readonly train_seconds: number; readonly epochs_run: number; readonly best_epoch: number; readonly samples_per_second: number };
+  /** volatility_head_seconds: training the LSTM volatility head (inside train_seconds); absent for versions without one. */
+  readonly timings: { readonly train_seconds: number; readonly epochs_run: number; readonly best_epoch: number; readonly samples_per_second: number; readonly volatility_head_seconds?: number };
   /** sha256 of the scaler JSON under scalers/, binding scaler and model version. */
   readonly scaler_sha256: string;
   /** Present when the network was not trained here but imported (e.g. from a Keras HDF5 file). */

@@ -10,6 +10,7 @@ import { savedModelEngine, type InferencePreference, type SavedModel } from '../
 import { parseScaler, serializeScaler } from '../ml/scaler.js';
 import type { TrainedModel } from '../ml/training/train.js';
 import type { Forecaster, ModelMetadata, TestForecastPoint, TestForecasts } from '../ml/types.js';
+import { loadVolatilityHead, type SavedVolatilityHead, type VolatilityHead } from '../ml/volatility-head/head.js';
 import { DIR_MODE, isNotFound, isProcessAlive, TEMP_MARKER, tempNameFor, tempOwnerPid, writeFileAtomic } from '../fs/atomic-file.js';
 import { fileSystemIO, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
 import { checkDigest, digest, MANIFEST_FORMAT, MANIFEST_JSON, readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
@@ -20,6 +21,9 @@ export const METADATA_JSON = 'metadata.json';
 export const TEST_FORECASTS_JSON = 'test_forecasts.json';
 /** Optional: every step of the same forecasts (test-paths.ts), gzipped; versions saved before it existed have none. */
 export const TEST_PATHS_FILE = 'test_paths.json.gz';
+/** Optional: the LSTM volatility head (topology + weights manifest, and its float32 weights); versions trained before it, and imported ones, have none. */
+export const VOLATILITY_HEAD_JSON = 'volatility_head.json';
+export const VOLATILITY_HEAD_BIN = 'volatility_head.bin';
 export const CURRENT_FILE = 'CURRENT';
 const MODEL_DIR_SUFFIX = '_lstm_model';
 /** A lower-case symbol, or an escaped one (symbolModelKey: the ticker GLOBAL's own model is `_global`). */
@@ -46,6 +50,7 @@ export interface ModelArtifactsToSave {
   readonly metadata: Omit<ModelMetadata, 'version' | 'scaler_sha256'>;
   readonly testForecasts?: TestForecasts;
   readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
+  readonly volatilityHead?: SavedVolatilityHead;
 }
 
 export interface LoadedModel {
@@ -245,6 +250,11 @@ export class ModelStore {
         await writeFileAtomic(path.join(staging, TEST_PATHS_FILE), encodeTestPaths(artifacts.testPaths));
         names.push(TEST_PATHS_FILE);
       }
+      if (artifacts.volatilityHead !== undefined) {
+        await writeFileAtomic(path.join(staging, VOLATILITY_HEAD_JSON), `${JSON.stringify(artifacts.volatilityHead.modelJson)}\n`);
+        await writeFileAtomic(path.join(staging, VOLATILITY_HEAD_BIN), artifacts.volatilityHead.weightData);
+        names.push(VOLATILITY_HEAD_JSON, VOLATILITY_HEAD_BIN);
+      }
       const files: Record<string, ReturnType<typeof digest>> = {};
       for (const name of names) files[name] = digest(await fs.readFile(path.join(staging, name)));
       const manifest: Manifest = {
@@ -278,6 +288,7 @@ export class ModelStore {
       metadata: trained.metadata,
       ...(trained.testForecasts !== undefined ? { testForecasts: trained.testForecasts } : {}),
       ...(trained.testPaths !== undefined ? { testPaths: trained.testPaths } : {}),
+      ...(trained.volatilityHead !== undefined ? { volatilityHead: trained.volatilityHead.saved } : {}),
     });
   }
 
@@ -321,8 +332,13 @@ export class ModelStore {
       const file = path.join(dir, MODEL_JSON);
       throw new CorruptModelError(`${file} could not be loaded as a layers model: ${(error as Error).message}`, { file });
     }
+    const head = await this.readVolatilityHead(dir, manifest);
+    if (head === undefined && metadata.calibration.volatility.kind === 'lstm_head') {
+      const file = path.join(dir, VOLATILITY_HEAD_JSON);
+      throw new CorruptModelError(`${file} is missing: ${key} ${resolved} serves the LSTM volatility head`, { file });
+    }
     const engine = await savedModelEngine({ modelJson, weightData }, inference, () => this.readLayersModel(dir, manifest));
-    return forecasterOn(engine, () => createForecasterOn(engine, parseScaler(scalerJson), metadata));
+    return forecasterOn(engine, () => createForecasterOn(engine, parseScaler(scalerJson), metadata, head));
   }
 
   /** Loads a version (default: current) as a tfjs model after verifying every checksum and the scaler binding. */
@@ -506,6 +522,21 @@ export class ModelStore {
     return names.filter((_, i) => complete[i]);
   }
 
+  /** The version's LSTM volatility head on the fused pass, its files checked against the manifest; undefined when it has none. */
+  private async readVolatilityHead(dir: string, manifest: Manifest): Promise<VolatilityHead | undefined> {
+    if (manifest.files[VOLATILITY_HEAD_JSON] === undefined) return undefined;
+    const [jsonFile, binFile] = [path.join(dir, VOLATILITY_HEAD_JSON), path.join(dir, VOLATILITY_HEAD_BIN)];
+    const json = await readRequired(jsonFile);
+    checkDigest(jsonFile, json, manifest.files[VOLATILITY_HEAD_JSON]);
+    const weightData = await readRequired(binFile);
+    checkDigest(binFile, weightData, manifest.files[VOLATILITY_HEAD_BIN]);
+    try {
+      return loadVolatilityHead({ modelJson: JSON.parse(json.toString('utf8')) as SavedVolatilityHead['modelJson'], weightData });
+    } catch (error) {
+      throw new CorruptModelError(`${jsonFile} is not a usable volatility head: ${(error as Error).message}`, { file: jsonFile });
+    }
+  }
+
   /** The tfjs model of a version folder, its files checked against the manifest. */
   private async readLayersModel(dir: string, manifest: Manifest): Promise<tf.LayersModel> {
     const handler = fileSystemIO(dir, (name, bytes) => checkDigest(path.join(dir, name), bytes, manifest.files[name]));
@@ -570,7 +601,7 @@ export class ModelStore {
 
 /** The optional files a version's manifest lists (they must then be present and intact). */
 function optionalFiles(manifest: Manifest): string[] {
-  return [TEST_FORECASTS_JSON, TEST_PATHS_FILE].filter((name) => manifest.files[name] !== undefined);
+  return [TEST_FORECASTS_JSON, TEST_PATHS_FILE, VOLATILITY_HEAD_JSON, VOLATILITY_HEAD_BIN].filter((name) => manifest.files[name] !== undefined);
 }
 
 async function readRequired(file: string): Promise<Buffer> {

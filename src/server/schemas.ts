@@ -87,16 +87,22 @@ export const HorizonScoreBody = z.object({
   riskmetrics_interval_score_95: z.number(),
 });
 
-const VolatilityModelBody = z.union([
+const ClassicalVolatilityBody = z.union([
   z.object({ kind: z.literal('ewma'), lambda: z.number() }),
   z.object({ kind: z.literal('garch'), alpha: z.number(), beta: z.number() }),
+]);
+const VolatilityModelBody = z.union([
+  ClassicalVolatilityBody,
+  z.object({ kind: z.literal('lstm_head'), window: z.number(), units: z.number() }).describe('The LSTM volatility head trained on the training split'),
 ]);
 
 /** What turns the network's output into the served numbers; all fitted before the test split. */
 export const CalibrationBody = z.object({
   shrinkage: z.array(z.number()).describe('Per horizon step: served log return = factor × the network\'s (0 = naive, 1 = network as is), fitted on validation'),
   volatility: VolatilityModelBody.describe('Volatility model serving the bands and the expected volatility'),
-  volatility_selection: z.object({ garch: VolatilityModelBody, ewma_qlike: z.number(), garch_qlike: z.number() }).describe('Validation QLIKE that chose it'),
+  volatility_selection: z
+    .object({ garch: ClassicalVolatilityBody, ewma_qlike: z.number(), garch_qlike: z.number(), head_qlike: z.number().optional().describe('Absent when the version has no LSTM head') })
+    .describe('Validation QLIKE of each candidate; the lowest is served'),
   intervals: z.object({ q80: z.array(z.number()), q95: z.array(z.number()), scaled_by: z.string() }).describe('Conformal quantiles of residuals / forecast volatility per step'),
   direction: z
     .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
@@ -146,10 +152,11 @@ export const EvaluationBody = z.object({
   base_rate: z.number().optional(),
   reliability: z.array(ReliabilityBinBody).optional().describe('Probability of an up day: predicted vs observed by bin, on the test split'),
   horizons: z.array(HorizonScoreBody).optional().describe('Band coverage and Winkler interval score by horizon step, beside RiskMetrics'),
-  volatility_model: z.enum(['ewma', 'garch']).optional().describe('The volatility model serving bands and volatility'),
+  volatility_model: z.enum(['ewma', 'garch', 'lstm_head']).optional().describe('The volatility model serving bands and volatility'),
   volatility_qlike: z.number().optional().describe('QLIKE of its variance forecasts (lower is better), pooled over horizons'),
   ewma_qlike: z.number().optional().describe('QLIKE of the RiskMetrics EWMA on the same days'),
   garch_qlike: z.number().optional().describe('QLIKE of the GARCH(1,1) fitted on the training split, same days'),
+  head_qlike: z.number().optional().describe('QLIKE of the LSTM volatility head trained on the training split, same days (absent without a head)'),
 });
 
 export const ForecastPointBody = z.object({

@@ -7,10 +7,10 @@ import { InsufficientBarsError } from '../../src/ml/errors.js';
 import { FEATURE_WARMUP } from '../../src/ml/features.js';
 import { nextTradingDays } from '../../src/calendar/nyse.js';
 import { probabilityUp } from '../../src/ml/evaluation/calibration.js';
-import { horizonVariances } from '../../src/ml/evaluation/volatility.js';
 import { createForecaster } from '../../src/ml/predictor.js';
 import { predictSamples } from '../../src/ml/training/fit.js';
 import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
+import { volatilityForecast } from '../../src/ml/volatility-head/choice.js';
 import type { Forecaster, ModelMetadata } from '../../src/ml/types.js';
 import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
 
@@ -23,7 +23,7 @@ before(async () => {
   const backend = await testBackend();
   trained = await trainModel({ key: 'tsla', series: [{ symbol: 'TSLA', bars }], config: TINY_CONFIG, backend, dataSource: 'csv' });
   metadata = { ...trained.metadata, version: 'test', scaler_sha256: 'n/a' };
-  forecaster = createForecaster(trained.model, trained.scaler, metadata);
+  forecaster = createForecaster(trained.model, trained.scaler, metadata, 'auto', trained.volatilityHead?.head);
 });
 after(() => forecaster.dispose());
 
@@ -49,9 +49,9 @@ describe('createForecaster', () => {
     assert.equal(forecast.as_of, last?.date);
     assert.equal(forecast.current_price, last?.adjClose);
     assert.deepEqual(forecast.points.map((p) => p.date), nextTradingDays(last?.date ?? '', 5));
-    // expected volatility: the calibrated volatility model over the last 250 daily log returns
+    // expected volatility: the chosen volatility model (EWMA, GARCH or the LSTM head) over the last 250 daily log returns
     const returns = bars.slice(-251).map((b, i, all) => (i === 0 ? 0 : Math.log(b.adjClose / (all[i - 1]?.adjClose as number)))).slice(1);
-    const variances = horizonVariances(calibration.volatility, returns, 5);
+    const variances = volatilityForecast(calibration.volatility, trained.volatilityHead?.head, returns, 5);
     forecast.points.forEach((p, h) => {
       assert.ok(p.lower_95 < p.lower_80 && p.lower_80 < p.price && p.price < p.upper_80 && p.upper_80 < p.upper_95, JSON.stringify(p));
       const served = Math.log(p.price / forecast.current_price);

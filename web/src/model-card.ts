@@ -115,6 +115,7 @@ function horizonTable(horizons: readonly HorizonScore[] | undefined): HTMLElemen
 /** The model card: identity, training data, and test-split evaluation against the naive forecast. */
 export function renderModelCard(detail: ModelDetail, prediction: Prediction | null): HTMLElement {
   const evaluation = detail.evaluation ?? undefined;
+  const selection = detail.calibration?.volatility_selection;
   const assessment = verdict(evaluation, detail.beats_naive);
   const fallback =
     detail.fallback === true || prediction?.model.fallback === true
@@ -162,9 +163,14 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
         'model-brier',
       ),
       ...row(
-        `Volatility loss, QLIKE (${evaluation?.volatility_model ?? 'served'} / EWMA / GARCH)`,
-        evaluation?.volatility_qlike === undefined ? MISSING : [evaluation.volatility_qlike, evaluation.ewma_qlike, evaluation.garch_qlike].map((v) => v?.toFixed(4) ?? MISSING).join(' / '),
+        `Volatility loss, QLIKE (${evaluation?.volatility_model ?? 'served'} / EWMA / GARCH / LSTM head)`,
+        evaluation?.volatility_qlike === undefined ? MISSING : [evaluation.volatility_qlike, evaluation.ewma_qlike, evaluation.garch_qlike, evaluation.head_qlike].map((v) => v?.toFixed(4) ?? MISSING).join(' / '),
         'model-volatility-loss',
+      ),
+      ...row(
+        'Volatility chosen on validation QLIKE (EWMA / GARCH / LSTM head)',
+        selection === undefined ? MISSING : [selection.ewma_qlike, selection.garch_qlike, selection.head_qlike].map((v) => v?.toFixed(4) ?? MISSING).join(' / '),
+        'model-volatility-choice',
       ),
       ...row('Significance vs naive', pValue(evaluation?.naive_dm_p_value), 'model-dm-p-value'),
       ...row('Direction hit rate', share(evaluation?.hit_rate), 'model-hit-rate'),

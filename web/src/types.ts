@@ -30,6 +30,8 @@ export interface Evaluation {
   readonly volatility_qlike?: number;
   readonly ewma_qlike?: number;
   readonly garch_qlike?: number;
+  /** The LSTM volatility head's; absent for versions without one. */
+  readonly head_qlike?: number;
 }
 
 /** Band coverage and interval score at one horizon step (or pooled), beside the RiskMetrics baseline. */
@@ -48,6 +50,8 @@ export interface Calibration {
   /** Per horizon step: served log return = factor × the network's. */
   readonly shrinkage: readonly number[];
   readonly volatility: { readonly kind: string };
+  /** Validation QLIKE of each volatility candidate (the served one had the lowest); older servers omit it. */
+  readonly volatility_selection?: { readonly ewma_qlike: number; readonly garch_qlike: number; readonly head_qlike?: number };
   readonly direction: { readonly base_rate: number; readonly slope: number; readonly slope_t: number };
 }
 

@@ -10,7 +10,7 @@ import { createProgressView } from '../progress.js';
 import { forecastChartSvg } from '../svg-chart.js';
 import type { ModelMetadata } from '../../ml/types.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
-import { bandRule, evaluationTable, metricsTable, TABLE_LEGEND, verdict } from './report.js';
+import { bandRule, evaluationTable, metricsTable, TABLE_LEGEND, verdict, volatilityChoice } from './report.js';
 import { num, pct } from './table.js';
 
 /**
@@ -29,6 +29,8 @@ async function evaluateAll(ctx: CliContext): Promise<number> {
   for (const m of models) ctx.out.write(`${verdict(m)}\n`);
   ctx.out.write('\nBand rules, chosen per model on validation data only (never the test split):\n');
   for (const m of models) ctx.out.write(`${bandRule(m)}\n`);
+  ctx.out.write('\nVolatility models, chosen per model by the lowest validation QLIKE (never the test split; its figures are in the table):\n');
+  for (const m of models) ctx.out.write(`${volatilityChoice(m)}\n`);
   return 0;
 }
 

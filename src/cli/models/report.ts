@@ -35,7 +35,7 @@ export function evaluationTable(rows: readonly EvaluationRow[], first = 'model')
     [
       first, 'test split', 'days', 'mae', 'lstm_mae', 'naive_mae', 'mae_ratio', 'lstm_ratio', 'dm_p',
       'brier', 'const_brier', `cov80 ${steps}`, `cov95 ${steps}`, 'is80', 'rm_is80', 'is95', 'rm_is95',
-      'vol', 'qlike', 'ewma_qlike', 'garch_qlike', 'beats_naive',
+      'vol', 'qlike', 'ewma_qlike', 'garch_qlike', 'head_qlike', 'beats_naive',
     ],
     rows.map(({ label, evaluation: e, beatsNaive }) => {
       const pooled = e.horizons.at(-1);
@@ -43,7 +43,7 @@ export function evaluationTable(rows: readonly EvaluationRow[], first = 'model')
         label, `${e.test_from}..${e.test_to}`, String(e.test_days), num(e.mae), num(e.lstm_mae), num(e.naive_mae), num(e.mae_ratio), num(e.lstm_mae_ratio), num(e.naive_dm_p_value, 3),
         num(e.brier), num(e.base_rate_brier), percents(labels, e.horizons, (s) => s.coverage_80), percents(labels, e.horizons, (s) => s.coverage_95),
         num(pooled?.interval_score_80, 3), num(pooled?.riskmetrics_interval_score_80, 3), num(pooled?.interval_score_95, 3), num(pooled?.riskmetrics_interval_score_95, 3),
-        e.volatility_model, num(e.volatility_qlike), num(e.ewma_qlike), num(e.garch_qlike), beatsNaive ? 'yes' : 'NO',
+        e.volatility_model, num(e.volatility_qlike), num(e.ewma_qlike), num(e.garch_qlike), num(e.head_qlike), beatsNaive ? 'yes' : 'NO',
       ];
     }),
   );
@@ -58,7 +58,7 @@ export function metricsTable(models: readonly ModelMetadata[]): string {
 export const TABLE_LEGEND =
   'mae: served (calibrated) forecast; lstm_mae: the raw network; ratios are to naive (last close). brier: probability of an up day vs const_brier, ' +
   'the constant base rate. cov80/cov95: band coverage at each horizon step and pooled. is80/is95: Winkler interval score (log-return %), pooled, ' +
-  'vs rm_ RiskMetrics (random walk, EWMA-volatility Gaussian bands). qlike: served volatility model (vol) vs EWMA and GARCH(1,1), pooled over horizons.';
+  'vs rm_ RiskMetrics (random walk, EWMA-volatility Gaussian bands). qlike: served volatility model (vol) vs EWMA, GARCH(1,1) and the LSTM volatility head (n/a: none), pooled over horizons.';
 
 const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
   validation: 'conformal quantiles per step on validation days',
@@ -86,6 +86,13 @@ export function bandRule(m: ModelMetadata): string {
       ? 'too few validation days to choose: the plain bands'
       : `validation Winkler 80+95 ${num(chosen.interval_score, 3)} vs ${num(plain.interval_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days`;
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
+}
+
+/** Which volatility model a model serves, with the validation QLIKE of every candidate it was chosen on (lower is better). */
+export function volatilityChoice(m: ModelMetadata): string {
+  const v = m.calibration.volatility_selection;
+  const head = v.head_qlike === undefined ? 'no LSTM head (saved before it, or imported)' : `LSTM head ${num(v.head_qlike)}`;
+  return `${m.key}: volatility ${m.calibration.volatility.kind}; validation QLIKE: ${head}, EWMA ${num(v.ewma_qlike)}, GARCH(1,1) ${num(v.garch_qlike)}.`;
 }
 
 /** One plain sentence per model about whether it is worth more than repeating the last close. */

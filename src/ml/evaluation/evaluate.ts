@@ -32,6 +32,8 @@ export interface ScoredForecast {
   readonly variance: readonly number[];
   readonly ewmaVariance: readonly number[];
   readonly garchVariance: readonly number[];
+  /** The LSTM volatility head's, when the model has one (scored whether or not it was chosen). */
+  readonly headVariance?: readonly number[];
   readonly volatilityModel: Evaluation['volatility_model'];
   readonly probabilityUp: number;
   /** The constant probability of an up day it is scored against (estimated before the test split). */
@@ -143,6 +145,7 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     volatility_qlike: meanQlike(scored.map((f) => f.variance), realised),
     ewma_qlike: meanQlike(scored.map((f) => f.ewmaVariance), realised),
     garch_qlike: meanQlike(scored.map((f) => f.garchVariance), realised),
+    ...(scored.every((f) => f.headVariance !== undefined) ? { head_qlike: meanQlike(scored.map((f) => f.headVariance as readonly number[]), realised) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { VolatilityModel } from '../types.js';
+import type { ClassicalVolatilityModel } from '../types.js';
 
 /**
  * Volatility forecasts of daily log returns: EWMA (RiskMetrics) and GARCH(1,1). Both are run over the
@@ -12,7 +12,7 @@ import type { VolatilityModel } from '../types.js';
 export const VOLATILITY_HISTORY = 250;
 /** The RiskMetrics (J.P. Morgan 1996) decay for daily data. */
 export const RISKMETRICS_LAMBDA = 0.94;
-export const RISKMETRICS: VolatilityModel = { kind: 'ewma', lambda: RISKMETRICS_LAMBDA };
+export const RISKMETRICS: ClassicalVolatilityModel = { kind: 'ewma', lambda: RISKMETRICS_LAMBDA };
 
 function meanSquare(returns: readonly number[]): number {
   if (returns.length === 0) throw new RangeError('no returns to forecast volatility from');
@@ -20,7 +20,7 @@ function meanSquare(returns: readonly number[]): number {
 }
 
 /** Next-day variance after filtering `returns` (oldest first), and the long-run variance it reverts to. */
-function nextDayVariance(model: VolatilityModel, returns: readonly number[]): { next: number; longRun: number } {
+function nextDayVariance(model: ClassicalVolatilityModel, returns: readonly number[]): { next: number; longRun: number } {
   const longRun = meanSquare(returns);
   let variance = longRun;
   if (model.kind === 'ewma') {
@@ -37,7 +37,7 @@ function nextDayVariance(model: VolatilityModel, returns: readonly number[]): { 
  * returns up to the forecast day. EWMA scales the next-day variance with the horizon (random walk);
  * GARCH lets each future day's variance decay towards the long-run level at rate alpha + beta.
  */
-export function horizonVariances(model: VolatilityModel, trailingReturns: readonly number[], horizon: number): number[] {
+export function horizonVariances(model: ClassicalVolatilityModel, trailingReturns: readonly number[], horizon: number): number[] {
   const recent = trailingReturns.length > VOLATILITY_HISTORY ? trailingReturns.slice(-VOLATILITY_HISTORY) : trailingReturns;
   const { next, longRun } = nextDayVariance(model, recent);
   const out: number[] = [];
@@ -86,13 +86,13 @@ const BETAS = [0.6, 0.7, 0.75, 0.8, 0.84, 0.88, 0.9, 0.92, 0.94, 0.96];
  * grid of (alpha, beta) with alpha + beta < 1, over training-split days. A grid, not a gradient
  * search: the likelihood is flat near its optimum and a grid is deterministic and cannot diverge.
  */
-export function fitGarch(observations: readonly VolatilityObservation[]): VolatilityModel & { kind: 'garch' } {
+export function fitGarch(observations: readonly VolatilityObservation[]): ClassicalVolatilityModel & { kind: 'garch' } {
   if (observations.length === 0) throw new RangeError('no observations to fit a GARCH(1,1) on');
   let best: { alpha: number; beta: number; loss: number } | undefined;
   for (const alpha of ALPHAS) {
     for (const beta of BETAS) {
       if (alpha + beta >= 0.995) continue;
-      const model: VolatilityModel = { kind: 'garch', alpha, beta };
+      const model: ClassicalVolatilityModel = { kind: 'garch', alpha, beta };
       let loss = 0;
       for (const o of observations) loss += qlike(horizonVariances(model, o.trailingReturns, 1)[0] as number, o.nextReturn ** 2);
       loss /= observations.length;

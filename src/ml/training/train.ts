@@ -12,6 +12,8 @@ import { FEATURE_NAMES } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
 import type { AdaptiveIntervalState, Calibration, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
+import type { VolatilityHead } from '../volatility-head/head.js';
+import { trainVolatilityHead, type TrainedVolatilityHead } from '../volatility-head/train.js';
 import { fitNetwork, predictSamples, type FitResult } from './fit.js';
 
 export interface TrainingInput {
@@ -34,6 +36,8 @@ export interface TrainedModel {
   readonly testForecasts?: TestForecasts;
   /** Every step of the same forecasts (test-paths.ts), by symbol. */
   readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
+  /** The LSTM volatility head trained on the training split (saved as files of the version whether or not it was chosen). */
+  readonly volatilityHead?: TrainedVolatilityHead;
 }
 
 /** The held-out forecasts stored with a version: next-day points (test_forecasts.json) and every step (test_paths.json.gz). */
@@ -49,6 +53,7 @@ export interface CalibratedModel {
   readonly dataset: Dataset;
   readonly calibration: Omit<Calibration, 'adaptive'>;
   readonly fit: FitResult;
+  readonly volatilityHead: TrainedVolatilityHead;
 }
 
 /** The last `maxBars` bars of each series (0 = all). */
@@ -58,17 +63,20 @@ function limitBars(series: readonly SeriesInput[], maxBars: number): SeriesInput
 
 /**
  * The calibration of a network from its raw forecasts of the dataset's training and validation samples
- * (fitCalibration: every choice on training or validation days). Shared by trained and imported networks.
+ * (fitCalibration: every choice on training or validation days). Shared by trained and imported networks;
+ * only trained ones bring a volatility head.
  */
 export function calibrateOnDataset(
   dataset: Dataset,
   trainingPredicted: readonly (readonly number[])[],
   validationPredicted: readonly (readonly number[])[],
+  head?: VolatilityHead,
 ): Omit<Calibration, 'adaptive'> {
   return fitCalibration(
     [...sequencedDays(dataset.train, trainingPredicted).values()].flatMap((series) => series.map((d) => d.day)),
     [...sequencedDays(dataset.validation, validationPredicted).values()].map((series) => series.map((d) => d.day)),
     baseRate([...dataset.train, ...dataset.validation].map((s) => s.targets[0] as number)),
+    head,
   );
 }
 
@@ -83,7 +91,7 @@ function sequencedDays(samples: readonly Sample[], predicted: readonly (readonly
   return bySymbol;
 }
 
-/** Builds the samples, fits scaler and network on the train split, calibrates on validation. */
+/** Builds the samples, fits scaler, network and volatility head on the train split, calibrates on validation. */
 export async function fitAndCalibrate(
   key: string,
   series: readonly SeriesInput[],
@@ -107,9 +115,15 @@ export async function fitAndCalibrate(
         eta_seconds: perEpoch * (config.epochs - report.epoch),
       });
     });
+    const volatilityHead = await trainVolatilityHead(
+      dataset.train.map((s) => ({ returns: trailingReturns(s.featureRows, s.row), actual: s.targets })),
+      config.horizon,
+      config.seed,
+      config.epochs,
+    );
     const predict = (samples: readonly Sample[]): number[][] => predictSamples(model, samples, config.window, scaler);
-    const calibration = calibrateOnDataset(dataset, predict(dataset.train), predict(dataset.validation));
-    return { model, scaler, dataset, calibration, fit };
+    const calibration = calibrateOnDataset(dataset, predict(dataset.train), predict(dataset.validation), volatilityHead.head);
+    return { model, scaler, dataset, calibration, fit, volatilityHead };
   } catch (error) {
     model.dispose();
     throw error;
@@ -118,25 +132,27 @@ export async function fitAndCalibrate(
 
 /** Held-out forecasts of `calibrated` for `samples`, served as scoredForecasts describes. */
 export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
-  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration);
+  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration, calibrated.volatilityHead.head);
 }
 
 /**
  * Samples with a network's raw predicted cumulative log returns (one row per sample), ready for
  * evaluateForecasts, each served as it would have been that day: series by series in date order, with
  * the adaptive band state updated by the outcomes matured by then. Also returns each series' adaptive
- * state once all its outcomes have matured (where serving starts).
+ * state once all its outcomes have matured (where serving starts). With a volatility head, its
+ * forecasts are scored beside EWMA's and GARCH's whether or not it was chosen.
  */
 export function scoredForecasts(
   samples: readonly Sample[],
   predicted: readonly (readonly number[])[],
   calibration: Omit<Calibration, 'adaptive'>,
+  head?: VolatilityHead,
 ): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
   const horizon = calibration.shrinkage.length;
   const forecasts: ScoredForecast[] = new Array<ScoredForecast>(samples.length);
   const adaptive: Record<string, AdaptiveIntervalState> = {};
   for (const [symbol, days] of sequencedDays(samples, predicted)) {
-    const { outputs, final } = serveSequentially(calibration, days.map((d) => d.day));
+    const { outputs, final } = serveSequentially({ ...calibration, volatilityHead: head }, days.map((d) => d.day));
     adaptive[symbol] = final;
     days.forEach(({ index, day }, k) => {
       const s = samples[index] as Sample;
@@ -154,6 +170,7 @@ export function scoredForecasts(
         variance: output.volatility.map((v) => v * v),
         ewmaVariance: horizonVariances(RISKMETRICS, day.returns, horizon),
         garchVariance: horizonVariances(calibration.volatility_selection.garch, day.returns, horizon),
+        ...(head === undefined ? {} : { headVariance: head.variances(day.returns, horizon) }),
         volatilityModel: calibration.volatility.kind,
         probabilityUp: output.probabilityUp,
         baseRate: calibration.direction.base_rate,
@@ -237,9 +254,11 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
           epochs_run: calibrated.fit.epochsRun,
           best_epoch: calibrated.fit.bestEpoch,
           samples_per_second: calibrated.fit.samplesPerSecond,
+          volatility_head_seconds: calibrated.volatilityHead.seconds,
         },
       },
       ...testRecordsBySymbol(dataset.test, scored),
+      volatilityHead: calibrated.volatilityHead,
     };
   } catch (error) {
     calibrated.model.dispose();
