@@ -29,7 +29,7 @@ describe('models CLI', () => {
     const v1 = versionIn(first.stdout);
     // Not a terminal: plain progress lines, then the test-split metrics against naive and a verdict.
     assert.match(first.stdout, /^nvda epoch 1\/2 loss=\d+\.\d+ val_loss=\d+\.\d+ eta=/m);
-    assert.match(first.stdout, /mae\s+lstm_mae\s+naive_mae\s+mae_ratio\s+lstm_ratio\s+dm_p\s+brier\s+const_brier\s+cov80 1\/5\/20\/60\/1\.\.60\s+cov95 .*\s+is80\s+rm_is80\s+is95\s+rm_is95\s+vol\s+qlike\s+ewma_qlike\s+garch_qlike\s+beats_naive/);
+    assert.match(first.stdout, /mae\s+lstm_mae\s+naive_mae\s+mae_ratio\s+lstm_ratio\s+dm_p\s+brier\s+const_brier\s+cov80 1\/5\/20\/60\/1\.\.60\s+cov95 .*\s+is80\s+rm_is80\s+is95\s+rm_is95\s+vol\s+qlike\s+ewma_qlike\s+garch_qlike\s+head_qlike\s+beats_naive/);
     assert.match(first.stdout, /nvda: (beats|does NOT beat) the naive last-close forecast/);
     assert.equal(await currentOf(root, 'nvda'), v1);
     const meta1 = await metadataOf(root, 'nvda', v1);
@@ -42,11 +42,14 @@ describe('models CLI', () => {
     const e = meta1.evaluation;
     const row = all.stdout.split('\n').find((line) => line.startsWith(`nvda ${v1} `)) ?? '';
     const pooled = e.horizons.at(-1);
-    for (const figure of [e.mae, e.lstm_mae, e.naive_mae, e.brier, e.base_rate_brier, e.volatility_qlike, e.ewma_qlike, e.garch_qlike].map((v) => v.toFixed(4))) {
+    for (const figure of [e.mae, e.lstm_mae, e.naive_mae, e.brier, e.base_rate_brier, e.volatility_qlike, e.ewma_qlike, e.garch_qlike, e.head_qlike ?? Number.NaN].map((v) => v.toFixed(4))) {
       assert.ok(row.includes(` ${figure} `), `${figure} in ${row}`);
     }
     assert.ok(row.includes(e.horizons.map((h) => (100 * h.coverage_80).toFixed(1)).join('/')), row);
     assert.ok(row.includes(` ${pooled?.interval_score_80.toFixed(3)}  ${pooled?.riskmetrics_interval_score_80.toFixed(3)} `), row);
+    // the volatility choice with the validation QLIKE it was made on (the test split's figures are the table's)
+    const v = meta1.calibration.volatility_selection;
+    assert.ok(all.stdout.includes(`nvda: volatility ${meta1.calibration.volatility.kind}; validation QLIKE: LSTM head ${v.head_qlike?.toFixed(4)}, EWMA ${v.ewma_qlike.toFixed(4)}, GARCH(1,1) ${v.garch_qlike.toFixed(4)}.`), all.stdout);
     assert.equal((await runCli(['evaluate', 'NVDA', '--all'], env)).code, 2);
 
     const status = await runCli(['status'], env);

@@ -126,7 +126,7 @@ describe('createForecaster', () => {
 
     const other = await trainModel({ key: 'tsla', series: [{ symbol: 'TSLA', bars }], config: { ...TINY_CONFIG, epochs: 1 }, backend: metadata.backend, dataSource: 'csv' });
     const withModel = tf.memory().numTensors;
-    const disposable = createForecaster(other.model, other.scaler, { ...other.metadata, version: 'x', scaler_sha256: 'n/a' });
+    const disposable = createForecaster(other.model, other.scaler, { ...other.metadata, version: 'x', scaler_sha256: 'n/a' }, 'auto', other.volatilityHead?.head);
     await disposable.forecast(bars, 1);
     const weightCount = other.model.getWeights().length;
     disposable.dispose();

@@ -86,7 +86,7 @@ describe('a trained model through the store', () => {
     const trained = await trainModel({ key: 'amzn', series: [{ symbol: 'AMZN', bars }], config, backend, dataSource: 'csv' });
     const store = new ModelStore({ modelsDir: path.join(await tempDir('roundtrip'), 'ml_models'), scalersDir: path.join(await tempDir('roundtrip'), 'scalers') });
     const version = await store.save(trained);
-    const before = createForecaster(trained.model, trained.scaler, await store.readMetadata('amzn', version));
+    const before = createForecaster(trained.model, trained.scaler, await store.readMetadata('amzn', version), 'auto', trained.volatilityHead?.head);
     const after = await store.loadForecaster('amzn');
     try {
       for (const end of [bars.length, bars.length - 100, bars.length - 700]) {

@@ -13,8 +13,8 @@ import { HEAD_FEATURES, headInput, headTargets, longRunVariance } from './inputs
 export const HEAD_WINDOW = 20;
 export const HEAD_UNITS = 8;
 export const HEAD_MAX_EPOCHS = 15;
-const HEAD_BATCH = 128;
-const HEAD_LEARNING_RATE = 0.005;
+const HEAD_BATCH = 256;
+const HEAD_LEARNING_RATE = 0.01;
 
 /** One training day: the returns up to it and its realised cumulative log returns for steps 1..horizon. */
 export interface HeadTrainingDay {
