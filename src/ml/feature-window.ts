@@ -84,18 +84,19 @@ export function buildFeatureWindow(bars: readonly Bar[], rows: number): number[]
     if (t >= start) (out[t - start] as number[])[4] = rsiOf(avgGain, avgLoss);
   }
 
-  const returns = new Float64Array(VOLATILITY_WINDOW);
+  // The log returns the rows' volatilities read, each computed once (returns[k] is bar first + k's), rather than
+  // VOLATILITY_WINDOW logarithms per row.
+  const first = start - VOLATILITY_WINDOW + 1;
+  const returns = new Float64Array(n - first);
+  for (let t = first; t < n; t += 1) returns[t - first] = Math.log((prices[t] as number) / (prices[t - 1] as number));
   for (let t = start; t < n; t += 1) {
     const row = out[t - start] as number[];
     const price = prices[t] as number;
-    for (let k = 0; k < VOLATILITY_WINDOW; k += 1) {
-      const i = t - VOLATILITY_WINDOW + 1 + k;
-      returns[k] = Math.log((prices[i] as number) / (prices[i - 1] as number));
-    }
-    const m = mean(returns, 0, VOLATILITY_WINDOW);
+    const from = t - first - VOLATILITY_WINDOW + 1;
+    const m = mean(returns, from, from + VOLATILITY_WINDOW);
     let squares = 0;
-    for (let k = 0; k < VOLATILITY_WINDOW; k += 1) squares += ((returns[k] as number) - m) ** 2;
-    row[0] = returns[VOLATILITY_WINDOW - 1] as number;
+    for (let k = from; k < from + VOLATILITY_WINDOW; k += 1) squares += ((returns[k] as number) - m) ** 2;
+    row[0] = returns[t - first] as number;
     row[1] = Math.sqrt(squares / (VOLATILITY_WINDOW - 1));
     row[2] = Math.log(price / mean(prices, t - MA_SHORT + 1, t + 1));
     row[3] = Math.log(price / mean(prices, t - MA_LONG + 1, t + 1));

@@ -59,6 +59,9 @@ function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: Mo
   const serving = { ...metadata.calibration, volatilityHead: head };
   const requiredBars = window + FEATURE_WARMUP;
   let disposed = false;
+  // The dates of the whole horizon after the last bar's date, kept: every forecast from the same last bar has the
+  // same dates, and walking the calendar for them cost more than the network's forward pass.
+  let dates: { readonly after: string; readonly days: readonly string[] } = { after: '', days: [] };
 
   async function forecast(bars: readonly Bar[], days: number, options: ForecastOptions = {}): Promise<Forecast> {
     if (disposed) throw new Error(`forecaster for ${metadata.key} ${metadata.version} was disposed`);
@@ -77,7 +80,8 @@ function forecasterOn(engine: InferenceEngine, scaler: ScalerState, metadata: Mo
     const output = applyCalibration(serving, unscaleTargets(scaler, scaled), trailingReturnsOfBars(recent), adaptive);
     const last = recent[recent.length - 1] as Bar;
     const price = last.adjClose;
-    const points: ForecastPoint[] = nextTradingDays(last.date, days).map((date, h) => {
+    if (dates.after !== last.date) dates = { after: last.date, days: nextTradingDays(last.date, horizon) };
+    const points: ForecastPoint[] = dates.days.slice(0, days).map((date, h) => {
       const r = output.served[h] as number;
       const q80 = output.w80[h] as number;
       const q95 = output.w95[h] as number;
