@@ -3,7 +3,8 @@
  * benchmark (bench/http.ts), throughput through nginx with one and two replicas (bench/cluster.ts), then the
  * training benchmark of the ML core (bench/training.ts, in its own process so its tfjs backend choice starts
  * clean), each printing its table with the machine it ran on. With --profile, the measured phases of the HTTP
- * benchmark are also CPU-profiled (files in DIR) and their top frames printed after its table.
+ * benchmark and a series of in-process forecasts are also CPU-profiled (files in DIR) and their top frames printed after
+ * the HTTP table.
  *
  * Another benchmark is one more `printTable(title, await runIt())` line below.
  */
@@ -23,10 +24,11 @@ const profileDir = values.profile === undefined ? undefined : path.resolve(value
 const [load1, load5] = os.loadavg();
 process.stdout.write(`load average at start: ${(load1 ?? 0).toFixed(2)} (1 min), ${(load5 ?? 0).toFixed(2)} (5 min)\n\n`);
 
-printTable('Inference benchmark (npm run bench)', await runInferenceBench());
-
 const profiles: [string, string[]][] = [];
-const rows = await runHttpBench({ duration: 5, connections: 50, models: 1000, profileDir, onProfile: (title, summary) => profiles.push([title, summary]) });
+const onProfile = (title: string, summary: string[]): void => void profiles.push([title, summary]);
+printTable('Inference benchmark (npm run bench)', await runInferenceBench({ profileDir, onProfile }));
+
+const rows = await runHttpBench({ duration: 5, connections: 50, models: 1000, profileDir, onProfile });
 printTable('HTTP service benchmark (npm run bench)', rows);
 printProfiles(profiles);
 
