@@ -42,7 +42,7 @@ interface ModelDetail {
   beats_naive: boolean;
   backend: string;
   data: { from: string; to: string } | null;
-  calibration: { shrinkage: number[] } | null;
+  calibration: { shrinkage: number[]; volatility_selection: { ewma_qlike: number; garch_qlike: number; head_qlike?: number } } | null;
 }
 interface Prediction {
   symbol: string;
@@ -178,6 +178,9 @@ async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDe
   assert.equal(await text(page, 'model-mae-ratio'), detail.evaluation.mae_ratio.toFixed(3));
   assert.equal(await text(page, 'model-lstm-mae-ratio'), detail.evaluation.lstm_mae_ratio.toFixed(3));
   assert.equal(await text(page, 'model-brier'), `${detail.evaluation.brier.toFixed(4)} (${detail.evaluation.base_rate_brier.toFixed(4)})`);
+  const selection = detail.calibration?.volatility_selection;
+  // the validation QLIKE the volatility model was chosen on, the LSTM head's beside EWMA's and GARCH's ('not reported' for a version without one)
+  assert.equal(await text(page, 'model-volatility-choice'), [selection?.ewma_qlike, selection?.garch_qlike, selection?.head_qlike].map((v) => v?.toFixed(4) ?? 'not reported').join(' / '));
   assert.match(await text(page, 'model-shrinkage'), new RegExp(`^${(detail.calibration?.shrinkage[0] ?? Number.NaN).toFixed(3)} next day`));
   assert.deepEqual(
     await tableRows(page, 'model-horizons'),
