@@ -6,11 +6,14 @@
  * neighbours than about the code: ROUNDS rounds alternate fused and tfjs, and the row reports the median of the
  * round medians with the spread of the rounds, the CPU time per forecast (which neighbours inflate far less than
  * wall time) and the load average before and after. With --profile, one more fused series is CPU-profiled.
+ * `node dist/bench/inference.js [--profile DIR]` runs this benchmark alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/config/package-root.js';
 import { CsvMarketData } from '../src/market/csv.js';
 import type { Bar } from '../src/market/bar.js';
@@ -18,7 +21,7 @@ import { selectBackend } from '../src/ml/backend.js';
 import type { InferencePreference } from '../src/ml/inference/engine.js';
 import type { Forecaster } from '../src/ml/types.js';
 import { ModelStore } from '../src/model-store/store.js';
-import type { Row } from './http.js';
+import { printProfiles, printTable, type Row } from './http.js';
 import { topFrames } from './profile.js';
 
 const TARGET_MS = 0.5;
@@ -108,4 +111,15 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
         `CPU ${median(rounds.tfjs.map((r) => r.cpu)).toFixed(3)} ms → ${(tfjsP50 / fusedP50).toFixed(1)}× faster`,
     },
   ];
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { profile: { type: 'string' } } });
+  const profiles: [string, string[]][] = [];
+  const rows = await runInferenceBench({
+    ...(values.profile === undefined ? {} : { profileDir: path.resolve(values.profile) }),
+    onProfile: (title, summary) => void profiles.push([title, summary]),
+  });
+  printTable('Inference benchmark (node dist/bench/inference.js)', rows);
+  printProfiles(profiles);
 }
