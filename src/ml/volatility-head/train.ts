@@ -14,6 +14,12 @@ export const HEAD_WINDOW = 20;
 export const HEAD_UNITS = 8;
 export const HEAD_MAX_EPOCHS = 15;
 const HEAD_BATCH = 256;
+/**
+ * At most this many training days (evenly spaced) train the head: about one symbol's history. A
+ * global model's several symbols would otherwise multiply its training time, and neighbouring days'
+ * 60-day targets overlap so much that the extra days add little evidence.
+ */
+export const HEAD_MAX_DAYS = 4000;
 const HEAD_LEARNING_RATE = 0.01;
 
 /** One training day: the returns up to it and its realised cumulative log returns for steps 1..horizon. */
@@ -70,12 +76,14 @@ function savedOf(model: tf.LayersModel): SavedVolatilityHead {
 }
 
 /**
- * Trains the volatility head on training-split days only (those whose every step has matured), with
- * a seeded sample order, and returns it saved and loaded on the fused pass.
+ * Trains the volatility head on training-split days only (those whose every step has matured, at
+ * most HEAD_MAX_DAYS of them), with a seeded sample order, and returns it saved and loaded on the fused pass.
  */
 export async function trainVolatilityHead(days: readonly HeadTrainingDay[], horizon: number, seed: number, maxEpochs: number): Promise<TrainedVolatilityHead> {
   const started = performance.now();
-  const usable = days.filter((d) => d.actual.length === horizon && d.actual.every(Number.isFinite) && d.returns.length > 0);
+  const complete = days.filter((d) => d.actual.length === horizon && d.actual.every(Number.isFinite) && d.returns.length > 0);
+  const stride = Math.ceil(complete.length / HEAD_MAX_DAYS);
+  const usable = complete.filter((_, i) => i % stride === 0);
   if (usable.length === 0) throw new RangeError('no training days with every step realised to train the volatility head on');
   const inputs = new Float32Array(usable.length * HEAD_WINDOW * HEAD_FEATURES);
   const targets = new Float32Array(usable.length * horizon);
