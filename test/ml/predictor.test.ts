@@ -64,6 +64,9 @@ describe('createForecaster', () => {
     assert.ok(Math.abs(forecast.probability_up - probabilityUp(calibration.direction, Math.log(next.lstm_price / forecast.current_price))) < 1e-12);
     assert.equal(forecast.confidence, Math.max(forecast.probability_up, 1 - forecast.probability_up));
     assert.equal((await forecaster.forecast(bars, 2)).points.length, 2);
+    // The forecaster keeps the dates after the last bar: with one bar fewer they follow that bar's date instead.
+    const earlier = bars.slice(0, -1);
+    assert.deepEqual((await forecaster.forecast(earlier, 3)).points.map((p) => p.date), nextTradingDays(earlier.at(-1)?.date ?? '', 3));
   });
 
   test('the adaptive band state: the one stored for the symbol at the end of the test split, or one passed in', async () => {
