@@ -57,19 +57,18 @@ export class ComputeAdmission {
     return new ComputeTicket(this);
   }
 
-  /** Resolves with a slot, or rejects with OVERLOADED once the request has waited longer than the budget. */
-  take(): Promise<void> {
+  /**
+   * Resolves with a slot, or rejects with OVERLOADED once the request has waited longer than the budget since `since`
+   * (when its handler started: time spent reaching its first cache miss in a busy event loop counts too).
+   */
+  take(since: number): Promise<void> {
     if (!this.enabled || this.computing < this.options.slots) {
       this.computing += 1;
       return Promise.resolve();
     }
     return new Promise((admit, reject) => {
-      const waiter: Waiter = {
-        since: performance.now(),
-        admit,
-        reject,
-        timer: setTimeout(() => this.shed(waiter), this.options.maxQueueWaitMs),
-      };
+      const left = this.options.maxQueueWaitMs - (performance.now() - since);
+      const waiter: Waiter = { since, admit, reject, timer: setTimeout(() => this.shed(waiter), Math.max(0, left)) };
       this.queue.add(waiter);
     });
   }
@@ -115,13 +114,14 @@ export class ComputeAdmission {
 
 /** A request's slot, taken lazily by its first uncached prediction (a batch's items share it). */
 export class ComputeTicket {
+  private readonly since = performance.now();
   private slot: Promise<void> | undefined;
   private held = false;
 
   constructor(private readonly admission: ComputeAdmission) {}
 
   acquire(): Promise<void> {
-    this.slot ??= this.admission.take().then(() => {
+    this.slot ??= this.admission.take(this.since).then(() => {
       this.held = true;
     });
     return this.slot;

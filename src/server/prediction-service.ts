@@ -150,8 +150,8 @@ export class PredictionService {
 
   /**
    * One prediction per symbol; a failing symbol becomes an entry of `errors` and never fails the others. The batch
-   * takes one admission slot at its first uncached symbol; when it is shed, so is the whole batch (503 + Retry-After):
-   * a client retries it as one, and what was computed before is cached for that retry.
+   * takes one admission slot for all its symbols; when it is shed, so is the whole batch (503 + Retry-After), and a
+   * client retries it as one.
    */
   async predictMany(
     symbols: readonly string[],
@@ -164,6 +164,12 @@ export class PredictionService {
     const ticket = this.options.admission?.ticket();
     let shed: UnavailableError | undefined;
     try {
+      // A batch takes its slot before anything else, cached or not: building and serializing up to 50 answers (a
+      // 50-symbol 60-day batch is some 650 KB of JSON) costs the event loop tens of milliseconds even from the cache.
+      await ticket?.acquire().catch((error: unknown) => {
+        if (!isOverloaded(error)) throw error;
+        shed = error;
+      });
       await forEachLimited(symbols, BATCH_CONCURRENCY, async (raw, index) => {
         if (shed) return;
         try {

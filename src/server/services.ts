@@ -54,7 +54,7 @@ export interface Services {
   readonly cache: TieredCache<Prediction>;
   readonly registry: ModelRegistry;
   readonly predictions: PredictionService;
-  /** Admission control on uncached prediction work (the queue-wait part of load shedding). */
+  /** Admission control on prediction work: uncached predictions and batches (the queue-wait part of load shedding). */
   readonly admission: ComputeAdmission;
   /** In-process worker threads without Redis; the BullMQ queue (run by ROLE=worker processes) with REDIS_URL. */
   readonly jobs: TrainingJobQueue;
