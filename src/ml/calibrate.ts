@@ -121,7 +121,8 @@ function fitIntervals(
   }
   const days = window === 'training_and_validation' ? [...training, ...validation] : validation;
   const scale = days.map((d) => volatilityForecast(volatility, head, d.returns, horizon).map(Math.sqrt));
-  return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, window === 'validation_pooled_steps');
+  const pooling = window === 'validation_pooled_steps' ? 'pooled' : window === 'validation_shrunk_steps' ? 'shrunk' : 'per_step';
+  return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, pooling);
 }
 
 /**
@@ -131,9 +132,13 @@ function fitIntervals(
  * series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation days (with
  * the training days for the 'training_and_validation' window), then every candidate (source ×
  * ADAPTIVE_RULES) serves the remaining validation days in order, outcomes applied as they mature, and
- * is scored by the pooled Winkler interval score of its 80 % and 95 % bands, summed. The lowest wins;
- * ties keep the earlier candidate (validation window, less adaptation). With too few days for both
- * parts, the validation window without adaptation is served.
+ * is scored against the issue's two targets, coverage at 1 day AND pooled over 1..horizon: its pooled
+ * Winkler score (80 % + 95 %) relative to RiskMetrics' on the same days, plus its 1-day Winkler score
+ * relative to RiskMetrics' 1-day one. The pooled score alone barely weighs step 1 (one step of 60, and
+ * the narrowest), so it let over-covering Gaussian 1-day bands win; dividing each by the baseline's puts
+ * the two targets on one scale (1 + 1 = RiskMetrics itself). The lowest wins; ties keep the earlier
+ * candidate (validation window, less adaptation). With too few days for both parts, the validation
+ * window without adaptation is served.
  */
 export function selectBandRule(
   training: readonly CalibrationDay[],
@@ -157,25 +162,29 @@ export function selectBandRule(
   const candidates = INTERVAL_WINDOWS.flatMap((window) => {
     const intervals = fitIntervals(window, training, fit, shrinkage, base.volatility, base.volatilityHead, horizon);
     return ADAPTIVE_RULES.map((rule) => {
-      let [cells, score, inside80, inside95] = [0, 0, 0, 0];
+      let [cells, score, inside80, inside95, cells1, score1] = [0, 0, 0, 0, 0, 0];
       for (const days of select) {
         const { outputs } = serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, days);
         outputs.forEach((o, k) => {
           (days[k] as SequencedDay).actual.forEach((a, h) => {
             if (Number.isNaN(a)) return;
             const [p, w80, w95] = [o.served[h] as number, o.w80[h] as number, o.w95[h] as number];
+            const cell = intervalScore(p - w80, p + w80, a, MISS_RATE_80) + intervalScore(p - w95, p + w95, a, MISS_RATE_95);
             cells += 1;
-            score += intervalScore(p - w80, p + w80, a, MISS_RATE_80) + intervalScore(p - w95, p + w95, a, MISS_RATE_95);
+            score += cell;
+            if (h === 0) [cells1, score1] = [cells1 + 1, score1 + cell];
             inside80 += Math.abs(a - p) <= w80 ? 1 : 0;
             inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
           });
         });
       }
-      return { window, ...rule, interval_score: (100 * score) / cells, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
+      return { window, ...rule, interval_score: (100 * score) / cells, interval_score_step_1: (100 * score1) / cells1, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
     });
   });
-  const best = candidates.reduce((b, c) => (c.interval_score < b.interval_score ? c : b));
-  return { window: best.window, rule: { rate: best.rate, divide_by_step: best.divide_by_step }, selection: { fit_days: fit.length, selection_days: selectionDays, candidates } };
+  const baseline = candidates.find((c) => c.window === 'riskmetrics_gaussian' && c.rate === 0) ?? (candidates[0] as (typeof candidates)[number]);
+  const scored = candidates.map((c) => ({ ...c, selection_score: c.interval_score / baseline.interval_score + c.interval_score_step_1 / baseline.interval_score_step_1 }));
+  const best = scored.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
+  return { window: best.window, rule: { rate: best.rate, divide_by_step: best.divide_by_step }, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: scored } };
 }
 
 /**

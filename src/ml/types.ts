@@ -166,21 +166,26 @@ export interface AdaptiveRule {
  * 60-day outcomes, too few for a 95 % quantile per step). Or no quantiles at all: Gaussian bands of the
  * served volatility model ('gaussian'), or of RiskMetrics EWMA ('riskmetrics_gaussian', the
  * baseline's own rule) — the baselines compete as band rules on the same validation days.
+ * 'validation_shrunk_steps': each step's validation quantile shrunk toward the pooled one by the step's
+ * effective sample (shrunkQuantiles in conformal.ts): the 1-day step keeps its own fat-tailed quantile,
+ * the long steps borrow the pooled one.
  */
-export type IntervalWindow = 'validation' | 'training_and_validation' | 'validation_pooled_steps' | 'gaussian' | 'riskmetrics_gaussian';
+export type IntervalWindow = 'validation' | 'training_and_validation' | 'validation_pooled_steps' | 'validation_shrunk_steps' | 'gaussian' | 'riskmetrics_gaussian';
 
-export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation', 'validation_pooled_steps', 'gaussian', 'riskmetrics_gaussian'];
+export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation', 'validation_pooled_steps', 'validation_shrunk_steps', 'gaussian', 'riskmetrics_gaussian'];
 
 /**
  * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
  * fitted on the window's days before the later part of the validation split, then each candidate served
- * day by day over that later part (after a purge of one horizon) and scored by the pooled Winkler
- * interval score (80 % + 95 %, log-return %). `fit_days`: validation days of the earlier part.
+ * day by day over that later part (after a purge of one horizon) and scored against the issue's two
+ * targets: `selection_score` = its pooled 1..horizon Winkler score / RiskMetrics' + its 1-day Winkler
+ * score / RiskMetrics' (each 80 % + 95 %, log-return %; RiskMetrics = the 'riskmetrics_gaussian' candidate
+ * without adaptation, on the same days). `fit_days`: validation days of the earlier part.
  */
 export interface BandSelection {
   readonly fit_days: number;
   readonly selection_days: number;
-  readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
+  readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly interval_score_step_1: number; readonly selection_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
 }
 
 /** Everything fitted on the validation split (volatility: on the training split) that turns network output into what is served. */

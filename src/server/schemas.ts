@@ -116,10 +116,19 @@ export const CalibrationBody = z.object({
       fit_days: z.number().int(),
       selection_days: z.number().int(),
       candidates: z.array(
-        z.object({ window: z.string(), rate: z.number(), divide_by_step: z.boolean(), interval_score: z.number(), coverage_80: z.number(), coverage_95: z.number() }),
+        z.object({
+          window: z.string(),
+          rate: z.number(),
+          divide_by_step: z.boolean(),
+          interval_score: z.number().describe('pooled 1..horizon Winkler 80 + 95'),
+          interval_score_step_1: z.number().optional().describe('1-day Winkler 80 + 95 (absent in models saved before it was scored)'),
+          selection_score: z.number().optional().describe('interval_score / RiskMetrics’ + interval_score_step_1 / RiskMetrics’: the lowest was chosen'),
+          coverage_80: z.number(),
+          coverage_95: z.number(),
+        }),
       ),
     })
-    .describe('Validation-only choice of interval_window and adaptive_rule: each candidate fitted on the earlier validation days, scored (pooled Winkler 80 + 95) on the later ones'),
+    .describe('Validation-only choice of interval_window and adaptive_rule: each candidate fitted on the earlier validation days, scored on the later ones by pooled and 1-day Winkler 80 + 95, each relative to RiskMetrics'),
 });
 
 /**

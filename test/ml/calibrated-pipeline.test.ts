@@ -200,6 +200,36 @@ describe('cross-symbol: calibrated on NVDA, evaluated on AAPL it never saw', () 
       near(step1?.coverage_80 as number, 0.8, 0.08, 'next-day 80 % coverage');
       near(step1?.coverage_95 as number, 0.95, 0.05, 'next-day 95 % coverage');
       near(pooled?.coverage_80 as number, 0.8, 0.1, 'pooled 80 % coverage');
+
+      // The adaptive bands replay serving: with a forced non-zero step (the validated one may be 0), the
+      // band of day d at step h carries every outcome at step h of a forecast made on day k once it
+      // matured (k + h <= d), and no other. Replayed here from the forecasts' own misses: the log ratio of
+      // the 80 % to the 95 % half-width is the calibrated one plus the two multipliers' difference, which
+      // holds whatever scales the bands (the volatility model cancels).
+      const rate = 0.1;
+      const forced = { ...calibrated, calibration: { ...calibrated.calibration, adaptive_rule: { rate, divide_by_step: false } } };
+      const served = scoreSamples(forced, unseen).forecasts;
+      const { q80, q95 } = calibrated.calibration.intervals;
+      const logs = Array.from({ length: TINY_CONFIG.horizon }, () => ({ l80: 0, l95: 0 }));
+      let moved = 0;
+      served.forEach((f, d) => {
+        // outcomes maturing on day d: step h (1-based) of the forecast made h days before
+        logs.forEach((state, i) => {
+          const k = d - (i + 1);
+          const origin = served[k];
+          const a = origin?.actual[i];
+          if (origin === undefined || a === undefined || Number.isNaN(a)) return;
+          const miss = Math.abs(a - (origin.predicted[i] as number));
+          state.l80 += rate * ((miss > (origin.w80[i] as number) ? 1 : 0) - 0.2);
+          state.l95 += rate * ((miss > (origin.w95[i] as number) ? 1 : 0) - 0.05);
+        });
+        logs.forEach((state, i) => {
+          const observed = Math.log((f.w80[i] as number) / (f.w95[i] as number)) - Math.log((q80[i] as number) / (q95[i] as number));
+          near(observed, state.l80 - state.l95, 1e-9, `adaptive multipliers on day ${d} at step ${i + 1}`);
+          moved += Math.abs(state.l80 - state.l95) > 1e-3 ? 1 : 0;
+        });
+      });
+      assert.ok(moved > served.length, `the forced step moved the bands (${moved} cells)`);
     } finally {
       calibrated.model.dispose();
     }

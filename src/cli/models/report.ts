@@ -64,6 +64,7 @@ const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
   validation: 'conformal quantiles per step on validation days',
   training_and_validation: 'conformal quantiles per step on training + validation days',
   validation_pooled_steps: 'one conformal quantile of every step pooled, on validation days',
+  validation_shrunk_steps: 'conformal quantiles per step on validation days, shrunk toward the pooled one by each step’s effective sample',
   gaussian: 'Gaussian multiples of the served volatility',
   riskmetrics_gaussian: 'Gaussian multiples of RiskMetrics EWMA volatility (the baseline rule)',
 };
@@ -84,7 +85,8 @@ export function bandRule(m: ModelMetadata): string {
   const evidence =
     chosen === undefined || plain === undefined
       ? 'too few validation days to choose: the plain bands'
-      : `validation Winkler 80+95 ${num(chosen.interval_score, 3)} vs ${num(plain.interval_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days`;
+      : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
+        `${num(plain.interval_score, 3)}, ${num(plain.interval_score_step_1, 3)}, ${num(plain.selection_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days`;
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }
 

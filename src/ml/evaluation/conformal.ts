@@ -15,17 +15,45 @@ export function conformalQuantile(absoluteResiduals: readonly number[], coverage
 }
 
 /**
+ * Independent outcomes at which a step's own quantile and the pooled one weigh equally (shrunkQuantiles).
+ * Fixed a priori, not fitted: a 95 % quantile is set by the outcomes beyond it, and it takes about ten of
+ * them (10 / 0.05 = 200 independent outcomes) before one more or fewer stops moving it by a visible
+ * share (its tail count's relative error is then about 1 / √10). The same k serves the 80 % level, whose
+ * quantile is steadier, so there it errs toward pooling.
+ */
+export const SHRINKAGE_OUTCOMES = 200;
+
+/**
+ * Per-step quantiles shrunk toward a pooled one by each step's effective sample: q_h = w_h·q_h +
+ * (1 − w_h)·pooled with w_h = n_eff / (n_eff + k), n_eff = n_h / h. Outcomes h steps ahead of
+ * consecutive days overlap in h − 1 of their h days, so n_h of them hold about n_h / h independent
+ * ones: at step 1 with a validation year the step's own quantile (fat tails and all) dominates; at step
+ * 60 the same year holds a handful and the pooled quantile does. `counts[h]`: residuals at step h + 1.
+ */
+export function shrunkQuantiles(perStep: readonly number[], pooled: number, counts: readonly number[], k = SHRINKAGE_OUTCOMES): number[] {
+  return perStep.map((q, h) => {
+    const effective = (counts[h] as number) / (h + 1);
+    const w = effective / (effective + k);
+    return w * q + (1 - w) * pooled;
+  });
+}
+
+/** How a band multiple per step is taken from the normalised residuals (see IntervalWindow). */
+export type StepPooling = 'per_step' | 'pooled' | 'shrunk';
+
+/**
  * Quantiles per horizon step of held-out (validation) absolute residuals divided by the forecast
  * standard deviation of that step (`scale[i][h]`, from the volatility model on the forecast day): the
  * normalized split-conformal score, whose guarantee holds like the plain one while the band follows
  * the volatility regime. `actual[i][h]` may be NaN where that step's day is unavailable; such cells are
- * skipped. With `poolSteps` every step gets the quantile of all steps' scores together.
+ * skipped. 'pooled': every step gets the quantile of all steps' scores together; 'shrunk': each step's
+ * quantile shrunk toward that pooled one by its effective sample (shrunkQuantiles).
  */
 export function calibrateIntervals(
   actual: readonly (readonly number[])[],
   predicted: readonly (readonly number[])[],
   scale: readonly (readonly number[])[],
-  poolSteps = false,
+  pooling: StepPooling = 'per_step',
 ): IntervalCalibration {
   const horizon = predicted[0]?.length ?? 0;
   const scoresAt = (h: number): number[] => {
@@ -36,15 +64,16 @@ export function calibrateIntervals(
     });
     return scores;
   };
-  const steps = Array.from({ length: horizon }, (_, h) => h);
-  if (poolSteps) {
-    // one quantile per level from every step's normalised residuals: a volatility model that scales
-    // right makes them alike across steps, and pooling gives the long steps the short steps' evidence
-    const pooled = steps.flatMap(scoresAt);
-    return { q80: steps.map(() => conformalQuantile(pooled, 0.8)), q95: steps.map(() => conformalQuantile(pooled, 0.95)), scaled_by: 'volatility_forecast' };
-  }
-  const perStep = steps.map(scoresAt);
-  return { q80: perStep.map((s) => conformalQuantile(s, 0.8)), q95: perStep.map((s) => conformalQuantile(s, 0.95)), scaled_by: 'volatility_forecast' };
+  const perStep = Array.from({ length: horizon }, (_, h) => scoresAt(h));
+  const quantiles = (coverage: number): number[] => {
+    const own = perStep.map((s) => conformalQuantile(s, coverage));
+    if (pooling === 'per_step') return own;
+    // one quantile from every step's normalised residuals: a volatility model that scales right makes
+    // them alike across steps, and pooling gives the long steps the short steps' evidence
+    const pooled = conformalQuantile(perStep.flat(), coverage);
+    return pooling === 'pooled' ? own.map(() => pooled) : shrunkQuantiles(own, pooled, perStep.map((s) => s.length));
+  };
+  return { q80: quantiles(0.8), q95: quantiles(0.95), scaled_by: 'volatility_forecast' };
 }
 
 /**

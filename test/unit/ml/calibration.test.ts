@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { applyCalibration, serveSequentially } from '../../../src/ml/calibrate.js';
 import { covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
 import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
-import { calibrateIntervals, conformalQuantile } from '../../../src/ml/evaluation/conformal.js';
+import { calibrateIntervals, conformalQuantile, SHRINKAGE_OUTCOMES, shrunkQuantiles } from '../../../src/ml/evaluation/conformal.js';
 import { evaluateForecasts, Z_80, Z_95, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../../src/ml/evaluation/shrinkage.js';
 import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../../src/ml/evaluation/volatility.js';
@@ -234,11 +234,37 @@ describe('evaluation of bands, probability and volatility', () => {
 describe('band rules beside the conformal quantiles', () => {
   test('steps pooled: every step gets the conformal quantile of all steps’ normalised residuals together', () => {
     // two days, two steps; residual / scale: day 1 → 1, 4; day 2 → 2, 3 (the per-step quantiles would differ)
-    const pooled = calibrateIntervals([[0.01, 0.08], [0.02, 0.06]], [[0, 0], [0, 0]], [[0.01, 0.02], [0.01, 0.02]], true);
+    const pooled = calibrateIntervals([[0.01, 0.08], [0.02, 0.06]], [[0, 0], [0, 0]], [[0.01, 0.02], [0.01, 0.02]], 'pooled');
     const expected80 = conformalQuantile([1, 4, 2, 3], 0.8);
     assert.deepEqual(pooled.q80.map((q) => Math.round(q * 1e9) / 1e9), [expected80, expected80]);
     const perStep = calibrateIntervals([[0.01, 0.08], [0.02, 0.06]], [[0, 0], [0, 0]], [[0.01, 0.02], [0.01, 0.02]]);
     assert.notDeepEqual(perStep.q80, pooled.q80);
+  });
+
+  test('steps shrunk: a step with ample independent outcomes keeps its own quantile, a long step with few gets the pooled one', () => {
+    // step 1 with 20,000 residuals: 20,000 independent outcomes, weight 20000 / 20200 ≈ 0.99 on its own
+    // quantile; step 60 with 300 residuals: 5 independent outcomes, weight 5 / 205 ≈ 0.02
+    const q = shrunkQuantiles([1.1, 2.5], 1.6, [20_000, 300], SHRINKAGE_OUTCOMES);
+    near(q[0] as number, 1.1 + (0.5 * SHRINKAGE_OUTCOMES) / (20_000 + SHRINKAGE_OUTCOMES), 1e-12);
+    assert.ok(Math.abs((q[0] as number) - 1.1) < 0.01, `step 1 near its own quantile, got ${q[0]}`);
+    const long = shrunkQuantiles([1.1, ...new Array<number>(58).fill(1.3), 2.5], 1.6, new Array<number>(60).fill(300));
+    const w60 = 300 / 60 / (300 / 60 + SHRINKAGE_OUTCOMES);
+    near(long[59] as number, w60 * 2.5 + (1 - w60) * 1.6, 1e-12);
+    assert.ok(Math.abs((long[59] as number) - 1.6) < 0.03, `step 60 near the pooled quantile, got ${long[59]}`);
+    // the weight grows with the evidence: the same step with 100× the residuals moves toward its own quantile
+    const more = shrunkQuantiles([2.5], 1.6, [30_000]);
+    assert.ok((more[0] as number) > 2.4, `with ample data the step's own quantile, got ${more[0]}`);
+  });
+
+  test('steps shrunk in calibrateIntervals: between the per-step and the pooled quantiles, weighted by the effective sample', () => {
+    const actual = [[0.01, 0.08], [0.02, 0.06]];
+    const zero = [[0, 0], [0, 0]];
+    const scale = [[0.01, 0.02], [0.01, 0.02]];
+    const own = calibrateIntervals(actual, zero, scale, 'per_step');
+    const pooled = calibrateIntervals(actual, zero, scale, 'pooled');
+    const shrunk = calibrateIntervals(actual, zero, scale, 'shrunk');
+    const w = [2 / (2 + SHRINKAGE_OUTCOMES), 1 / (1 + SHRINKAGE_OUTCOMES)];
+    shrunk.q95.forEach((q, h) => near(q, (w[h] as number) * (own.q95[h] as number) + (1 - (w[h] as number)) * (pooled.q95[h] as number), 1e-12));
   });
 
   test('the RiskMetrics rule serves exactly the baseline’s bands, whatever volatility model serves `volatility`', () => {
