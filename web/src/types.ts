@@ -4,6 +4,9 @@
  * page says "not reported" instead of inventing a value.
  */
 
+import type { ReliabilityBin } from '../../src/tracking/reliability.js';
+import type { AccuracyFigures } from '../../src/tracking/scoring.js';
+
 export interface Evaluation {
   readonly mae: number;
   readonly naive_mae: number;
@@ -224,23 +227,27 @@ export interface ApiErrorBody {
   readonly timestamp?: string;
 }
 
-/** Accuracy of tracked forecasts (`GET /api/v1/predictions/accuracy/...`): every figure beside the naive forecast's. */
-export interface TrackedAccuracy {
-  readonly total_predictions: number;
-  readonly predictions_with_actual: number;
-  readonly live_predictions: number;
-  readonly backfilled_predictions: number;
-  readonly mae: number | null;
-  readonly naive_mae: number | null;
-  readonly mae_ratio: number | null;
-  readonly hit_rate: number | null;
-  readonly always_up_hit_rate: number | null;
-  readonly coverage_80: number | null;
-  readonly coverage_95: number | null;
-  readonly brier_score: number | null;
-  readonly brier_constant: number | null;
-  readonly brier_rows: number;
-}
+/**
+ * Accuracy of tracked forecasts (`GET /api/v1/predictions/accuracy/...`): every figure beside the naive forecast's.
+ * The fields the page reads of the server's own type (type-only import: nothing of src/ is bundled).
+ */
+export type TrackedAccuracy = Pick<
+  AccuracyFigures,
+  | 'total_predictions'
+  | 'predictions_with_actual'
+  | 'live_predictions'
+  | 'backfilled_predictions'
+  | 'mae'
+  | 'naive_mae'
+  | 'mae_ratio'
+  | 'hit_rate'
+  | 'always_up_hit_rate'
+  | 'coverage_80'
+  | 'coverage_95'
+  | 'brier_score'
+  | 'brier_constant'
+  | 'brier_rows'
+>;
 
 export interface TrackedAccuracyGroup extends TrackedAccuracy {
   readonly group: string;
@@ -281,21 +288,10 @@ export interface TrendsResponse {
   readonly trends: readonly TrendDay[];
 }
 
-export interface ReliabilityBin {
-  readonly bin: number;
-  readonly count: number;
-  readonly live: number;
-  readonly backfilled: number;
-  readonly confidence_min: number;
-  readonly confidence_max: number;
-  readonly mean_confidence: number;
-  readonly observed_hit_rate: number;
-}
+export type { ReliabilityBin };
 
-export interface ReliabilityResponse {
+/** `GET /api/v1/predictions/accuracy/reliability`: `rows` is the server's `brier_rows` (step-1 rows with a confidence). */
+export interface ReliabilityResponse extends Pick<AccuracyFigures, 'hit_rate' | 'brier_score' | 'brier_constant'> {
   readonly rows: number;
-  readonly hit_rate: number | null;
-  readonly brier_score: number | null;
-  readonly brier_constant: number | null;
   readonly bins: readonly ReliabilityBin[];
 }
