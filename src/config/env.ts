@@ -189,6 +189,10 @@ const EnvSchema = z.object({
   RETRAINING_TIME: dailyTime.optional(),
   /** Forecast steps recorded per symbol and day (capped at each model's horizon). */
   DAILY_PREDICTION_HORIZON: numberIn(1, 60, true).default(20),
+  /** How often the bars of symbols with waiting forecasts are read, and forecasts whose target day now has a bar scored. */
+  ACTUALS_WATCH_INTERVAL: durationSeconds('ACTUALS_WATCH_INTERVAL')
+    .refine((seconds) => seconds >= 0.1, 'ACTUALS_WATCH_INTERVAL must be at least 100ms')
+    .default(30),
 });
 
 type ParsedEnv = z.output<typeof EnvSchema>;
@@ -247,6 +251,8 @@ export interface AppConfig {
     readonly time: { readonly hour: number; readonly minute: number; readonly second?: number; readonly timeZone: string };
     readonly horizon: number;
   };
+  /** Seconds between the passes that score matured forecasts from newly appeared bars (ACTUALS_WATCH_INTERVAL). */
+  readonly actualsWatchIntervalSeconds: number;
   /** With REDIS_URL: the daily time the worker applies the retraining policy; undefined: not scheduled. */
   readonly retrainingTime: { readonly hour: number; readonly minute: number; readonly second?: number; readonly timeZone: string } | undefined;
   /** Defaults for training jobs started through the API (TRAIN_EPOCHS, TRAIN_WINDOW, ...). */
@@ -376,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       time: e.DAILY_PREDICTION_TIME,
       horizon: e.DAILY_PREDICTION_HORIZON,
     },
+    actualsWatchIntervalSeconds: e.ACTUALS_WATCH_INTERVAL,
     retrainingTime: e.RETRAINING_TIME,
     training,
   };

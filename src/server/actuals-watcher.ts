@@ -3,15 +3,13 @@ import { errorMessage } from '../errors.js';
 import { scoreMatured, type TrackingDeps } from '../tracking/daily-run.js';
 import type { Tracking } from './tracking.js';
 
-/** How often the bars of symbols with waiting forecasts are read: new closes are scored within this much time. */
-export const ACTUALS_INTERVAL_MS = 30_000;
-
 export interface ActualsWatcherOptions {
   readonly tracking: Tracking;
   readonly logger: Logger;
   /** Told after each pass that scored something (metrics refresh). */
   readonly onScored?: (count: number) => void;
-  readonly intervalMs?: number;
+  /** How often the bars of symbols with waiting forecasts are read: new closes are scored within this much time. */
+  readonly intervalMs: number;
 }
 
 /**
@@ -30,7 +28,7 @@ export class ActualsWatcher {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.scoreNow(), this.options.intervalMs ?? ACTUALS_INTERVAL_MS);
+    this.timer = setInterval(() => void this.scoreNow(), this.options.intervalMs);
     this.timer.unref();
   }
 

@@ -44,7 +44,12 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
       refreshMetrics();
     },
   });
-  const actuals = new ActualsWatcher({ tracking, logger: app.log, onScored: refreshMetrics });
+  const actuals = new ActualsWatcher({
+    tracking,
+    logger: app.log,
+    onScored: refreshMetrics,
+    intervalMs: services.config.actualsWatchIntervalSeconds * 1000,
+  });
   // New Yahoo bars score the forecasts waiting for them at once (CSV rows are found by the watcher's passes).
   services.onNewBars((symbol) => void actuals.scoreSymbol(symbol));
   metrics.dailyRunEnabled.set(services.config.dailyPrediction.enabled ? 1 : 0);
