@@ -43,6 +43,23 @@ describe('import-keras: scaler files and refused files', () => {
   const probe = [[0.5], [12.25], [100], [431.5]];
   const fit = Array.from({ length: 50 }, (_, i) => [1 + i * 3.7 + Math.sin(i) * 2]);
 
+  const formats = [
+    ...[2, 3, 4, 5].map((protocol) => ({ format: 'pickle', protocol })),
+    { format: 'joblib' },
+    { format: 'joblib-zlib' },
+  ];
+  const columns = ['Close', 'Volume'];
+  const rows = fit.map(([c], i) => [c as number, 1e6 + i * 1234]);
+  const probeRows = probe.map(([c], i) => [c as number, 2e6 + i]);
+  const scalerCases = ['minmax', 'standard'].flatMap((kind) =>
+    formats.map((f) => {
+      const label = `${kind} ${f.format}${'protocol' in f ? ` protocol ${f.protocol}` : ''}`;
+      return { kind, f, label, file: () => path.join(root, `${label.replace(/ /g, '_')}.pkl`) };
+    }),
+  );
+  /** scikit-learn's transform of the probe rows, per scaler file (written together in before()). */
+  const sklearnTransform = new Map<string, number[][]>();
+
   before(async () => {
     await selectBackend('auto');
     root = await tempDir('keras-files');
@@ -51,34 +68,30 @@ describe('import-keras: scaler files and refused files', () => {
     python('write_keras_h5.py', h5Spec(goodH5));
     goodScaler = path.join(root, 'good.pkl');
     python('write_scaler.py', { path: goodScaler, kind: 'minmax', format: 'joblib', fit, probe });
+    // Every format's scaler from one Python process: a start (importing scikit-learn) costs about a second.
+    const specs = scalerCases.map(({ kind, f, file }) => ({ path: file(), ...f, kind, fit: rows, columns, probe: probeRows }));
+    const outs = JSON.parse(python('write_scaler.py', specs)) as { transform: number[][] }[];
+    scalerCases.forEach(({ label }, i) => sklearnTransform.set(label, (outs[i] as { transform: number[][] }).transform));
   });
   after(async () => rm(root, { recursive: true, force: true }));
 
-  const formats = [
-    ...[2, 3, 4, 5].map((protocol) => ({ format: 'pickle', protocol })),
-    { format: 'joblib' },
-    { format: 'joblib-zlib' },
-  ];
-  for (const kind of ['minmax', 'standard']) {
-    for (const f of formats) {
-      const label = `${kind} ${f.format}${'protocol' in f ? ` protocol ${f.protocol}` : ''}`;
-      it(`reads a scikit-learn ${label} scaler: its transform equals scikit-learn's`, async () => {
-        const file = path.join(root, `${label.replace(/ /g, '_')}.pkl`);
-        const columns = ['Close', 'Volume'];
-        const rows = fit.map(([c], i) => [c as number, 1e6 + i * 1234]);
-        const out = JSON.parse(python('write_scaler.py', { path: file, ...f, kind, fit: rows, columns, probe: probe.map(([c], i) => [c as number, 2e6 + i]) })) as { transform: number[][] };
-        const scalers = await readScalerFile(file);
-        assert.equal(scalers.format, f.format.startsWith('joblib') ? 'joblib' : 'pickle');
-        assert.equal(scalers.features.type, kind === 'minmax' ? 'MinMaxScaler' : 'StandardScaler');
-        // feature_names_in_ (an object array of str) names the inputs.
-        const state = importedScaler(scalers, undefined, 2, path.basename(file));
-        assert.deepEqual(state.inputs, ['close', 'volume']);
-        out.transform.forEach((row, i) => row.forEach((expected, j) => {
-          const value = j === 0 ? (probe[i]?.[0] as number) : 2e6 + i;
-          assert.ok(Math.abs(scaleColumn(state.features, j, value) - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${label} row ${i} col ${j}`);
-        }));
-      });
-    }
+  for (const { kind, f, label, file: scalerFile } of scalerCases) {
+    it(`reads a scikit-learn ${label} scaler: its transform equals scikit-learn's`, async () => {
+      const file = scalerFile();
+      const transform = sklearnTransform.get(label);
+      assert.ok(transform, `no scikit-learn output for ${label}`);
+      assert.equal(transform.length, probeRows.length);
+      const scalers = await readScalerFile(file);
+      assert.equal(scalers.format, f.format.startsWith('joblib') ? 'joblib' : 'pickle');
+      assert.equal(scalers.features.type, kind === 'minmax' ? 'MinMaxScaler' : 'StandardScaler');
+      // feature_names_in_ (an object array of str) names the inputs.
+      const state = importedScaler(scalers, undefined, 2, path.basename(file));
+      assert.deepEqual(state.inputs, ['close', 'volume']);
+      transform.forEach((row, i) => row.forEach((expected, j) => {
+        const value = (probeRows[i] as number[])[j] as number;
+        assert.ok(Math.abs(scaleColumn(state.features, j, value) - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${label} row ${i} col ${j}`);
+      }));
+    });
   }
 
   it("reads the seed's joblib {features, target} dict: the target scaler maps the output", async () => {

@@ -4,6 +4,7 @@ stdin: {"path", "kind": "minmax"|"standard", "format": "pickle"|"joblib"|"joblib
         "fit": [[...], ...] (rows x columns), "columns"?: [...] (fit on a DataFrame-like with names),
         "target_fit"?: [[...]] (then a {features, target} dict is saved), "probe": [[...]]}
 stdout: JSON {"transform": scaler.transform(probe) (features scaler), "target_transform"?: ...}
+A JSON list of such specs on stdin writes each, and prints the list of their results.
 """
 import json
 import pickle
@@ -26,8 +27,7 @@ def fitted(kind, rows, columns):
     return scaler
 
 
-def main():
-    spec = json.load(sys.stdin)
+def write(spec):
     features = fitted(spec["kind"], spec["fit"], spec.get("columns"))
     obj = features
     result = {"transform": features.transform(np.asarray(spec["probe"], dtype="float64")).tolist()}
@@ -43,7 +43,13 @@ def main():
         joblib.dump(obj, spec["path"])
     else:
         joblib.dump(obj, spec["path"], compress=("zlib", 3))
-    json.dump(result, sys.stdout)
+    return result
+
+
+def main():
+    spec = json.load(sys.stdin)
+    # A list of specs is written by one interpreter (a list of results): each start, importing scikit-learn, costs a second.
+    json.dump([write(s) for s in spec] if isinstance(spec, list) else write(spec), sys.stdout)
 
 
 main()
