@@ -148,6 +148,8 @@ describe('REST API on real models and real prices', () => {
   it('rejects malformed input with 400 and changes nothing', async () => {
     const statsBefore = json((await get('/api/v1/stats')).body);
     const modelsBefore = (await get('/api/v1/models')).body;
+    // The file tier writes behind: let the earlier tests' predictions land (no half-written temp file in the listing).
+    await server.app.services.cache.flush();
     const cacheFilesBefore = await readdir(server.config.layout.mlCache);
     for (const [url, code] of [
       ['/api/v1/predict/bad$', 'INVALID_SYMBOL'],
@@ -170,6 +172,7 @@ describe('REST API on real models and real prices', () => {
     const statsAfter = json((await get('/api/v1/stats')).body);
     assert.deepEqual((statsAfter['cache'] as Json)['tiers'], (statsBefore['cache'] as Json)['tiers']);
     assert.equal((await get('/api/v1/models')).body, modelsBefore);
+    await server.app.services.cache.flush();
     assert.deepEqual(await readdir(server.config.layout.mlCache), cacheFilesBefore);
   });
 
