@@ -217,6 +217,10 @@ export class ModelRegistry {
     this.loadedOnce = true;
     this.publish();
     this.scheduleRetry(report);
+    // Loads finish in any order; the report lists keys sorted so a caller sees the same answer for the same models.
+    report.loaded.sort();
+    report.unchanged.sort();
+    report.failed.sort((a, b) => a.key.localeCompare(b.key));
     return report;
   }
 
