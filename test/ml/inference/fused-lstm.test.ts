@@ -112,6 +112,29 @@ describe('fused LSTM kernel (pure)', () => {
     assert.equal(first.length, 3);
   });
 
+  test('networks of other sizes and activations (a forecast and a volatility network) predicting in turn give what each gives alone', () => {
+    const rng = createRng(11);
+    const weights = (length: number): Float32Array => Float32Array.from({ length }, () => rng.next() - 0.5);
+    const network = (window: number, features: number, units: number, outputs: number, recurrentActivation: 'hard_sigmoid' | 'sigmoid'): FusedLstmNetwork =>
+      new FusedLstmNetwork({
+        window,
+        features,
+        lstm: [{ inputSize: features, units, kernel: weights(features * 4 * units), recurrentKernel: weights(units * 4 * units), bias: weights(4 * units), activation: 'tanh', recurrentActivation }],
+        dense: [{ inputSize: units, units: outputs, kernel: weights(units * outputs), bias: weights(outputs), activation: 'linear' }],
+      });
+    // The small one first, so the larger one's steps need more of the buffer the networks share.
+    const small = network(20, 3, 8, 60, 'sigmoid');
+    const smallInput = Array.from({ length: 60 }, () => rng.next() - 0.5);
+    const alone = small.predict(smallInput);
+    const large = network(30, 8, 32, 60, 'hard_sigmoid');
+    const largeInputs = [0, 1].map(() => Array.from({ length: 240 }, () => rng.next() - 0.5));
+    const largeAlone = largeInputs.map((x) => large.predict(x));
+    for (const [n, x] of largeInputs.entries()) {
+      assert.deepEqual(small.predict(smallInput), alone);
+      assert.deepEqual(large.predict(x), largeAlone[n]);
+    }
+  });
+
   test('shapes that do not chain are refused when compiled, a wrong window length when predicting', () => {
     const layer = { inputSize: 2, units: 1, kernel: new Float32Array(8), recurrentKernel: new Float32Array(4), bias: null, activation: 'tanh', recurrentActivation: 'sigmoid' } as const;
     assert.throws(() => new FusedLstmNetwork({ window: 2, features: 3, lstm: [layer], dense: [] }), /takes 2 inputs, the layer before gives 3/);
