@@ -92,7 +92,7 @@ describe('load shedding (@fastify/under-pressure, admission control on uncached 
   });
 
   it('concurrent uncached batches beyond the slots and the queue-wait budget get 503 + Retry-After; cached answers and probes are served; serving resumes', async () => {
-    // The shipped models (window 30, horizon 60): a batch of 7 symbols at days 51..60 computes 7 long forecasts, so
+    // The shipped models (window 30, horizon 60): a batch of 7 symbols at days 41..60 computes 7 long forecasts, so
     // with one slot and a 2 ms budget the batches queued behind the first are shed however fast or loaded the machine.
     const server = await startApp(models, await makeDataDir(), { LOAD_COMPUTE_SLOTS: '1', LOAD_MAX_QUEUE_WAIT: '2', LOAD_RETRY_AFTER: '2' }, {
       shippedModelsDir: path.join(repoRoot, 'models'),
@@ -106,7 +106,7 @@ describe('load shedding (@fastify/under-pressure, admission control on uncached 
     assert.equal((await call('/api/v1/predict/NVDA?days=1')).status, 200);
     const symbols = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'];
     const batch = (days: number) => ({ symbols: Array.from({ length: 49 }, (_, i) => symbols[i % symbols.length]), days });
-    const horizons = Array.from({ length: 10 }, (_, i) => 60 - i);
+    const horizons = Array.from({ length: 20 }, (_, i) => 60 - i);
 
     const [burst, cached, live, ready] = await Promise.all([
       Promise.all(horizons.map((days) => call('/api/v1/predict', batch(days)))),
