@@ -90,6 +90,8 @@ describe('Redis tier against a real redis-server', () => {
     try {
       assert.equal(await redis.waitUntilReady(5000), true);
       await cache.set('warm', { symbol: 'AAPL', price: 250 });
+      // set() answers once memory holds the value and writes Redis behind it; flush waits for that write.
+      await cache.flush();
       assert.ok(await probe.exists('test-b:warm'), 'the write reached Redis');
 
       // A second service instance (fresh memory, own file folder) is answered by Redis and back-fills its memory.
@@ -128,6 +130,7 @@ describe('Redis tier against a real redis-server', () => {
       await eventually(async () => (await probe.ping().catch(() => '')) === 'PONG', 5000, 'the probe to reconnect');
 
       await cache.set('after-restart', { symbol: 'NVDA', price: 191 });
+      await cache.flush();
       assert.deepEqual(JSON.parse((await probe.get('test-b:after-restart')) ?? '{}').value, { symbol: 'NVDA', price: 191 });
       assert.deepEqual(
         statusChanges.map((status) => status.up),
