@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, readFile, readdir, rm } from 'node:fs/promises';
+import { lstat, readFile, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/env.js';
@@ -136,8 +136,13 @@ describe('configuration, restart, logs and shutdown', () => {
     await close();
     const names = (await readdir(path.dirname(file))).filter((n) => /^stock-prediction\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(n));
     assert.ok(names.length >= 2, `rotated into several files: ${names.join(', ')}`);
-    const active = await readFile(file, 'utf8');
-    assert.match(active, /"i":59/, 'stock-prediction.log shows the newest lines');
+    // Rotated files in order (date, then number); stock-prediction.log is the newest of them, which may have just
+    // been opened empty when the last line crossed the size limit, so the newest lines are in the newest non-empty one.
+    const order = (n: string): string => n.replace(/\.(\d+)\.log$/, (_, k: string) => `.${k.padStart(6, '0')}.log`);
+    const ordered = [...names].sort((a, b) => order(a).localeCompare(order(b)));
+    assert.equal(await realpath(file), await realpath(path.join(path.dirname(file), ordered.at(-1) as string)), 'stock-prediction.log follows the newest file');
+    const contents = await Promise.all(ordered.map((name) => readFile(path.join(path.dirname(file), name), 'utf8')));
+    assert.match(contents.filter(Boolean).at(-1) ?? '', /"i":59/, 'the newest file holds the newest lines');
     let all = '';
     for (const name of names) all += await readFile(path.join(path.dirname(file), name), 'utf8');
     assert.equal(all.split('\n').filter(Boolean).length, 60, 'no line lost across rotations');
