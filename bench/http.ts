@@ -119,7 +119,8 @@ async function startService(dataDir: string, env: Record<string, string> = {}, p
     ...env,
   }, profile);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/health/ready`, 600_000);
+  // Generous for 1,000 models on a loaded machine (2–9 s seen); a service that never gets ready fails the bench.
+  await waitFor(`${url}/health/ready`, 120_000);
   return { url, process: child, startedAt, readySeconds: (performance.now() - startedAt) / 1000, stop: stopper(child) };
 }
 
@@ -224,18 +225,18 @@ async function generateModels(keys: readonly string[]): Promise<{ dir: string; s
   if (await hasShippedModels()) {
     const shipped = new ModelStore({ modelsDir: SHIPPED_DIR, scalersDir: path.join(SHIPPED_DIR, 'scalers') });
     const loaded = await shipped.loadModel('nvda');
-    artifacts = { model: loaded.model, scalerJson: loaded.scalerJson, metadata: loaded.metadata };
+    artifacts = { model: loaded.model, scalerJson: loaded.scalerJson, metadata: loaded.metadata, volatilityHead: loaded.volatilityHead };
     source = `copies of the shipped NVDA model ${loaded.metadata.version}`;
   } else {
     const bars = await new CsvMarketData({ directory: SAMPLE_DIR }).getBars('NVDA');
     const config = { ...DEFAULT_TRAINING_CONFIG, epochs: 2, maxBars: 1500 };
     const trained = await trainModel({ key: 'nvda', series: [{ symbol: 'NVDA', bars: bars.slice(-config.maxBars) }], config, backend: 'wasm', dataSource: 'csv' });
-    artifacts = { model: trained.model, scalerJson: serializeScaler(trained.scaler), metadata: trained.metadata };
+    artifacts = { model: trained.model, scalerJson: serializeScaler(trained.scaler), metadata: trained.metadata, volatilityHead: trained.volatilityHead?.saved };
     source = 'copies of one NVDA model trained here (default network, 2 epochs; no shipped models yet)';
   }
   const metadata = withoutVersion(artifacts.metadata);
   for (const key of keys) {
-    await store.saveModel({ model: artifacts.model, scalerJson: artifacts.scalerJson, metadata: { ...metadata, key, name: `${key}_lstm_model` } });
+    await store.saveModel({ model: artifacts.model, scalerJson: artifacts.scalerJson, metadata: { ...metadata, key, name: `${key}_lstm_model` }, volatilityHead: artifacts.volatilityHead });
   }
   artifacts.model.dispose();
   return { dir, source };

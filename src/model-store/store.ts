@@ -57,6 +57,8 @@ export interface LoadedModel {
   readonly model: tf.LayersModel;
   readonly scalerJson: string;
   readonly metadata: ModelMetadata;
+  /** The version's LSTM volatility head, as saved (versions trained before it have none). */
+  readonly volatilityHead?: SavedVolatilityHead;
 }
 
 export interface VersionSummary {
@@ -348,7 +350,7 @@ export class ModelStore {
     const manifest = await this.readCheckedManifest(key, resolved);
     const metadata = await this.readCheckedMetadata(dir, resolved, manifest);
     const scalerJson = await this.readCheckedScaler(key, resolved, manifest, metadata);
-    return { model: await this.readLayersModel(dir, manifest), scalerJson, metadata };
+    return { model: await this.readLayersModel(dir, manifest), scalerJson, metadata, volatilityHead: await this.readSavedVolatilityHead(dir, manifest) };
   }
 
   /** Makes `version` current after verifying it completely; a corrupt version is refused and CURRENT is unchanged. */
@@ -523,7 +525,8 @@ export class ModelStore {
   }
 
   /** The version's LSTM volatility head on the fused pass, its files checked against the manifest; undefined when it has none. */
-  private async readVolatilityHead(dir: string, manifest: Manifest): Promise<VolatilityHead | undefined> {
+  /** The saved LSTM volatility head of a version folder, its files checked against the manifest (undefined: the version has none). */
+  private async readSavedVolatilityHead(dir: string, manifest: Manifest): Promise<SavedVolatilityHead | undefined> {
     if (manifest.files[VOLATILITY_HEAD_JSON] === undefined) return undefined;
     const [jsonFile, binFile] = [path.join(dir, VOLATILITY_HEAD_JSON), path.join(dir, VOLATILITY_HEAD_BIN)];
     const json = await readRequired(jsonFile);
@@ -531,9 +534,20 @@ export class ModelStore {
     const weightData = await readRequired(binFile);
     checkDigest(binFile, weightData, manifest.files[VOLATILITY_HEAD_BIN]);
     try {
-      return loadVolatilityHead({ modelJson: JSON.parse(json.toString('utf8')) as SavedVolatilityHead['modelJson'], weightData });
+      return { modelJson: JSON.parse(json.toString('utf8')) as SavedVolatilityHead['modelJson'], weightData };
     } catch (error) {
       throw new CorruptModelError(`${jsonFile} is not a usable volatility head: ${(error as Error).message}`, { file: jsonFile });
+    }
+  }
+
+  private async readVolatilityHead(dir: string, manifest: Manifest): Promise<VolatilityHead | undefined> {
+    const saved = await this.readSavedVolatilityHead(dir, manifest);
+    if (saved === undefined) return undefined;
+    try {
+      return loadVolatilityHead(saved);
+    } catch (error) {
+      const file = path.join(dir, VOLATILITY_HEAD_JSON);
+      throw new CorruptModelError(`${file} is not a usable volatility head: ${(error as Error).message}`, { file });
     }
   }
 

@@ -144,4 +144,23 @@ describe('the LSTM volatility head', () => {
     }
     await assert.rejects(store.loadForecaster('amzn'), (error: unknown) => error instanceof CorruptModelError && /volatility_head\.json is missing/.test(error.message));
   });
+
+  test('a version read with loadModel carries its head, so a copy saved from it (as the bench makes) loads and serves the same volatility', async () => {
+    const loaded = await store.loadModel('nvda');
+    try {
+      assert.deepEqual(new Uint8Array(loaded.volatilityHead?.weightData ?? []), saved.weightData);
+      assert.equal((await store.loadModel('msft')).volatilityHead, undefined);
+      const { version: _version, scaler_sha256: _sha, ...copy } = loaded.metadata;
+      await store.saveModel({ model: loaded.model, scalerJson: loaded.scalerJson, metadata: { ...copy, key: 'copy', name: 'copy_lstm_model' }, volatilityHead: loaded.volatilityHead });
+    } finally {
+      loaded.model.dispose();
+    }
+    const [original, copied] = [await store.loadForecaster('nvda'), await store.loadForecaster('copy')];
+    try {
+      assert.deepEqual((await copied.forecast(bars, 5)).points.map((p) => p.volatility), (await original.forecast(bars, 5)).points.map((p) => p.volatility));
+    } finally {
+      original.dispose();
+      copied.dispose();
+    }
+  });
 });
