@@ -8,7 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export type PredictionErrorReason = 'not_found' | 'validation' | 'unavailable' | 'overloaded' | 'internal';
 /** Why load shedding answered a request with 503 OVERLOADED: a prediction slot waited for too long, or under-pressure's checks. */
-export type ShedReason = 'queue_wait' | 'event_loop_delay' | 'heap';
+export const SHED_REASONS = ['queue_wait', 'event_loop_delay', 'heap'] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
 
 const HTTP_LABELS = ['method', 'route', 'status_code'] as const;
 const TRACKING_LABELS = ['symbol', 'horizon_bucket', 'source'] as const;
@@ -26,6 +27,15 @@ export function createMetrics() {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+
+  const requestsShed = new Counter({
+    name: 'requests_shed_total',
+    help: 'Requests answered 503 OVERLOADED by load shedding, by reason (queue_wait, event_loop_delay, heap)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // Every reason exported from the start at 0, so a rate over it (dashboard, alert) is 0 rather than "no data" until the first shed.
+  for (const reason of SHED_REASONS) requestsShed.inc({ reason }, 0);
 
   return {
     registry,
@@ -56,12 +66,7 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
-    requestsShed: new Counter({
-      name: 'requests_shed_total',
-      help: 'Requests answered 503 OVERLOADED by load shedding, by reason (queue_wait, event_loop_delay, heap)',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    requestsShed,
     inferenceDuration: new Histogram({
       name: 'inference_duration_seconds',
       help: 'Features, forward pass and post-processing of an uncached prediction, by tfjs backend and inference path (fused or tfjs)',
