@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { BackendPreference } from '../ml/backend.js';
-import type { ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
+import type { Evaluation, ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 import type { SeriesInput } from '../ml/dataset.js';
 
 /** Everything a worker needs to train and store one model; plain data, so it crosses the thread boundary. */
@@ -14,6 +14,8 @@ export interface TrainingJob {
    * model, all for the global model), so a model trains on exactly the bars the service serves.
    */
   readonly series: readonly SeriesInput[];
+  /** Series kept out of training and scored on the test split afterwards (TrainingInput.unseen). */
+  readonly unseen?: readonly SeriesInput[];
   /** Name of the provider the bars came from, recorded in the metadata. */
   readonly dataSource: string;
   readonly config: TrainingConfig;
@@ -28,6 +30,8 @@ export interface TrainingJobResult {
   readonly key: string;
   readonly version: string;
   readonly metadata: ModelMetadata;
+  /** The job's unseen series, each scored on its test split. */
+  readonly unseenEvaluations?: Readonly<Record<string, Evaluation>>;
 }
 
 export type TrainingOutcome =

@@ -22,12 +22,14 @@ async function run(job: TrainingJob): Promise<void> {
     config: job.config,
     backend,
     dataSource: job.dataSource,
+    unseen: job.unseen,
     onProgress: (progress) => post({ type: 'progress', progress }),
   });
   const store = new ModelStore({ modelsDir: job.modelsDir, scalersDir: job.scalersDir, keepVersions: job.keepVersions });
   try {
     const version = await store.save(trained);
-    post({ type: 'done', result: { key: job.key, version, metadata: await store.readMetadata(job.key, version) } });
+    const metadata = await store.readMetadata(job.key, version);
+    post({ type: 'done', result: { key: job.key, version, metadata, unseenEvaluations: trained.unseenEvaluations } });
   } finally {
     trained.model.dispose();
   }

@@ -101,6 +101,21 @@ describe('models CLI', () => {
     assert.equal(global.data.bars, 800);
   });
 
+  it('evaluate --unseen scores each symbol with a global model trained without it, and leaves the store as it was', async () => {
+    const root = await dataRoot(['NVDA', 'MSFT', 'AAPL']);
+    const result = await runCli(['evaluate', '--unseen', 'AAPL', 'msft', '--parallel', '2', ...TINY], { PERSISTENT_DATA_PATH: root });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /the global model trained without each of AAPL, MSFT \(default config, epochs 2/);
+    assert.match(result.stdout, /^global without AAPL: scored$/m);
+    // one row per left-out symbol over the same test days, with the columns
+    const rows = result.stdout.split('\n').filter((line) => / \(unseen\) /.test(line));
+    assert.deepEqual(rows.map((line) => line.split(' ')[0]), ['AAPL', 'MSFT']);
+    const splits = rows.map((line) => /\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}/.exec(line)?.[0]);
+    assert.ok(splits[0] !== undefined && splits[0] === splits[1], rows.join('\n'));
+    assert.match(result.stdout, /^symbol\s+test split\s+days\s+mae\s+lstm_mae\s+naive_mae\s+mae_ratio/m);
+    assert.deepEqual(await readdir(path.join(root, 'ml_models')).catch(() => []), []);
+  });
+
   it('evaluate prints the backtest against the baselines and writes a real SVG chart', async () => {
     const root = await dataRoot(['TSLA']);
     const env = { PERSISTENT_DATA_PATH: root };
@@ -154,6 +169,8 @@ describe('models CLI', () => {
       [['train', 'NVDA', '--max-bars', '100'], {}, /needs at least|too little history/],
       [['evaluate', 'NVDA', '--windows', '0'], {}, /--windows must be a positive integer/],
       [['evaluate', 'NVDA'], {}, /no model for NVDA/],
+      [['evaluate', '--unseen', '--all'], {}, /--all or --unseen, not both/],
+      [['evaluate', '--unseen', 'ZZZZ'], {}, /unknown symbol ZZZZ/],
       [['promote', 'nvda'], {}, /usage: promote KEY VERSION/],
       [['promote', 'nvda', 'v20200101T000000Z'], {}, /no version v20200101T000000Z|no model/],
       [['promote', 'nvda', '../../etc'], {}, /invalid model version/],

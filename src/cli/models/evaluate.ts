@@ -10,6 +10,7 @@ import { createProgressView } from '../progress.js';
 import { forecastChartSvg } from '../svg-chart.js';
 import type { ModelMetadata } from '../../ml/types.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
+import { evaluateUnseenCommand } from './evaluate-unseen.js';
 import { bandRule, evaluationTable, metricsTable, TABLE_LEGEND, verdict, volatilityChoice } from './report.js';
 import { num, pct } from './table.js';
 
@@ -42,6 +43,10 @@ async function evaluateAll(ctx: CliContext): Promise<number> {
  */
 export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
   const [rawSymbol, ...rest] = args.positionals;
+  if (args.switches.has('unseen')) {
+    if (args.switches.has('all')) throw new UsageError('give --all or --unseen, not both');
+    return evaluateUnseenCommand(ctx, args);
+  }
   if (args.switches.has('all')) {
     if (args.positionals.length > 0) throw new UsageError('give a SYMBOL or --all, not both');
     return evaluateAll(ctx);

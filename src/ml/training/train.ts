@@ -11,7 +11,7 @@ import { testPathOf, type TestPath } from '../evaluation/test-paths.js';
 import { FEATURE_NAMES } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
-import type { AdaptiveIntervalState, Calibration, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
+import type { AdaptiveIntervalState, Calibration, Evaluation, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
 import type { VolatilityHead } from '../volatility-head/head.js';
 import { trainVolatilityHead, type TrainedVolatilityHead } from '../volatility-head/train.js';
 import { fitNetwork, predictSamples, type FitResult } from './fit.js';
@@ -25,6 +25,11 @@ export interface TrainingInput {
   readonly backend: string;
   /** Where the bars came from (provider name), recorded in the metadata. */
   readonly dataSource: string;
+  /**
+   * Series the model never sees (leave-symbols-out evaluation): after training, each is scored on its
+   * own days of the test split, served exactly as the service serves a symbol it has no model for.
+   */
+  readonly unseen?: readonly SeriesInput[];
   readonly onProgress?: (progress: TrainingProgress) => void;
 }
 
@@ -38,6 +43,8 @@ export interface TrainedModel {
   readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
   /** The LSTM volatility head trained on the training split (saved as files of the version whether or not it was chosen). */
   readonly volatilityHead?: TrainedVolatilityHead;
+  /** The test-split evaluation of each of TrainingInput.unseen, by symbol. */
+  readonly unseenEvaluations?: Readonly<Record<string, Evaluation>>;
 }
 
 /** The held-out forecasts stored with a version: next-day points (test_forecasts.json) and every step (test_paths.json.gz). */
@@ -211,6 +218,20 @@ export function dataRange(series: readonly SeriesInput[]): { from: string; to: s
 }
 
 /**
+ * Each series' test-split forecasts by a model that never saw it, on the model's split dates (the same
+ * calendar days as its own test split). Nothing of these series reaches the network, scaler or calibration.
+ */
+function evaluateUnseen(calibrated: CalibratedModel, series: readonly SeriesInput[], split: SplitDates): Record<string, Evaluation> {
+  const evaluations: Record<string, Evaluation> = {};
+  for (const s of series) {
+    const { test } = buildDataset([s], calibrated.dataset.window, calibrated.dataset.horizon, split);
+    if (test.length === 0) throw new InsufficientBarsError(`${s.symbol}: no test samples to evaluate the unseen symbol on`, 0, s.bars.length);
+    evaluations[s.symbol] = evaluateForecasts(scoreSamples(calibrated, test).forecasts);
+  }
+  return evaluations;
+}
+
+/**
  * Trains one model (one symbol, or several for the global model) on a chronological
  * train/validation/test split, calibrates intervals and direction confidence on validation and
  * scores the test split against the naive and other baselines. The test split is never seen by
@@ -231,6 +252,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     const { forecasts: scored, adaptive } = scoreSamples(calibrated, dataset.test);
     const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
+    const unseenEvaluations = input.unseen === undefined ? undefined : evaluateUnseen(calibrated, limitBars(input.unseen, config.maxBars), split);
     const trainSeconds = (performance.now() - started) / 1000;
     return {
       model: calibrated.model,
@@ -259,6 +281,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
       },
       ...testRecordsBySymbol(dataset.test, scored),
       volatilityHead: calibrated.volatilityHead,
+      unseenEvaluations,
     };
   } catch (error) {
     calibrated.model.dispose();

@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Bar } from '../../market/bar.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey } from '../../ml/types.js';
+import { beatsNaive } from '../../ml/evaluation/evaluate.js';
+import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
+import { UsageError, type ParsedArgs } from '../args.js';
+import { createProgressView, formatDuration } from '../progress.js';
+import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
+import { evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
+
+/**
+ * `evaluate --unseen [SYMBOL...]`, leave one symbol out: for each SYMBOL (default: every symbol with data) the
+ * global model is trained on all the other symbols and scored on SYMBOL's days of the test split, served as the
+ * service serves a symbol it has no model for. That symbol's bars reach neither the network, the scaler nor any
+ * calibration choice, so the row shows how the calibrated forecasts hold on a symbol that was in no part of the
+ * model's development. The configuration is the current global model's (flags override it). The models are
+ * trained into a temporary directory and removed: the store is not touched.
+ */
+export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
+  await ensureHistory(ctx);
+  const available = await ctx.market.listSymbols();
+  const heldOut = args.positionals.length === 0 ? available : await knownSymbols(ctx, args.positionals);
+  if (new Set([...available, ...heldOut]).size < 2) throw new UsageError('leaving a symbol out needs at least two symbols with data');
+  const version = await ctx.store.currentVersion(GLOBAL_MODEL_KEY);
+  const config = trainingConfig(ctx, args, version === null ? {} : (await ctx.store.readMetadata(GLOBAL_MODEL_KEY, version)).config);
+  const backend = backendPreference(ctx, args);
+  const bars = new Map<string, Bar[]>();
+  for (const symbol of new Set([...available, ...heldOut])) bars.set(symbol, await freshBars(ctx, symbol));
+  const series = (symbols: readonly string[]) => symbols.map((symbol) => ({ symbol, bars: bars.get(symbol) as Bar[] }));
+
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'models-unseen-'));
+  try {
+    // One store per job: every job's model is a global model, and each must stay apart from the others.
+    const jobs: TrainingJob[] = heldOut.map((symbol) => ({
+      key: symbolModelKey(symbol),
+      series: series(available.filter((s) => s !== symbol)),
+      unseen: series([symbol]),
+      dataSource: ctx.market.name,
+      config,
+      backend,
+      modelsDir: path.join(scratch, symbol, 'ml_models'),
+      scalersDir: path.join(scratch, symbol, 'scalers'),
+      keepVersions: 1,
+    }));
+    const view = createProgressView(ctx.out);
+    view.log(`leave one symbol out: the global model trained without each of ${heldOut.join(', ')} (${version === null ? 'default config' : `config of global ${version}`}, epochs ${config.epochs}, backend ${backend})`);
+    const started = performance.now();
+    const outcomes = await trainAll(jobs, {
+      parallel: parallelism(args),
+      onProgress: (p) => view.update({ ...p, key: `global without ${p.key.toUpperCase()}` }),
+      onOutcome: (o) => view.finish(`global without ${o.key.toUpperCase()}`, `global without ${o.key.toUpperCase()}: ${o.ok ? 'scored' : `FAILED: ${o.error.message}`}`),
+    });
+    view.close();
+
+    const rows: EvaluationRow[] = outcomes.flatMap((o, i) => {
+      const symbol = heldOut[i] as string;
+      const evaluation = o.ok ? o.result.unseenEvaluations?.[symbol] : undefined;
+      return evaluation === undefined ? [] : [{ label: `${symbol} (unseen)`, evaluation, beatsNaive: beatsNaive(evaluation) }];
+    });
+    if (rows.length > 0) {
+      ctx.out.write(`\nTest split of each symbol, forecast by the global model trained on the other symbols only:\n${evaluationTable(rows, 'symbol')}\n${TABLE_LEGEND}\n`);
+    }
+    ctx.out.write(`total time ${formatDuration((performance.now() - started) / 1000)}\n`);
+    for (const o of outcomes) if (!o.ok) ctx.err.write(`error: global model without ${o.key.toUpperCase()} failed: ${o.error.message}\n`);
+    return outcomes.every((o) => o.ok) ? 0 : 1;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

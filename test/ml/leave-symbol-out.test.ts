@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import type { Bar } from '../../src/market/bar.js';
+import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
+import { GLOBAL_MODEL_KEY } from '../../src/ml/types.js';
+import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
+
+let backend = '';
+before(async () => {
+  backend = await testBackend();
+});
+
+const trainingSeries = [
+  { symbol: 'NVDA', bars: realBars('NVDA', 600) },
+  { symbol: 'MSFT', bars: realBars('MSFT', 600) },
+];
+const aapl = realBars('AAPL', 600);
+
+const trainWithout = (unseenBars: readonly Bar[]): Promise<TrainedModel> =>
+  trainModel({ key: GLOBAL_MODEL_KEY, series: trainingSeries, unseen: [{ symbol: 'AAPL', bars: unseenBars }], config: TINY_CONFIG, backend, dataSource: 'csv' });
+
+describe('leave one symbol out', () => {
+  test('the left-out symbol plays no part in the model and is scored on the same test days, against naive from its own closes', async () => {
+    const a = await trainWithout(aapl);
+    // A different world for AAPL, from its first bar: nothing of the model may change with it.
+    const b = await trainWithout(aapl.map((bar, i) => ({ ...bar, close: bar.close * (1.5 + (i % 4) / 20), adjClose: bar.adjClose * (1.5 + (i % 4) / 20) })));
+    try {
+      assert.deepEqual(a.metadata.symbols, ['NVDA', 'MSFT']);
+      assert.deepEqual(b.metadata.calibration, a.metadata.calibration);
+      assert.deepEqual(b.metadata.evaluation, a.metadata.evaluation);
+      assert.deepEqual(b.model.getWeights().map((w) => [...w.dataSync()]), a.model.getWeights().map((w) => [...w.dataSync()]));
+
+      const e = a.unseenEvaluations?.['AAPL'];
+      assert.ok(e !== undefined, 'the unseen symbol is evaluated');
+      assert.notDeepEqual(b.unseenEvaluations?.['AAPL'], e, 'and the evaluation is of its own bars');
+      // the model's own test split: the same calendar days
+      assert.equal(e.test_from, a.metadata.evaluation.test_from);
+      assert.equal(e.test_to, a.metadata.evaluation.test_to);
+      // naive MAE rebuilt from the CSV's adjusted closes alone
+      const from = aapl.findIndex((bar) => bar.date === e.test_from);
+      const moves = aapl.slice(from).map((bar, i) => Math.abs(bar.adjClose - (aapl[from + i - 1] as Bar).adjClose));
+      assert.equal(moves.length, e.test_days);
+      assert.ok(Math.abs(moves.reduce((s, m) => s + m, 0) / moves.length - e.naive_mae) < 1e-9, `${e.naive_mae}`);
+      assert.ok(Math.abs(e.mae_ratio - e.mae / e.naive_mae) < 1e-12);
+      assert.equal(e.horizons.at(-1)?.steps, `1..${TINY_CONFIG.horizon}`);
+    } finally {
+      a.model.dispose();
+      b.model.dispose();
+    }
+  });
+});
