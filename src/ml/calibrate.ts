@@ -125,6 +125,12 @@ function fitIntervals(
   return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, pooling);
 }
 
+/** One series' (symbol's) days: training days carrying the network's in-sample forecasts, and its validation days in order. */
+export interface CalibrationSeries {
+  readonly training: readonly CalibrationDay[];
+  readonly validation: ValidationSeries;
+}
+
 /**
  * Chooses the band source (INTERVAL_WINDOWS: conformal quantiles per step or pooled over steps, or
  * the Gaussian rules of the served volatility model and of RiskMetrics, so the baseline competes as a
@@ -139,32 +145,42 @@ function fitIntervals(
  * the two targets on one scale (1 + 1 = RiskMetrics itself). The lowest wins; ties keep the earlier
  * candidate (validation window, less adaptation). With too few days for both parts, the validation
  * window without adaptation is served.
+ *
+ * With several series (the global model, which also answers every symbol that has no model of its own),
+ * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only:
+ * the rule chosen is the one that carries over to a symbol outside the fit, as it must for a symbol the
+ * model never saw. Quantiles pooled over symbols of different tails otherwise look best for the pool and
+ * cover badly for each symbol alone.
  */
 export function selectBandRule(
-  training: readonly CalibrationDay[],
-  series: readonly ValidationSeries[],
+  series: readonly CalibrationSeries[],
   base: Pick<ServingCalibration, 'volatility' | 'direction' | 'volatilityHead'>,
   horizon: number,
 ): { window: IntervalWindow; rule: AdaptiveRule; selection: BandSelection } {
-  const fit: SequencedDay[] = [];
-  const select: SequencedDay[][] = [];
-  for (const days of series) {
-    const cut = Math.floor(days.length * SELECTION_FIT_SHARE);
-    const first = days[cut];
-    if (first === undefined) continue;
-    fit.push(...days.filter((d) => d.day + horizon <= first.day));
-    select.push(days.slice(cut));
-  }
-  const selectionDays = select.reduce((n, s) => n + s.length, 0);
+  const parts = series.flatMap(({ training, validation }) => {
+    const cut = Math.floor(validation.length * SELECTION_FIT_SHARE);
+    const first = validation[cut];
+    return first === undefined ? [] : [{ training, fit: validation.filter((d) => d.day + horizon <= first.day), select: validation.slice(cut) }];
+  });
+  const fitDays = parts.reduce((n, p) => n + p.fit.length, 0);
+  const selectionDays = parts.reduce((n, p) => n + p.select.length, 0);
+  const leaveSeriesOut = parts.length > 1;
   const fallback = { window: 'validation' as const, rule: ADAPTIVE_RULES[0] as AdaptiveRule };
-  if (fit.length < 2 * horizon || selectionDays < 2 * horizon) return { ...fallback, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: [] } };
-  const shrinkage = fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw));
+  if (fitDays < 2 * horizon || selectionDays < 2 * horizon) {
+    return { ...fallback, selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: [] } };
+  }
+  const fitFor = (i: number) => (leaveSeriesOut ? parts.filter((_, j) => j !== i) : parts);
+  const fits = parts.map((_, i) => {
+    const others = fitFor(i);
+    const fit = others.flatMap((p) => p.fit);
+    return { training: others.flatMap((p) => p.training), fit, shrinkage: fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw)) };
+  });
   const candidates = INTERVAL_WINDOWS.flatMap((window) => {
-    const intervals = fitIntervals(window, training, fit, shrinkage, base.volatility, base.volatilityHead, horizon);
+    const intervals = fits.map((f) => fitIntervals(window, f.training, f.fit, f.shrinkage, base.volatility, base.volatilityHead, horizon));
     return ADAPTIVE_RULES.map((rule) => {
       let [cells, score, inside80, inside95, cells1, score1] = [0, 0, 0, 0, 0, 0];
-      for (const days of select) {
-        const { outputs } = serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, days);
+      parts.forEach(({ select: days }, i) => {
+        const { outputs } = serveSequentially({ ...base, shrinkage: (fits[i] as (typeof fits)[number]).shrinkage, intervals: intervals[i] as IntervalCalibration, adaptive_rule: rule }, days);
         outputs.forEach((o, k) => {
           (days[k] as SequencedDay).actual.forEach((a, h) => {
             if (Number.isNaN(a)) return;
@@ -177,14 +193,18 @@ export function selectBandRule(
             inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
           });
         });
-      }
+      });
       return { window, ...rule, interval_score: (100 * score) / cells, interval_score_step_1: (100 * score1) / cells1, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
     });
   });
   const baseline = candidates.find((c) => c.window === 'riskmetrics_gaussian' && c.rate === 0) ?? (candidates[0] as (typeof candidates)[number]);
   const scored = candidates.map((c) => ({ ...c, selection_score: c.interval_score / baseline.interval_score + c.interval_score_step_1 / baseline.interval_score_step_1 }));
   const best = scored.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
-  return { window: best.window, rule: { rate: best.rate, divide_by_step: best.divide_by_step }, selection: { fit_days: fit.length, selection_days: selectionDays, candidates: scored } };
+  return {
+    window: best.window,
+    rule: { rate: best.rate, divide_by_step: best.divide_by_step },
+    selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: scored },
+  };
 }
 
 /**
@@ -198,8 +218,9 @@ export function selectBandRule(
  * in-sample forecasts: they enter the quantiles only through the shrunk forecast, whose factor (0
  * without validated skill) was fitted on validation, and only if validation prefers that window.
  */
-export function fitCalibration(training: readonly CalibrationDay[], series: readonly ValidationSeries[], rate: number, head?: VolatilityHead): Omit<Calibration, 'adaptive'> {
-  const validation = series.flat();
+export function fitCalibration(series: readonly CalibrationSeries[], rate: number, head?: VolatilityHead): Omit<Calibration, 'adaptive'> {
+  const training = series.flatMap((s) => s.training);
+  const validation = series.flatMap((s) => s.validation);
   const stride = Math.max(1, Math.ceil(training.length / GARCH_FIT_DAYS));
   const garch = fitGarch(training.filter((_, i) => i % stride === 0).map((d) => ({ trailingReturns: d.returns, nextReturn: d.actual[0] as number })));
   const horizon = validation[0]?.raw.length ?? 0;
@@ -214,7 +235,7 @@ export function fitCalibration(training: readonly CalibrationDay[], series: read
   ]);
   const shrinkage = fitShrinkage(validation.map((d) => d.actual), validation.map((d) => d.raw));
   const direction = fitDirectionModel(validation.map((d) => d.actual[0] as number), validation.map((d) => d.raw[0] as number), rate);
-  const { window, rule, selection } = selectBandRule(training, series, { volatility, direction, volatilityHead: head }, horizon);
+  const { window, rule, selection } = selectBandRule(series, { volatility, direction, volatilityHead: head }, horizon);
   return {
     shrinkage,
     volatility,

@@ -139,6 +139,11 @@ function buildSeriesSamples(input: SeriesInput, window: number, horizon: number,
   };
 }
 
+/** The test-split samples of one series alone: a series scored by a model that never saw it needs no days before. */
+export function testSamples(series: SeriesInput, window: number, horizon: number, split: SplitDates): readonly Sample[] {
+  return buildSeriesSamples(series, window, horizon, split).test;
+}
+
 /** Builds each series on the same calendar split, then concatenates each split (global model input). */
 export function buildDataset(series: readonly SeriesInput[], window: number, horizon: number, split: SplitDates): Dataset {
   const parts = series.map((s) => buildSeriesSamples(s, window, horizon, split));

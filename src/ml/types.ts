@@ -185,6 +185,8 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'train
 export interface BandSelection {
   readonly fit_days: number;
   readonly selection_days: number;
+  /** True when each series was scored with bands fitted on the other series only (models of several symbols); absent in models saved before. */
+  readonly leave_series_out?: boolean;
   readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly interval_score_step_1: number; readonly selection_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
 }
 

@@ -115,6 +115,10 @@ export const CalibrationBody = z.object({
     .object({
       fit_days: z.number().int(),
       selection_days: z.number().int(),
+      leave_series_out: z
+        .boolean()
+        .optional()
+        .describe('true for a model of several symbols (the global model): each symbol’s later validation days were scored with bands fitted on the other symbols only, as for a symbol it never saw'),
       candidates: z.array(
         z.object({
           window: z.string(),

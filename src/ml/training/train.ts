@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { InsufficientBarsError } from '../errors.js';
-import { buildDataset, chronologicalSplitDates, fitDatasetScaler, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler, testSamples, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
 import { fitCalibration, serveSequentially, trailingReturns, type SequencedDay } from '../calibrate.js';
 import { baseRate } from '../evaluation/calibration.js';
 import { horizonVariances, RISKMETRICS } from '../evaluation/volatility.js';
 import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from '../evaluation/evaluate.js';
 import { testPathOf, type TestPath } from '../evaluation/test-paths.js';
-import { FEATURE_NAMES } from '../features.js';
+import { FEATURE_NAMES, FEATURE_WARMUP } from '../features.js';
 import { buildLstmModel } from '../lstm.js';
 import { assertScalerFitBefore, type ScalerState } from '../scaler.js';
 import type { AdaptiveIntervalState, Calibration, Evaluation, ModelMetadata, TestForecasts, TrainingConfig, TrainingProgress } from '../types.js';
@@ -79,9 +79,11 @@ export function calibrateOnDataset(
   validationPredicted: readonly (readonly number[])[],
   head?: VolatilityHead,
 ): Omit<Calibration, 'adaptive'> {
+  const training = sequencedDays(dataset.train, trainingPredicted);
+  const validation = sequencedDays(dataset.validation, validationPredicted);
+  const days = (bySymbol: typeof training, symbol: string) => (bySymbol.get(symbol) ?? []).map((d) => d.day);
   return fitCalibration(
-    [...sequencedDays(dataset.train, trainingPredicted).values()].flatMap((series) => series.map((d) => d.day)),
-    [...sequencedDays(dataset.validation, validationPredicted).values()].map((series) => series.map((d) => d.day)),
+    [...new Set([...training.keys(), ...validation.keys()])].map((symbol) => ({ training: days(training, symbol), validation: days(validation, symbol) })),
     baseRate([...dataset.train, ...dataset.validation].map((s) => s.targets[0] as number)),
     head,
   );
@@ -218,17 +220,17 @@ export function dataRange(series: readonly SeriesInput[]): { from: string; to: s
 }
 
 /**
- * Each series' test-split forecasts by a model that never saw it, on the model's split dates (the same
- * calendar days as its own test split). Nothing of these series reaches the network, scaler or calibration.
+ * The test-split samples of each unseen series, on the model's split dates and ending where the model's own
+ * data ends (the same calendar days as its own test split). Built before training, so a series that cannot
+ * be scored fails at once, not after minutes of training.
  */
-function evaluateUnseen(calibrated: CalibratedModel, series: readonly SeriesInput[], split: SplitDates): Record<string, Evaluation> {
-  const evaluations: Record<string, Evaluation> = {};
-  for (const s of series) {
-    const { test } = buildDataset([s], calibrated.dataset.window, calibrated.dataset.horizon, split);
-    if (test.length === 0) throw new InsufficientBarsError(`${s.symbol}: no test samples to evaluate the unseen symbol on`, 0, s.bars.length);
-    evaluations[s.symbol] = evaluateForecasts(scoreSamples(calibrated, test).forecasts);
-  }
-  return evaluations;
+function unseenTestSamples(unseen: readonly SeriesInput[], config: TrainingConfig, split: SplitDates): { symbol: string; test: readonly Sample[] }[] {
+  return unseen.map((s) => {
+    const test = testSamples(s, config.window, config.horizon, split);
+    const inTest = s.bars.filter((b) => b.date >= split.testFrom && b.date <= (split.testTo ?? b.date)).length;
+    if (test.length === 0) throw new InsufficientBarsError(`${s.symbol}: scoring it unseen on the test split ${split.testFrom}..${split.testTo ?? ''} (window ${config.window} + feature warm-up before it)`, 1 + config.window + FEATURE_WARMUP, inTest);
+    return { symbol: s.symbol, test };
+  });
 }
 
 /**
@@ -242,6 +244,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
   if (input.series.length === 0) throw new InsufficientBarsError(`${input.key}: no series to train on`, 1, 0);
   const series = limitBars(input.series, config.maxBars);
   const split = chronologicalSplitDates(series, config.trainFraction, config.validationFraction);
+  const unseen = unseenTestSamples(limitBars(input.unseen ?? [], config.maxBars), config, { ...split, testTo: dataRange(series).to });
   const started = performance.now();
   const calibrated = await fitAndCalibrate(input.key, series, config, split, input.onProgress);
   try {
@@ -252,7 +255,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     const { forecasts: scored, adaptive } = scoreSamples(calibrated, dataset.test);
     const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
-    const unseenEvaluations = input.unseen === undefined ? undefined : evaluateUnseen(calibrated, limitBars(input.unseen, config.maxBars), split);
+    const unseenEvaluations = input.unseen === undefined ? undefined : Object.fromEntries(unseen.map((u) => [u.symbol, evaluateForecasts(scoreSamples(calibrated, u.test).forecasts)]));
     const trainSeconds = (performance.now() - started) / 1000;
     return {
       model: calibrated.model,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyCalibration, serveSequentially } from '../../../src/ml/calibrate.js';
+import { applyCalibration, selectBandRule, serveSequentially, type CalibrationSeries } from '../../../src/ml/calibrate.js';
 import { covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
 import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
 import { calibrateIntervals, conformalQuantile, SHRINKAGE_OUTCOMES, shrunkQuantiles } from '../../../src/ml/evaluation/conformal.js';
@@ -198,6 +198,40 @@ describe('adaptive conformal update', () => {
     near((outputs[2]?.w80[1] as number) / (neutral.w80[1] as number), Math.exp((ADAPTIVE_RATE * 0.8) / 2), 1e-12);
     assert.deepEqual(outputs[0]?.served, [0, 0], 'zero shrinkage serves naive');
     assert.equal(final.outcomes, 6, 'every outcome has matured at the end');
+  });
+});
+
+describe('band rule chosen on validation', () => {
+  // Every day the same trailing returns, so every volatility model forecasts the same σ = 1 %; outcomes are
+  // Gaussian with σ × `spread`: spread 1 is what the volatility model says, spread 3 a symbol with wider moves.
+  const returns = Array.from({ length: 250 }, (_, i) => (i % 2 === 0 ? 0.01 : -0.01));
+  function symbolDays(spread: number, seed: number): CalibrationSeries {
+    const rng = createRng(seed);
+    const validation = Array.from({ length: 400 }, (_, day) => {
+      const first = 0.01 * spread * gaussian(rng);
+      return { day, raw: [0, 0], returns, actual: [first, first + 0.01 * spread * gaussian(rng)] };
+    });
+    return { training: [], validation };
+  }
+  const base = { volatility: RISKMETRICS, direction: { base_rate: 0.5, scale: 1, fitted_slope: 0, slope_t: 0, slope: 0 } };
+  const plainQuantiles = (selection: ReturnType<typeof selectBandRule>['selection']) =>
+    selection.candidates.find((c) => c.window === 'validation' && c.rate === 0) as (typeof selection.candidates)[number];
+
+  test('one symbol: its later validation days are banded by quantiles of its earlier ones, and cover about 80 %', () => {
+    const { selection } = selectBandRule([symbolDays(3, 1)], base, 2);
+    assert.equal(selection.leave_series_out, false);
+    near(plainQuantiles(selection).coverage_80, 0.8, 0.06);
+  });
+
+  test('several symbols: each is banded by quantiles fitted on the others only, as a symbol the model never saw would be', () => {
+    // Pooled, the quantiles of a calm and a wild symbol would cover about 80 % of both together. Fitted on the other
+    // symbol, the calm one's bands are three times too wide (about 100 %) and the wild one's three times too narrow
+    // (P(|Z| < 1.28 / 3) ≈ 33 %): together about 66 %, which only leaving each symbol out produces.
+    const { selection, window } = selectBandRule([symbolDays(1, 2), symbolDays(3, 3)], base, 2);
+    assert.equal(selection.leave_series_out, true);
+    near(plainQuantiles(selection).coverage_80, 0.66, 0.05);
+    // the per-step and pooled conformal quantiles do not carry over between these symbols, so none of them is chosen
+    assert.ok(!['validation', 'training_and_validation', 'validation_pooled_steps', 'validation_shrunk_steps'].includes(window), window);
   });
 });
 
