@@ -350,7 +350,9 @@ export class ModelStore {
     const manifest = await this.readCheckedManifest(key, resolved);
     const metadata = await this.readCheckedMetadata(dir, resolved, manifest);
     const scalerJson = await this.readCheckedScaler(key, resolved, manifest, metadata);
-    return { model: await this.readLayersModel(dir, manifest), scalerJson, metadata, volatilityHead: await this.readSavedVolatilityHead(dir, manifest) };
+    // The head first: a corrupt head file then fails the load before a tfjs model exists to be disposed.
+    const volatilityHead = await this.readSavedVolatilityHead(dir, manifest);
+    return { model: await this.readLayersModel(dir, manifest), scalerJson, metadata, volatilityHead };
   }
 
   /** Makes `version` current after verifying it completely; a corrupt version is refused and CURRENT is unchanged. */
@@ -524,7 +526,6 @@ export class ModelStore {
     return names.filter((_, i) => complete[i]);
   }
 
-  /** The version's LSTM volatility head on the fused pass, its files checked against the manifest; undefined when it has none. */
   /** The saved LSTM volatility head of a version folder, its files checked against the manifest (undefined: the version has none). */
   private async readSavedVolatilityHead(dir: string, manifest: Manifest): Promise<SavedVolatilityHead | undefined> {
     if (manifest.files[VOLATILITY_HEAD_JSON] === undefined) return undefined;
@@ -533,22 +534,13 @@ export class ModelStore {
     checkDigest(jsonFile, json, manifest.files[VOLATILITY_HEAD_JSON]);
     const weightData = await readRequired(binFile);
     checkDigest(binFile, weightData, manifest.files[VOLATILITY_HEAD_BIN]);
-    try {
-      return { modelJson: JSON.parse(json.toString('utf8')) as SavedVolatilityHead['modelJson'], weightData };
-    } catch (error) {
-      throw new CorruptModelError(`${jsonFile} is not a usable volatility head: ${(error as Error).message}`, { file: jsonFile });
-    }
+    return unusableHeadIsCorrupt(jsonFile, () => ({ modelJson: JSON.parse(json.toString('utf8')) as SavedVolatilityHead['modelJson'], weightData }));
   }
 
+  /** The version's LSTM volatility head on the fused pass, its files checked against the manifest; undefined when it has none. */
   private async readVolatilityHead(dir: string, manifest: Manifest): Promise<VolatilityHead | undefined> {
     const saved = await this.readSavedVolatilityHead(dir, manifest);
-    if (saved === undefined) return undefined;
-    try {
-      return loadVolatilityHead(saved);
-    } catch (error) {
-      const file = path.join(dir, VOLATILITY_HEAD_JSON);
-      throw new CorruptModelError(`${file} is not a usable volatility head: ${(error as Error).message}`, { file });
-    }
+    return saved === undefined ? undefined : unusableHeadIsCorrupt(path.join(dir, VOLATILITY_HEAD_JSON), () => loadVolatilityHead(saved));
   }
 
   /** The tfjs model of a version folder, its files checked against the manifest. */
@@ -610,6 +602,15 @@ export class ModelStore {
     } catch (error) {
       return { version, current, complete, error: (error as Error).message };
     }
+  }
+}
+
+/** A head file that passed its checksum yet cannot be used (bad JSON, wrong shapes) is a corrupt version, named by its file. */
+function unusableHeadIsCorrupt<T>(file: string, use: () => T): T {
+  try {
+    return use();
+  } catch (error) {
+    throw new CorruptModelError(`${file} is not a usable volatility head: ${(error as Error).message}`, { file });
   }
 }
 

@@ -30,7 +30,7 @@ export function createMetrics() {
 
   const requestsShed = new Counter({
     name: 'requests_shed_total',
-    help: 'Requests answered 503 OVERLOADED by load shedding, by reason (queue_wait, event_loop_delay, heap)',
+    help: `Requests answered 503 OVERLOADED by load shedding, by reason (${SHED_REASONS.join(', ')})`,
     labelNames: ['reason'] as const,
     registers,
   });

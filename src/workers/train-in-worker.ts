@@ -100,7 +100,7 @@ export function trainInWorker(
  */
 export async function trainAll(
   jobs: readonly TrainingJob[],
-  options: { parallel?: number; onProgress?: (progress: TrainingProgress) => void; onOutcome?: (outcome: TrainingOutcome) => void } = {},
+  options: { parallel?: number; onProgress?: (progress: TrainingProgress, job: TrainingJob) => void; onOutcome?: (outcome: TrainingOutcome, job: TrainingJob) => void } = {},
 ): Promise<TrainingOutcome[]> {
   const parallel = Math.max(1, Math.min(options.parallel ?? os.availableParallelism(), jobs.length));
   const outcomes: TrainingOutcome[] = new Array(jobs.length);
@@ -112,12 +112,12 @@ export async function trainAll(
       const job = jobs[index] as TrainingJob;
       let outcome: TrainingOutcome;
       try {
-        outcome = { key: job.key, ok: true, result: await trainInWorker(job, options.onProgress) };
+        outcome = { key: job.key, ok: true, result: await trainInWorker(job, (progress) => options.onProgress?.(progress, job)) };
       } catch (error) {
         outcome = { key: job.key, ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }
       outcomes[index] = outcome;
-      options.onOutcome?.(outcome);
+      options.onOutcome?.(outcome, job);
     }
   }
   await Promise.all(Array.from({ length: parallel }, lane));

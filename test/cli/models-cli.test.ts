@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { access, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { ModelMetadata } from '../../src/ml/types.js';
@@ -103,17 +104,23 @@ describe('models CLI', () => {
 
   it('evaluate --unseen scores each symbol with a global model trained without it, and leaves the store as it was', async () => {
     const root = await dataRoot(['NVDA', 'MSFT', 'AAPL']);
-    const result = await runCli(['evaluate', '--unseen', 'AAPL', 'msft', '--parallel', '2', ...TINY], { PERSISTENT_DATA_PATH: root });
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'unseen-tmp-'));
+    // a symbol named twice is left out once
+    const result = await runCli(['evaluate', '--unseen', 'AAPL', 'msft', 'aapl', '--parallel', '2', ...TINY], { PERSISTENT_DATA_PATH: root, TMPDIR: scratch });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /the global model trained without each of AAPL, MSFT \(default config, epochs 2/);
-    assert.match(result.stdout, /^global without AAPL: scored$/m);
+    assert.match(result.stdout, /^global without AAPL: scored \(trained on MSFT, NVDA\)$/m);
+    assert.match(result.stdout, /^global without MSFT: scored \(trained on AAPL, NVDA\)$/m);
     // one row per left-out symbol over the same test days, with the columns
     const rows = result.stdout.split('\n').filter((line) => / \(unseen\) /.test(line));
     assert.deepEqual(rows.map((line) => line.split(' ')[0]), ['AAPL', 'MSFT']);
     const splits = rows.map((line) => /\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}/.exec(line)?.[0]);
     assert.ok(splits[0] !== undefined && splits[0] === splits[1], rows.join('\n'));
     assert.match(result.stdout, /^symbol\s+test split\s+days\s+mae\s+lstm_mae\s+naive_mae\s+mae_ratio/m);
+    // the band rule and volatility model each model without a symbol serves it with
+    assert.match(result.stdout, /^without AAPL: bands: .+; volatility (ewma|garch|lstm_head)\.$/m);
     assert.deepEqual(await readdir(path.join(root, 'ml_models')).catch(() => []), []);
+    assert.deepEqual(await readdir(scratch), [], 'the temporary models are removed');
   });
 
   it('evaluate prints the backtest against the baselines and writes a real SVG chart', async () => {
@@ -171,6 +178,9 @@ describe('models CLI', () => {
       [['evaluate', 'NVDA'], {}, /no model for NVDA/],
       [['evaluate', '--unseen', '--all'], {}, /--all or --unseen, not both/],
       [['evaluate', '--unseen', 'ZZZZ'], {}, /unknown symbol ZZZZ/],
+      [['evaluate', '--unseen', '--windows', '2'], {}, /--windows does not apply to evaluate --unseen/],
+      [['evaluate', '--unseen', 'NVDA'], {}, /leaving NVDA out leaves no other symbol with data to train on/],
+      [['evaluate', 'NVDA', '--parallel', '2'], {}, /--parallel does not apply/],
       [['promote', 'nvda'], {}, /usage: promote KEY VERSION/],
       [['promote', 'nvda', 'v20200101T000000Z'], {}, /no version v20200101T000000Z|no model/],
       [['promote', 'nvda', '../../etc'], {}, /invalid model version/],

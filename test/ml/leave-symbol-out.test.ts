@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { Bar } from '../../src/market/bar.js';
+import { InsufficientBarsError } from '../../src/ml/errors.js';
 import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
 import { GLOBAL_MODEL_KEY } from '../../src/ml/types.js';
 import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
@@ -22,12 +23,14 @@ const trainWithout = (unseenBars: readonly Bar[]): Promise<TrainedModel> =>
 describe('leave one symbol out', () => {
   test('the left-out symbol plays no part in the model and is scored on the same test days, against naive from its own closes', async () => {
     const a = await trainWithout(aapl);
-    // A different world for AAPL, from its first bar: nothing of the model may change with it.
-    const b = await trainWithout(aapl.map((bar, i) => ({ ...bar, close: bar.close * (1.5 + (i % 4) / 20), adjClose: bar.adjClose * (1.5 + (i % 4) / 20) })));
+    // A different world for AAPL: a shorter history and other closes on every day. Nothing of the model may change with it.
+    const b = await trainWithout(aapl.slice(100).map((bar, i) => ({ ...bar, close: bar.close * (1.5 + (i % 4) / 20), adjClose: bar.adjClose * (1.5 + (i % 4) / 20) })));
     try {
       assert.deepEqual(a.metadata.symbols, ['NVDA', 'MSFT']);
-      assert.deepEqual(b.metadata.calibration, a.metadata.calibration);
-      assert.deepEqual(b.metadata.evaluation, a.metadata.evaluation);
+      const { trained_at: _a, timings: _ta, ...modelA } = a.metadata;
+      const { trained_at: _b, timings: _tb, ...modelB } = b.metadata;
+      assert.deepEqual(modelB, modelA, 'data range and checksum, split, calibration and evaluation');
+      assert.deepEqual(b.scaler, a.scaler);
       assert.deepEqual(b.model.getWeights().map((w) => [...w.dataSync()]), a.model.getWeights().map((w) => [...w.dataSync()]));
 
       const e = a.unseenEvaluations?.['AAPL'];
@@ -47,5 +50,15 @@ describe('leave one symbol out', () => {
       a.model.dispose();
       b.model.dispose();
     }
+  });
+
+  test('a left-out symbol without bars in the test split is refused before any training', async () => {
+    let epochs = 0;
+    const unseen = [{ symbol: 'AAPL', bars: aapl.filter((bar) => bar.date < '2025-01-01') }];
+    await assert.rejects(
+      trainModel({ key: GLOBAL_MODEL_KEY, series: trainingSeries, unseen, config: TINY_CONFIG, backend, dataSource: 'csv', onProgress: () => (epochs += 1) }),
+      (error: unknown) => error instanceof InsufficientBarsError && /AAPL: scoring it unseen on the test split/.test(error.message),
+    );
+    assert.equal(epochs, 0, 'refused before a single epoch of training');
   });
 });

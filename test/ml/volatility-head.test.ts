@@ -149,12 +149,17 @@ describe('the LSTM volatility head', () => {
     const loaded = await store.loadModel('nvda');
     try {
       assert.deepEqual(new Uint8Array(loaded.volatilityHead?.weightData ?? []), saved.weightData);
-      assert.equal((await store.loadModel('msft')).volatilityHead, undefined);
+      const older = await store.loadModel('msft');
+      older.model.dispose();
+      assert.equal(older.volatilityHead, undefined, 'a version saved before the head has none');
       const { version: _version, scaler_sha256: _sha, ...copy } = loaded.metadata;
       await store.saveModel({ model: loaded.model, scalerJson: loaded.scalerJson, metadata: { ...copy, key: 'copy', name: 'copy_lstm_model' }, volatilityHead: loaded.volatilityHead });
     } finally {
       loaded.model.dispose();
     }
+    const copy = await store.loadModel('copy');
+    copy.model.dispose();
+    assert.deepEqual(new Uint8Array(copy.volatilityHead?.weightData ?? []), saved.weightData, 'the copy saved the head’s files');
     const [original, copied] = [await store.loadForecaster('nvda'), await store.loadForecaster('copy')];
     try {
       assert.deepEqual((await copied.forecast(bars, 5)).points.map((p) => p.volatility), (await original.forecast(bars, 5)).points.map((p) => p.volatility));

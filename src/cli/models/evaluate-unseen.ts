@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bar } from '../../market/bar.js';
-import { GLOBAL_MODEL_KEY, symbolModelKey } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY } from '../../ml/types.js';
 import { beatsNaive } from '../../ml/evaluation/evaluate.js';
 import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
-import { evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
+import { bandRule, evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
 
 /**
  * `evaluate --unseen [SYMBOL...]`, leave one symbol out: for each SYMBOL (default: every symbol with data) the
@@ -21,21 +21,24 @@ import { evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
 export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
   await ensureHistory(ctx);
   const available = await ctx.market.listSymbols();
-  const heldOut = args.positionals.length === 0 ? available : await knownSymbols(ctx, args.positionals);
-  if (new Set([...available, ...heldOut]).size < 2) throw new UsageError('leaving a symbol out needs at least two symbols with data');
+  const heldOut = [...new Set(args.positionals.length === 0 ? available : await knownSymbols(ctx, args.positionals))];
+  const trainedOn = (symbol: string): string[] => available.filter((s) => s !== symbol);
+  const alone = heldOut.filter((symbol) => trainedOn(symbol).length === 0);
+  if (alone.length > 0) throw new UsageError(`leaving ${alone.join(', ')} out leaves no other symbol with data to train on`);
   const version = await ctx.store.currentVersion(GLOBAL_MODEL_KEY);
   const config = trainingConfig(ctx, args, version === null ? {} : (await ctx.store.readMetadata(GLOBAL_MODEL_KEY, version)).config);
   const backend = backendPreference(ctx, args);
   const bars = new Map<string, Bar[]>();
   for (const symbol of new Set([...available, ...heldOut])) bars.set(symbol, await freshBars(ctx, symbol));
   const series = (symbols: readonly string[]) => symbols.map((symbol) => ({ symbol, bars: bars.get(symbol) as Bar[] }));
+  const label = (symbol: string): string => `global without ${symbol}`;
 
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'models-unseen-'));
   try {
-    // One store per job: every job's model is a global model, and each must stay apart from the others.
+    // The jobs run side by side and each saves a global model: one store per job keeps their versions apart.
     const jobs: TrainingJob[] = heldOut.map((symbol) => ({
-      key: symbolModelKey(symbol),
-      series: series(available.filter((s) => s !== symbol)),
+      key: GLOBAL_MODEL_KEY,
+      series: series(trainedOn(symbol)),
       unseen: series([symbol]),
       dataSource: ctx.market.name,
       config,
@@ -44,13 +47,18 @@ export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): 
       scalersDir: path.join(scratch, symbol, 'scalers'),
       keepVersions: 1,
     }));
+    // Progress and outcomes name their job by key, the same for every job here: the job's index tells them apart.
+    const symbolOf = new Map(jobs.map((job, i) => [job, heldOut[i] as string]));
     const view = createProgressView(ctx.out);
     view.log(`leave one symbol out: the global model trained without each of ${heldOut.join(', ')} (${version === null ? 'default config' : `config of global ${version}`}, epochs ${config.epochs}, backend ${backend})`);
     const started = performance.now();
     const outcomes = await trainAll(jobs, {
       parallel: parallelism(args),
-      onProgress: (p) => view.update({ ...p, key: `global without ${p.key.toUpperCase()}` }),
-      onOutcome: (o) => view.finish(`global without ${o.key.toUpperCase()}`, `global without ${o.key.toUpperCase()}: ${o.ok ? 'scored' : `FAILED: ${o.error.message}`}`),
+      onProgress: (p, job) => view.update({ ...p, key: label(symbolOf.get(job) as string) }),
+      onOutcome: (o, job) => {
+        const symbol = symbolOf.get(job) as string;
+        view.finish(label(symbol), `${label(symbol)}: ${o.ok ? `scored (trained on ${o.result.metadata.symbols.join(', ')})` : `FAILED: ${o.error.message}`}`);
+      },
     });
     view.close();
 
@@ -61,9 +69,11 @@ export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): 
     });
     if (rows.length > 0) {
       ctx.out.write(`\nTest split of each symbol, forecast by the global model trained on the other symbols only:\n${evaluationTable(rows, 'symbol')}\n${TABLE_LEGEND}\n`);
+      ctx.out.write("\nBand rule and volatility model of each, chosen on the other symbols' validation days:\n");
+      outcomes.forEach((o, i) => o.ok && ctx.out.write(`${bandRule({ ...o.result.metadata, key: `without ${heldOut[i] as string}` })}\n`));
     }
     ctx.out.write(`total time ${formatDuration((performance.now() - started) / 1000)}\n`);
-    for (const o of outcomes) if (!o.ok) ctx.err.write(`error: global model without ${o.key.toUpperCase()} failed: ${o.error.message}\n`);
+    outcomes.forEach((o, i) => o.ok || ctx.err.write(`error: ${label(heldOut[i] as string)} failed: ${o.error.message}\n`));
     return outcomes.every((o) => o.ok) ? 0 : 1;
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -35,23 +35,32 @@ async function evaluateAll(ctx: CliContext): Promise<number> {
   return 0;
 }
 
+/** Options of one kind of evaluation that another kind would silently ignore are refused instead. */
+function refuseOptions(args: ParsedArgs, options: readonly string[], mode: string): void {
+  const given = options.filter((o) => args.values[o] !== undefined || args.switches.has(o));
+  if (given.length > 0) throw new UsageError(`${given.map((o) => `--${o}`).join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply to ${mode}`);
+}
+
 /**
  * `evaluate SYMBOL [--windows N --step N --refit --out PATH]`: a walk-forward backtest with the
  * current model's training configuration (flags override it), printed per window against the
  * baselines, and charted to SVG (default: evaluation.svg in the current version's folder, with the
- * results as evaluation.json beside it).
+ * results as evaluation.json beside it). `evaluate --all`: the stored test-split table of every model;
+ * `evaluate --unseen [SYMBOL...]`: leave one symbol out (evaluate-unseen.ts).
  */
 export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promise<number> {
   const [rawSymbol, ...rest] = args.positionals;
   if (args.switches.has('unseen')) {
     if (args.switches.has('all')) throw new UsageError('give --all or --unseen, not both');
+    refuseOptions(args, ['windows', 'step', 'out', 'refit'], 'evaluate --unseen');
     return evaluateUnseenCommand(ctx, args);
   }
+  refuseOptions(args, ['parallel'], 'a walk-forward backtest or evaluate --all (only to evaluate --unseen)');
   if (args.switches.has('all')) {
     if (args.positionals.length > 0) throw new UsageError('give a SYMBOL or --all, not both');
     return evaluateAll(ctx);
   }
-  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH] | evaluate --all');
+  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH] | evaluate --all | evaluate --unseen [SYMBOL...] [--parallel N]');
   const windows = positiveInt(args, 'windows', 3);
   const step = positiveInt(args, 'step', 20);
   const refit = args.switches.has('refit');
