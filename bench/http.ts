@@ -1,7 +1,7 @@
 /**
  * HTTP benchmark of the real service on loopback, each figure beside its reference from the same run:
  *
- *   npm run -s build && node dist/bench/http.js [--duration 8] [--connections 50] [--models 200] [--only overload]
+ *   npm run -s build && node dist/bench/http.js [--duration 8] [--connections 50] [--models 200] [--only overload|startup]
  *
  * - cached GET /api/v1/predict/:symbol throughput vs a bare Fastify route returning the same JSON (ratio);
  * - p50/p99 of cached predictions at 50 connections;
@@ -242,6 +242,55 @@ async function generateModels(keys: readonly string[]): Promise<{ dir: string; s
   return { dir, source };
 }
 
+/** A started service's model count, resident memory and start time: the reference of the many-models rows. */
+interface StartReference {
+  readonly models: number;
+  readonly rssBytes: number;
+  readonly readySeconds: number;
+}
+
+async function startReferenceOf(service: Server & { readySeconds: number }): Promise<StartReference> {
+  const models = ((await (await fetch(`${service.url}/api/v1/models`)).json()) as { count: number }).count;
+  const rssBytes = ((await (await fetch(`${service.url}/api/v1/stats`)).json()) as { system: { memory_rss_bytes: number } }).system.memory_rss_bytes;
+  return { models, rssBytes, readySeconds: service.readySeconds };
+}
+
+/**
+ * Start-up with `count` models (copies of one real model, generateModels): time to /health/ready and the memory per
+ * loaded model, beside a service started with the shipped models. `--only startup` runs just these rows; the test suite
+ * runs it with a few models, so what the benchmark loads cannot stop loading unnoticed.
+ */
+export async function runManyModelsRows(count: number, reference: StartReference, options: Pick<HttpBenchOptions, 'profileDir' | 'onProfile'> = {}): Promise<Row[]> {
+  const many = await generateModels(generatedKeys(count));
+  const dir = await prepareDataDir(many.dir);
+  try {
+    const bigProfile = profiling(options.profileDir, 'start-many-models', true);
+    const big = await startService(dir, {}, bigProfile);
+    if (bigProfile) options.onProfile?.(`process start → /health/ready with ${count} models`, topFrames(await stopProfile(big.process, bigProfile.file(1))));
+    const bigStats = (await (await fetch(`${big.url}/api/v1/stats`)).json()) as {
+      models: { ready: number; backend: string; inference: { fused: number; tfjs: number } };
+      system: { memory_rss_bytes: number };
+    };
+    const loaded = bigStats.models.ready;
+    await big.stop();
+    return [
+      {
+        measure: `start → /health/ready with ${count} models (${loaded} ready), target ≤ 5 s`,
+        value: `${fmt(big.readySeconds, 2)} s`,
+        reference: `${many.source}; models fused/tfjs: ${bigStats.models.inference.fused}/${bigStats.models.inference.tfjs}, tfjs backend: ${bigStats.models.backend} ('none': tfjs not imported); shipped models (${reference.models}): ${fmt(reference.readySeconds, 2)} s`,
+      },
+      {
+        measure: 'memory per loaded model (process RSS difference / model difference)',
+        value: `${fmt((bigStats.system.memory_rss_bytes - reference.rssBytes) / Math.max(1, loaded - reference.models) / 1024, 0)} KiB`,
+        reference: `RSS ${fmt(bigStats.system.memory_rss_bytes / 2 ** 20, 0)} MiB with ${loaded} models vs ${fmt(reference.rssBytes / 2 ** 20, 0)} MiB with ${reference.models}`,
+      },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(many.dir, { recursive: true, force: true });
+  }
+}
+
 export interface HttpBenchOptions {
   readonly duration: number;
   readonly connections: number;
@@ -270,10 +319,9 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
   const dataDir = await prepareDataDir(shipped ? undefined : fixture);
   const serviceProfile = profiling(options.profileDir, 'cached-warn');
   const service = await startService(dataDir, {}, serviceProfile);
-  const modelCount = ((await (await fetch(`${service.url}/api/v1/models`)).json()) as { count: number }).count;
-  const shippedRss = ((await (await fetch(`${service.url}/api/v1/stats`)).json()) as { system: { memory_rss_bytes: number } }).system.memory_rss_bytes;
+  const reference = await startReferenceOf(service);
   rows.push({
-    measure: `start → /health/ready, ${shipped ? 'shipped' : 'stand-in'} models (${modelCount})`,
+    measure: `start → /health/ready, ${shipped ? 'shipped' : 'stand-in'} models (${reference.models})`,
     value: `${fmt(service.readySeconds, 2)} s`,
     reference: 'includes seeding persistent_data, loading and warming every model',
   });
@@ -495,29 +543,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Row[]> {
   rows.push(...(await runOverloadRows(shipped ? undefined : backendModels, options.duration)));
 
   // 5. Start-up with many models.
-  const many = await generateModels(generatedKeys(options.models));
-  const dir = await prepareDataDir(many.dir);
-  const bigProfile = profiling(options.profileDir, 'start-many-models', true);
-  const big = await startService(dir, {}, bigProfile);
-  if (bigProfile) options.onProfile?.(`process start → /health/ready with ${options.models} models`, topFrames(await stopProfile(big.process, bigProfile.file(1))));
-  const bigStats = (await (await fetch(`${big.url}/api/v1/stats`)).json()) as {
-    models: { ready: number; backend: string; inference: { fused: number; tfjs: number } };
-    system: { memory_rss_bytes: number };
-  };
-  const loaded = bigStats.models.ready;
-  await big.stop();
-  rows.push({
-    measure: `start → /health/ready with ${options.models} models (${loaded} ready), target ≤ 5 s`,
-    value: `${fmt(big.readySeconds, 2)} s`,
-    reference: `${many.source}; models fused/tfjs: ${bigStats.models.inference.fused}/${bigStats.models.inference.tfjs}, tfjs backend: ${bigStats.models.backend} ('none': tfjs not imported); shipped models (${modelCount}): ${fmt(service.readySeconds, 2)} s`,
-  });
-  rows.push({
-    measure: 'memory per loaded model (process RSS difference / model difference)',
-    value: `${fmt((bigStats.system.memory_rss_bytes - shippedRss) / Math.max(1, loaded - modelCount) / 1024, 0)} KiB`,
-    reference: `RSS ${fmt(bigStats.system.memory_rss_bytes / 2 ** 20, 0)} MiB with ${loaded} models vs ${fmt(shippedRss / 2 ** 20, 0)} MiB with ${modelCount}`,
-  });
-  await rm(dir, { recursive: true, force: true });
-  await rm(many.dir, { recursive: true, force: true });
+  rows.push(...(await runManyModelsRows(options.models, reference, options)));
   if (fixture) await rm(fixture, { recursive: true, force: true });
   return rows;
 }
@@ -683,12 +709,21 @@ if (isMain) {
         connections: { type: 'string', default: '50' },
         models: { type: 'string', default: '200' },
         profile: { type: 'string' },
-        /** `--only overload`: just the overload rows (load shedding on and off), on the shipped models. */
+        /** `--only overload`: just the overload rows (load shedding on and off), on the shipped models; `--only startup`: just the start with --models models. */
         only: { type: 'string' },
       },
     });
     if (values.only === 'overload') {
       printTable('HTTP overload (load shedding)', await runOverloadRows(undefined, Number(values.duration)));
+      process.exit(0);
+    }
+    if (values.only === 'startup') {
+      const shippedDir = await prepareDataDir();
+      const shipped = await startService(shippedDir);
+      const reference = await startReferenceOf(shipped);
+      await shipped.stop();
+      await rm(shippedDir, { recursive: true, force: true });
+      printTable('HTTP start-up with many models', await runManyModelsRows(Number(values.models), reference));
       process.exit(0);
     }
     const profiles: [string, string[]][] = [];
