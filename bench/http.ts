@@ -102,6 +102,8 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /** Starts `node dist/src/main.js` on a free port and resolves once /health/ready is 200. */
+const READY_TIMEOUT_MS = 120_000;
+
 async function startService(dataDir: string, env: Record<string, string> = {}, profile?: Profiling): Promise<Server & { readySeconds: number }> {
   const port = await freePort();
   const startedAt = performance.now();
@@ -119,8 +121,13 @@ async function startService(dataDir: string, env: Record<string, string> = {}, p
     ...env,
   }, profile);
   const url = `http://127.0.0.1:${port}`;
-  // Generous for 1,000 models on a loaded machine (2–9 s seen); a service that never gets ready fails the bench.
-  await waitFor(`${url}/health/ready`, 120_000);
+  // Generous for 1,000 models on a loaded machine (2–9 s seen); a service that never gets ready fails the bench, and is stopped.
+  try {
+    await waitFor(`${url}/health/ready`, READY_TIMEOUT_MS);
+  } catch (error) {
+    await stopper(child)();
+    throw error;
+  }
   return { url, process: child, startedAt, readySeconds: (performance.now() - startedAt) / 1000, stop: stopper(child) };
 }
 
@@ -718,12 +725,17 @@ if (isMain) {
       process.exit(0);
     }
     if (values.only === 'startup') {
+      const models = Number(values.models);
+      if (!Number.isInteger(models) || models < 1) throw new Error(`--models must be a positive integer, got ${values.models}`);
       const shippedDir = await prepareDataDir();
-      const shipped = await startService(shippedDir);
-      const reference = await startReferenceOf(shipped);
-      await shipped.stop();
-      await rm(shippedDir, { recursive: true, force: true });
-      printTable('HTTP start-up with many models', await runManyModelsRows(Number(values.models), reference));
+      try {
+        const shipped = await startService(shippedDir);
+        const reference = await startReferenceOf(shipped);
+        await shipped.stop();
+        printTable('HTTP start-up with many models', await runManyModelsRows(models, reference));
+      } finally {
+        await rm(shippedDir, { recursive: true, force: true });
+      }
       process.exit(0);
     }
     const profiles: [string, string[]][] = [];

@@ -147,7 +147,8 @@ export interface CalibrationSeries {
  * window without adaptation is served.
  *
  * With several series (the global model, which also answers every symbol that has no model of its own),
- * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only:
+ * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only
+ * (the volatility model scaling them is the model's own, fitted on all):
  * the rule chosen is the one that carries over to a symbol outside the fit, as it must for a symbol the
  * model never saw. Quantiles pooled over symbols of different tails otherwise look best for the pool and
  * cover badly for each symbol alone.
@@ -157,30 +158,33 @@ export function selectBandRule(
   base: Pick<ServingCalibration, 'volatility' | 'direction' | 'volatilityHead'>,
   horizon: number,
 ): { window: IntervalWindow; rule: AdaptiveRule; selection: BandSelection } {
-  const parts = series.flatMap(({ training, validation }) => {
+  const parts = series.flatMap(({ validation }, index) => {
     const cut = Math.floor(validation.length * SELECTION_FIT_SHARE);
     const first = validation[cut];
-    return first === undefined ? [] : [{ training, fit: validation.filter((d) => d.day + horizon <= first.day), select: validation.slice(cut) }];
+    return first === undefined ? [] : [{ index, fit: validation.filter((d) => d.day + horizon <= first.day), select: validation.slice(cut) }];
   });
   const fitDays = parts.reduce((n, p) => n + p.fit.length, 0);
   const selectionDays = parts.reduce((n, p) => n + p.select.length, 0);
-  const leaveSeriesOut = parts.length > 1;
+  // Leaving a series out needs enough fit days in the others for every series; otherwise (a symbol listed lately
+  // beside one long one) the earlier validation days of all series are pooled, as for a single series.
+  const leaveSeriesOut = parts.length > 1 && parts.every((p) => fitDays - p.fit.length >= 2 * horizon);
   const fallback = { window: 'validation' as const, rule: ADAPTIVE_RULES[0] as AdaptiveRule };
   if (fitDays < 2 * horizon || selectionDays < 2 * horizon) {
     return { ...fallback, selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: [] } };
   }
-  const fitFor = (i: number) => (leaveSeriesOut ? parts.filter((_, j) => j !== i) : parts);
-  const fits = parts.map((_, i) => {
-    const others = fitFor(i);
-    const fit = others.flatMap((p) => p.fit);
-    return { training: others.flatMap((p) => p.training), fit, shrinkage: fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw)) };
+  // Each scored series with what its bands are fitted on: every other series' training days (those without
+  // validation days included) and earlier validation days, or all of them when no series is left out.
+  const folds = parts.map(({ index, select }) => {
+    const fit = parts.filter((p) => !leaveSeriesOut || p.index !== index).flatMap((p) => p.fit);
+    const training = series.filter((_, j) => !leaveSeriesOut || j !== index).flatMap((s) => s.training);
+    return { select, training, fit, shrinkage: fitShrinkage(fit.map((d) => d.actual), fit.map((d) => d.raw)) };
   });
   const candidates = INTERVAL_WINDOWS.flatMap((window) => {
-    const intervals = fits.map((f) => fitIntervals(window, f.training, f.fit, f.shrinkage, base.volatility, base.volatilityHead, horizon));
+    const banded = folds.map((f) => ({ days: f.select, shrinkage: f.shrinkage, intervals: fitIntervals(window, f.training, f.fit, f.shrinkage, base.volatility, base.volatilityHead, horizon) }));
     return ADAPTIVE_RULES.map((rule) => {
       let [cells, score, inside80, inside95, cells1, score1] = [0, 0, 0, 0, 0, 0];
-      parts.forEach(({ select: days }, i) => {
-        const { outputs } = serveSequentially({ ...base, shrinkage: (fits[i] as (typeof fits)[number]).shrinkage, intervals: intervals[i] as IntervalCalibration, adaptive_rule: rule }, days);
+      for (const { days, shrinkage, intervals } of banded) {
+        const { outputs } = serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, days);
         outputs.forEach((o, k) => {
           (days[k] as SequencedDay).actual.forEach((a, h) => {
             if (Number.isNaN(a)) return;
@@ -193,7 +197,7 @@ export function selectBandRule(
             inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
           });
         });
-      });
+      }
       return { window, ...rule, interval_score: (100 * score) / cells, interval_score_step_1: (100 * score1) / cells1, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
     });
   });
@@ -214,9 +218,9 @@ export function selectBandRule(
  * trained on the training split, when there is one: lowest validation QLIKE, see chooseVolatility) and
  * the probability of an up day; the quantile window and adaptive rule by selectBandRule (validation
  * only); then the conformal quantiles of the residuals of the shrunk forecast, normalised by the
- * volatility model's forecast, on the chosen window's days. `training` days carry the network's
- * in-sample forecasts: they enter the quantiles only through the shrunk forecast, whose factor (0
- * without validated skill) was fitted on validation, and only if validation prefers that window.
+ * volatility model's forecast, on the chosen window's days (every series' days). Training days carry the
+ * network's in-sample forecasts: they enter the quantiles only through the shrunk forecast, whose factor
+ * (0 without validated skill) was fitted on validation, and only if validation prefers that window.
  */
 export function fitCalibration(series: readonly CalibrationSeries[], rate: number, head?: VolatilityHead): Omit<Calibration, 'adaptive'> {
   const training = series.flatMap((s) => s.training);

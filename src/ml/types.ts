@@ -183,9 +183,10 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'train
  * without adaptation, on the same days). `fit_days`: validation days of the earlier part.
  */
 export interface BandSelection {
+  /** Earlier validation days the candidates were fitted on, over all series (leaving a series out, each is fitted on the others' only). */
   readonly fit_days: number;
   readonly selection_days: number;
-  /** True when each series was scored with bands fitted on the other series only (models of several symbols); absent in models saved before. */
+  /** True when each series was scored with shrinkage and quantiles fitted on the other series only (models of several symbols with enough days each); absent in models saved before. */
   readonly leave_series_out?: boolean;
   readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly interval_score_step_1: number; readonly selection_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
 }

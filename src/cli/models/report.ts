@@ -87,7 +87,7 @@ export function bandRule(m: ModelMetadata): string {
       ? 'too few validation days to choose: the plain bands'
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
         `${num(plain.interval_score, 3)}, ${num(plain.interval_score_step_1, 3)}, ${num(plain.selection_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days` +
-        (c.band_selection.leave_series_out === true ? ', each symbol’s with bands fitted on the other symbols only' : '');
+        (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }
 

@@ -205,20 +205,24 @@ describe('band rule chosen on validation', () => {
   // Every day the same trailing returns, so every volatility model forecasts the same σ = 1 %; outcomes are
   // Gaussian with σ × `spread`: spread 1 is what the volatility model says, spread 3 a symbol with wider moves.
   const returns = Array.from({ length: 250 }, (_, i) => (i % 2 === 0 ? 0.01 : -0.01));
-  function symbolDays(spread: number, seed: number): CalibrationSeries {
+  function symbolDays(spread: number, seed: number, validationDays = 400): CalibrationSeries {
     const rng = createRng(seed);
-    const validation = Array.from({ length: 400 }, (_, day) => {
+    const day = (index: number) => {
       const first = 0.01 * spread * gaussian(rng);
-      return { day, raw: [0, 0], returns, actual: [first, first + 0.01 * spread * gaussian(rng)] };
-    });
-    return { training: [], validation };
+      return { day: index, raw: [0, 0], returns, actual: [first, first + 0.01 * spread * gaussian(rng)] };
+    };
+    // training days precede the validation days, drawn the same way
+    const training = Array.from({ length: 400 }, (_, i) => day(i - 400));
+    return { training, validation: Array.from({ length: validationDays }, (_, i) => day(i)) };
   }
   const base = { volatility: RISKMETRICS, direction: { base_rate: 0.5, scale: 1, fitted_slope: 0, slope_t: 0, slope: 0 } };
-  const plainQuantiles = (selection: ReturnType<typeof selectBandRule>['selection']) =>
-    selection.candidates.find((c) => c.window === 'validation' && c.rate === 0) as (typeof selection.candidates)[number];
+  const unadapted = (selection: ReturnType<typeof selectBandRule>['selection'], window: string) =>
+    selection.candidates.find((c) => c.window === window && c.rate === 0) as (typeof selection.candidates)[number];
+  const plainQuantiles = (selection: ReturnType<typeof selectBandRule>['selection']) => unadapted(selection, 'validation');
 
   test('one symbol: its later validation days are banded by quantiles of its earlier ones, and cover about 80 %', () => {
-    const { selection } = selectBandRule([symbolDays(3, 1)], base, 2);
+    // 2,000 days: 1,199 fit and 800 scored keep sampling noise in coverage near ±0.02
+    const { selection } = selectBandRule([symbolDays(3, 1, 2000)], base, 2);
     assert.equal(selection.leave_series_out, false);
     near(plainQuantiles(selection).coverage_80, 0.8, 0.06);
   });
@@ -230,8 +234,17 @@ describe('band rule chosen on validation', () => {
     const { selection, window } = selectBandRule([symbolDays(1, 2), symbolDays(3, 3)], base, 2);
     assert.equal(selection.leave_series_out, true);
     near(plainQuantiles(selection).coverage_80, 0.66, 0.05);
+    // the same with the training days as well: a series' own training days are left out with it
+    near(unadapted(selection, 'training_and_validation').coverage_80, 0.66, 0.05);
     // the per-step and pooled conformal quantiles do not carry over between these symbols, so none of them is chosen
     assert.ok(!['validation', 'training_and_validation', 'validation_pooled_steps', 'validation_shrunk_steps'].includes(window), window);
+  });
+
+  test('a symbol with too few validation days beside a long one: the earlier days of both are pooled, nothing left out', () => {
+    const { selection } = selectBandRule([symbolDays(1, 4), symbolDays(1, 5, 3)], base, 2);
+    assert.equal(selection.leave_series_out, false);
+    assert.ok(selection.candidates.length > 0, 'a rule was still chosen on validation');
+    near(plainQuantiles(selection).coverage_80, 0.8, 0.07);
   });
 });
 
