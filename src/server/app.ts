@@ -31,7 +31,6 @@ import { statsRoutes } from './routes/stats.js';
 import { createServices, ensureLayout, type Services } from './services.js';
 import type { TrainRunner } from './training-jobs.js';
 import { workerTrainRunner } from './train-runner.js';
-import { RETRAINING, scheduleDaily } from '../jobs/daily-schedules.js';
 
 export interface BuildAppOptions {
   readonly config: AppConfig;
@@ -108,7 +107,7 @@ export async function buildApp(options: BuildAppOptions) {
   // tfjs is imported only when a model needs it (or never): most services run every model on the fused pass.
   preferBackend(config.tfjsBackend);
 
-  const services = createServices({
+  const services = await createServices({
     config,
     version,
     backend: tfjsBackend,
@@ -227,6 +226,7 @@ export async function buildApp(options: BuildAppOptions) {
     const redisUrl = config.redisUrl;
     // The retraining policy is a BullMQ scheduled job (RETRAINING_TIME) that the worker runs; unset takes it off.
     app.addHook('onReady', async () => {
+      const { RETRAINING, scheduleDaily } = await import('../jobs/daily-schedules.js');
       void scheduleDaily(RETRAINING, { redisUrl, time: config.retrainingTime, settings: config.jobs, logger: app.log });
     });
   }

@@ -5,7 +5,7 @@ import { DIR_MODE } from '../fs/atomic-file.js';
 import type { Logger } from 'pino';
 import { FileCacheTier } from '../cache/file-tier.js';
 import { MemoryCacheTier } from '../cache/memory-tier.js';
-import { RedisCacheTier } from '../cache/redis-tier.js';
+import type { RedisCacheTier } from '../cache/redis-tier.js';
 import type { CacheTier } from '../cache/tier.js';
 import { TieredCache } from '../cache/tiered-cache.js';
 import type { AppConfig } from '../config/env.js';
@@ -29,8 +29,6 @@ import { ComputeAdmission } from './compute-admission.js';
 import { PredictionService } from './prediction-service.js';
 import { serverPathRedactor } from './public-message.js';
 import { TrainingJobs, type TrainRunner } from './training-jobs.js';
-import { subscribeModels } from '../jobs/model-channel.js';
-import { QueuedTrainingJobs } from '../jobs/queued-training-jobs.js';
 import type { TrainingJobQueue } from '../jobs/training-job.js';
 
 /**
@@ -88,12 +86,22 @@ export interface ServiceOptions {
   readonly market?: MarketDataProvider;
 }
 
+/** The Redis-backed parts of the service, loaded on demand (REDIS_URL). */
+async function loadScaleOut() {
+  const [{ RedisCacheTier }, { QueuedTrainingJobs }, { subscribeModels }] = await Promise.all([
+    import('../cache/redis-tier.js'),
+    import('../jobs/queued-training-jobs.js'),
+    import('../jobs/model-channel.js'),
+  ]);
+  return { RedisCacheTier, QueuedTrainingJobs, subscribeModels };
+}
+
 /** Creates the persistent_data tree (idempotent; never world-writable). */
 export async function ensureLayout(config: AppConfig): Promise<void> {
   for (const dir of layoutDirectories(config.layout)) await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
 }
 
-export function createServices(options: ServiceOptions): Services {
+export async function createServices(options: ServiceOptions): Promise<Services> {
   const { config, metrics, logger } = options;
   const { layout } = config;
   let lastFetch: FetchEvent | undefined;
@@ -124,9 +132,11 @@ export function createServices(options: ServiceOptions): Services {
   metrics.redisConfigured.set(config.redisUrl ? 1 : 0);
   metrics.redisUp.set(0);
   let redis: RedisCacheTier<Prediction> | undefined;
-  if (config.redisUrl) {
+  // Redis, BullMQ and their clients are imported only with REDIS_URL: a single process without it starts sooner and smaller.
+  const scaleOut = config.redisUrl ? await loadScaleOut() : undefined;
+  if (config.redisUrl && scaleOut) {
     const where = redactLine(config.redisUrl);
-    redis = new RedisCacheTier<Prediction>({
+    redis = new scaleOut.RedisCacheTier<Prediction>({
       url: config.redisUrl,
       ttlSeconds: config.predictionTtlSeconds,
       onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
@@ -206,12 +216,12 @@ export function createServices(options: ServiceOptions): Services {
     for (const symbol of symbols) predictions.forgetBars(symbol);
     await registry.reload();
   };
-  const jobs: TrainingJobQueue = config.redisUrl
-    ? new QueuedTrainingJobs({ redisUrl: config.redisUrl, settings: config.jobs, metrics, logger })
+  const jobs: TrainingJobQueue = config.redisUrl && scaleOut
+    ? new scaleOut.QueuedTrainingJobs({ redisUrl: config.redisUrl, settings: config.jobs, metrics, logger })
     : new TrainingJobs({ run: options.trainRunner, market, onTrained: (metadata) => serveNewVersion(metadata.symbols), metrics, logger });
   // A worker announces each version it saved: every replica serves it within moments, not at its next model watch.
-  const modelChannel = config.redisUrl
-    ? subscribeModels(config.redisUrl, logger, (published) => {
+  const modelChannel = config.redisUrl && scaleOut
+    ? scaleOut.subscribeModels(config.redisUrl, logger, (published) => {
         logger.info({ model: published.key, version: published.version }, 'model version published; reloading');
         serveNewVersion(published.symbols).catch((error: unknown) => logger.error({ err: error, model: published.key }, 'reload after a model publication failed'));
       })

@@ -38,7 +38,7 @@ export async function startWorkerRole(config: AppConfig): Promise<WorkerRole> {
   // Training runs in worker threads, which load tfjs themselves; here it is imported only if a model needs it.
   preferBackend(config.tfjsBackend);
   const trainRunner = workerTrainRunner(config, logger);
-  const services = createServices({ config, version: packageVersion(), backend: tfjsBackend, metrics: createMetrics(), logger, trainRunner });
+  const services = await createServices({ config, version: packageVersion(), backend: tfjsBackend, metrics: createMetrics(), logger, trainRunner });
   // The daily run forecasts with the served models: load them, and follow new versions like a replica does.
   const loading = services.registry.reload().catch((error: unknown) => logger.error({ err: error }, 'models not loaded'));
   const watch = config.modelWatchIntervalSeconds > 0

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../error-handler.js';
-import { SharedWindowLimiter } from '../redis-window-limiter.js';
 
 export interface RateLimitOptions {
   /** Requests one client may make per window. */
@@ -91,8 +90,9 @@ export class FixedWindowLimiter {
 
 async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   const limiter = new FixedWindowLimiter(options.max, options.windowSeconds, options.now, options.maxClients);
+  // Imported only with REDIS_URL (its Redis client is not needed otherwise).
   const shared = options.shared
-    ? new SharedWindowLimiter({ url: options.shared.redisUrl, max: options.max, windowSeconds: options.windowSeconds, local: limiter, onDegraded: options.shared.onDegraded, onLocalHit: options.shared.onLocalHit })
+    ? new (await import('../redis-window-limiter.js')).SharedWindowLimiter({ url: options.shared.redisUrl, max: options.max, windowSeconds: options.windowSeconds, local: limiter, onDegraded: options.shared.onDegraded, onLocalHit: options.shared.onLocalHit })
     : undefined;
   const exempt = options.exempt ?? (() => false);
   const message = `rate limit exceeded: at most ${options.max} requests per ${options.windowSeconds} s per client`;

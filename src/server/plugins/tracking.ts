@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { DAILY_RUN, scheduleDaily } from '../../jobs/daily-schedules.js';
 import { ActualsWatcher } from '../actuals-watcher.js';
 import { DailyScheduler } from '../daily-scheduler.js';
 import { predictionRoutes } from '../routes/predictions.js';
@@ -71,6 +70,7 @@ async function trackingPlugin(app: FastifyInstance, { services }: { services: Se
       // With Redis the daily run is a BullMQ scheduled job run by the worker: once per schedule however many replicas.
       if (config.redisUrl) {
         const { enabled, time } = config.dailyPrediction;
+        const { DAILY_RUN, scheduleDaily } = await import('../../jobs/daily-schedules.js');
         await scheduleDaily(DAILY_RUN, { redisUrl: config.redisUrl, time: enabled ? time : undefined, settings: config.jobs, logger: app.log });
       } else scheduler.start();
       actuals.start();

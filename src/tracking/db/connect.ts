@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { migrationProvider, type Dialect } from './migrations.js';
 import type { TrackingDatabase } from './schema.js';
 
@@ -31,6 +30,8 @@ export async function openTrackingDb(options: OpenTrackingDbOptions): Promise<Tr
     const url = new URL(options.databaseUrl);
     where = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`;
     dialect = 'postgres';
+    // pg is imported only for PostgreSQL (DATABASE_URL); the default store is SQLite.
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5 });
     // Without a listener an idle client's error (e.g. PostgreSQL restarting) would be an uncaught exception.
     pool.on('error', (error) => options.onIdleError?.(error));

@@ -66,3 +66,20 @@ describe('tfjs is imported on demand', () => {
     });
   }
 });
+
+/**
+ * The same for what only a scaled-out or PostgreSQL-backed service needs: Redis and BullMQ (REDIS_URL) and pg
+ * (DATABASE_URL). A single process on its defaults (`npm start`) never loads them.
+ */
+describe('Redis, BullMQ and pg are imported on demand', () => {
+  it('the chain finder sees the job worker import BullMQ and Redis statically (it always needs them)', async () => {
+    for (const target of ['bullmq', 'ioredis']) assert.ok((await staticChainsTo(compiled('worker/worker-role.js'), target)).chains.length > 0, target);
+  });
+
+  for (const target of ['bullmq', 'ioredis', 'pg']) {
+    it(`nothing server/app.js loads at start imports ${target} statically`, async () => {
+      const found = await staticChainsTo(compiled('server/app.js'), target);
+      assert.deepEqual(found.chains, [], found.chains.join('\n'));
+    });
+  }
+});
