@@ -95,7 +95,8 @@ async function measure(url: string, groups: CpuGroups, options: ClusterBenchOpti
   const capacity = wall * os.availableParallelism();
   const share = (key: keyof Run['cpu']) => (100 * (after[key] - before[key])) / capacity;
   return {
-    rps: result.requests.average,
+    // answered predictions only: a failed request is not throughput
+    rps: result['2xx'] / wall,
     p99: result.latency.p99,
     failed: result.errors + result.timeouts + result.non2xx,
     cpu: { replicas: share('replicas'), nginx: share('nginx'), generator: share('generator'), others: share('others') },
@@ -125,7 +126,14 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Row
   let cluster: Cluster | undefined;
   let single: NginxHandle | undefined;
   try {
-    cluster = await startCluster({ replicas: 2, seedModelsFrom: path.join(packageRoot, 'models'), nginx: { clientRateLimit: false } });
+    // Capacity, not limits: the rounds send several hundred thousand requests from one client, past the shared rate
+    // limit of the test cluster, whose 429s used to be counted as throughput; shedding is the HTTP bench's to measure.
+    cluster = await startCluster({
+      replicas: 2,
+      seedModelsFrom: path.join(packageRoot, 'models'),
+      nginx: { clientRateLimit: false },
+      env: { RATE_LIMIT_MAX: '1000000000', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0' },
+    });
     single = await startNginx([cluster.apis[0]?.port ?? 0], { clientRateLimit: false });
     const pids = cluster.apis.map((api) => api.process().pid);
     const one: CpuGroups = { replicas: pids.slice(0, 1), nginx: await withChildren(single.pid) };
@@ -144,7 +152,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Row
     const busy = b.cpu.replicas + b.cpu.nginx + b.cpu.generator + b.cpu.others;
     return [
       {
-        measure: `predictions/s through nginx, ${options.connections} connections: 2 replicas (value) vs 1 replica (reference)`,
+        measure: `predictions answered (2xx) per second through nginx, ${options.connections} connections, rate limit and load shedding off: 2 replicas (value) vs 1 replica (reference)`,
         value: `${b.rps.toFixed(0)} req/s, p99 ${b.p99.toFixed(0)} ms, ${b.failed} failed`,
         reference: `${a.rps.toFixed(0)} req/s, p99 ${a.p99.toFixed(0)} ms, ${a.failed} failed`,
       },
