@@ -133,11 +133,11 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   metrics.redisUp.set(0);
   let redis: RedisCacheTier<Prediction> | undefined;
   // Redis, BullMQ and their clients are imported only with REDIS_URL: a single process without it starts sooner and smaller.
-  const scaleOut = config.redisUrl ? await loadScaleOut() : undefined;
-  if (config.redisUrl && scaleOut) {
-    const where = redactLine(config.redisUrl);
+  const scaleOut = config.redisUrl ? { redisUrl: config.redisUrl, ...(await loadScaleOut()) } : undefined;
+  if (scaleOut) {
+    const where = redactLine(scaleOut.redisUrl);
     redis = new scaleOut.RedisCacheTier<Prediction>({
-      url: config.redisUrl,
+      url: scaleOut.redisUrl,
       ttlSeconds: config.predictionTtlSeconds,
       onError: (error) => logger.debug({ err: error, redis: where }, 'redis error'),
       onStatusChange: (status) => {
@@ -216,12 +216,12 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     for (const symbol of symbols) predictions.forgetBars(symbol);
     await registry.reload();
   };
-  const jobs: TrainingJobQueue = config.redisUrl && scaleOut
-    ? new scaleOut.QueuedTrainingJobs({ redisUrl: config.redisUrl, settings: config.jobs, metrics, logger })
+  const jobs: TrainingJobQueue = scaleOut
+    ? new scaleOut.QueuedTrainingJobs({ redisUrl: scaleOut.redisUrl, settings: config.jobs, metrics, logger })
     : new TrainingJobs({ run: options.trainRunner, market, onTrained: (metadata) => serveNewVersion(metadata.symbols), metrics, logger });
   // A worker announces each version it saved: every replica serves it within moments, not at its next model watch.
-  const modelChannel = config.redisUrl && scaleOut
-    ? scaleOut.subscribeModels(config.redisUrl, logger, (published) => {
+  const modelChannel = scaleOut
+    ? scaleOut.subscribeModels(scaleOut.redisUrl, logger, (published) => {
         logger.info({ model: published.key, version: published.version }, 'model version published; reloading');
         serveNewVersion(published.symbols).catch((error: unknown) => logger.error({ err: error, model: published.key }, 'reload after a model publication failed'));
       })

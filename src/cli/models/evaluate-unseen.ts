@@ -47,16 +47,16 @@ export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): 
       scalersDir: path.join(scratch, symbol, 'scalers'),
       keepVersions: 1,
     }));
-    // Progress and outcomes name their job by key, the same for every job here: the job's index tells them apart.
-    const symbolOf = new Map(jobs.map((job, i) => [job, heldOut[i] as string]));
+    // Every job's key is the global model's: its one unseen series names it.
+    const leftOut = (job: TrainingJob): string => job.unseen?.[0]?.symbol ?? job.key;
     const view = createProgressView(ctx.out);
     view.log(`leave one symbol out: the global model trained without each of ${heldOut.join(', ')} (${version === null ? 'default config' : `config of global ${version}`}, epochs ${config.epochs}, backend ${backend})`);
     const started = performance.now();
     const outcomes = await trainAll(jobs, {
       parallel: parallelism(args),
-      onProgress: (p, job) => view.update({ ...p, key: label(symbolOf.get(job) as string) }),
+      onProgress: (p, job) => view.update({ ...p, key: label(leftOut(job)) }),
       onOutcome: (o, job) => {
-        const symbol = symbolOf.get(job) as string;
+        const symbol = leftOut(job);
         view.finish(label(symbol), `${label(symbol)}: ${o.ok ? `scored (trained on ${o.result.metadata.symbols.join(', ')})` : `FAILED: ${o.error.message}`}`);
       },
     });

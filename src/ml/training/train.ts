@@ -227,8 +227,10 @@ export function dataRange(series: readonly SeriesInput[]): { from: string; to: s
 function unseenTestSamples(unseen: readonly SeriesInput[], config: TrainingConfig, split: SplitDates): { symbol: string; test: readonly Sample[] }[] {
   return unseen.map((s) => {
     const test = testSamples(s, config.window, config.horizon, split);
-    const inTest = s.bars.filter((b) => b.date >= split.testFrom && b.date <= (split.testTo ?? b.date)).length;
-    if (test.length === 0) throw new InsufficientBarsError(`${s.symbol}: scoring it unseen on the test split ${split.testFrom}..${split.testTo ?? ''} (window ${config.window} + feature warm-up before it)`, 1 + config.window + FEATURE_WARMUP, inTest);
+    if (test.length === 0) {
+      const inTest = s.bars.filter((b) => b.date >= split.testFrom && b.date <= (split.testTo ?? b.date)).length;
+      throw new InsufficientBarsError(`${s.symbol}: scoring it unseen on the test split ${split.testFrom}..${split.testTo ?? ''} (window ${config.window} + feature warm-up before it)`, 1 + config.window + FEATURE_WARMUP, inTest);
+    }
     return { symbol: s.symbol, test };
   });
 }
