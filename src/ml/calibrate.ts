@@ -3,6 +3,7 @@ import { fitDirectionModel, probabilityUp } from './evaluation/calibration.js';
 import { calibrateIntervals, intervalHalfWidths } from './evaluation/conformal.js';
 import { fitShrinkage, shrinkForecast } from './evaluation/shrinkage.js';
 import { intervalScore } from './evaluation/metrics.js';
+import { fitDegreesOfFreedom, studentTMultiples } from './evaluation/student-t.js';
 import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY } from './evaluation/volatility.js';
 import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
@@ -102,10 +103,24 @@ const GARCH_FIT_DAYS = 1500;
  */
 export const SELECTION_FIT_SHARE = 0.6;
 
+/** The parametric band sources: which distribution's quantiles multiply which volatility forecast. */
+const PARAMETRIC_WINDOWS: Partial<Record<IntervalWindow, { readonly family: 'gaussian' | 'student_t'; readonly scaled_by: IntervalCalibration['scaled_by'] }>> = {
+  gaussian: { family: 'gaussian', scaled_by: 'volatility_forecast' },
+  riskmetrics_gaussian: { family: 'gaussian', scaled_by: 'riskmetrics' },
+  student_t: { family: 'student_t', scaled_by: 'volatility_forecast' },
+  riskmetrics_student_t: { family: 'student_t', scaled_by: 'riskmetrics' },
+};
+
+/** Forecast standard deviations per step of a day's cumulative log return, from the served volatility model or RiskMetrics. */
+function bandScale(scaledBy: IntervalCalibration['scaled_by'], volatility: VolatilityModel, head: VolatilityHead | undefined, returns: readonly number[], horizon: number): number[] {
+  return (scaledBy === 'riskmetrics' ? horizonVariances(RISKMETRICS, returns, horizon) : volatilityForecast(volatility, head, returns, horizon)).map(Math.sqrt);
+}
+
 /**
  * The band multiples of a window (IntervalWindow): conformal quantiles of the days' residuals of the
  * shrunk forecast normalised by the volatility model's forecast (per step, or all steps pooled), or the
- * Gaussian quantiles of the served volatility model or of RiskMetrics.
+ * Gaussian quantiles of the served volatility model or of RiskMetrics, or the unit-variance Student-t's,
+ * its degrees of freedom fitted on the training and validation days' next-day residuals so normalised.
  */
 function fitIntervals(
   window: IntervalWindow,
@@ -116,11 +131,18 @@ function fitIntervals(
   head: VolatilityHead | undefined,
   horizon: number,
 ): IntervalCalibration {
-  if (window === 'gaussian' || window === 'riskmetrics_gaussian') {
-    return { q80: new Array<number>(horizon).fill(Z_80), q95: new Array<number>(horizon).fill(Z_95), scaled_by: window === 'gaussian' ? 'volatility_forecast' : 'riskmetrics' };
+  const parametric = PARAMETRIC_WINDOWS[window];
+  if (parametric?.family === 'gaussian') return { q80: new Array<number>(horizon).fill(Z_80), q95: new Array<number>(horizon).fill(Z_95), scaled_by: parametric.scaled_by };
+  if (parametric?.family === 'student_t') {
+    const nextDay = [...training, ...validation].flatMap((d) => {
+      const a = d.actual[0] as number;
+      return Number.isNaN(a) ? [] : [(a - (shrinkForecast(shrinkage, d.raw)[0] as number)) / (bandScale(parametric.scaled_by, volatility, head, d.returns, 1)[0] as number)];
+    });
+    const nu = fitDegreesOfFreedom(nextDay);
+    return { q80: studentTMultiples(nu, horizon, 0.8), q95: studentTMultiples(nu, horizon, 0.95), scaled_by: parametric.scaled_by, degrees_of_freedom: nu };
   }
   const days = window === 'training_and_validation' ? [...training, ...validation] : validation;
-  const scale = days.map((d) => volatilityForecast(volatility, head, d.returns, horizon).map(Math.sqrt));
+  const scale = days.map((d) => bandScale('volatility_forecast', volatility, head, d.returns, horizon));
   const pooling = window === 'validation_pooled_steps' ? 'pooled' : window === 'validation_shrunk_steps' ? 'shrunk' : 'per_step';
   return calibrateIntervals(days.map((d) => d.actual), days.map((d) => shrinkForecast(shrinkage, d.raw)), scale, pooling);
 }

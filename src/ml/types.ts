@@ -168,11 +168,31 @@ export interface AdaptiveRule {
  * baseline's own rule) — the baselines compete as band rules on the same validation days.
  * 'validation_shrunk_steps': each step's validation quantile shrunk toward the pooled one by the step's
  * effective sample (shrunkQuantiles in conformal.ts): the 1-day step keeps its own fat-tailed quantile,
- * the long steps borrow the pooled one.
+ * the long steps borrow the pooled one. 'student_t' / 'riskmetrics_student_t': the unit-variance
+ * Student-t's quantiles instead of the Gaussian's, its degrees of freedom fitted on the next-day residuals
+ * so normalised (training and validation days) and aggregated over the horizon (student-t.ts): narrower
+ * 80 % and wider 95 % bands at one day, tending to the Gaussian's at long horizons.
  */
-export type IntervalWindow = 'validation' | 'training_and_validation' | 'validation_pooled_steps' | 'validation_shrunk_steps' | 'gaussian' | 'riskmetrics_gaussian';
+export type IntervalWindow =
+  | 'validation'
+  | 'training_and_validation'
+  | 'validation_pooled_steps'
+  | 'validation_shrunk_steps'
+  | 'gaussian'
+  | 'riskmetrics_gaussian'
+  | 'student_t'
+  | 'riskmetrics_student_t';
 
-export const INTERVAL_WINDOWS: readonly IntervalWindow[] = ['validation', 'training_and_validation', 'validation_pooled_steps', 'validation_shrunk_steps', 'gaussian', 'riskmetrics_gaussian'];
+export const INTERVAL_WINDOWS: readonly IntervalWindow[] = [
+  'validation',
+  'training_and_validation',
+  'validation_pooled_steps',
+  'validation_shrunk_steps',
+  'gaussian',
+  'riskmetrics_gaussian',
+  'student_t',
+  'riskmetrics_student_t',
+];
 
 /**
  * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
@@ -219,6 +239,8 @@ export interface IntervalCalibration {
   readonly q95: readonly number[];
   /** The standard deviation the multiples scale: the served volatility model's, or RiskMetrics EWMA's. */
   readonly scaled_by: 'volatility_forecast' | 'riskmetrics';
+  /** Next-day degrees of freedom of the Student-t sources (the multiples come from it); absent for the other sources. */
+  readonly degrees_of_freedom?: number;
 }
 
 export interface ModelMetadata {

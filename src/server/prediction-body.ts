@@ -37,7 +37,7 @@ export function calibrationBody(c: Calibration): z.output<typeof CalibrationBody
     shrinkage: [...c.shrinkage],
     volatility: { ...c.volatility },
     volatility_selection: { ...c.volatility_selection, garch: { ...c.volatility_selection.garch } },
-    intervals: { q80: [...c.intervals.q80], q95: [...c.intervals.q95], scaled_by: c.intervals.scaled_by },
+    intervals: { ...c.intervals, q80: [...c.intervals.q80], q95: [...c.intervals.q95] },
     direction: { ...c.direction },
     interval_window: c.interval_window,
     adaptive_rule: { ...c.adaptive_rule },

@@ -103,11 +103,18 @@ export const CalibrationBody = z.object({
   volatility_selection: z
     .object({ garch: ClassicalVolatilityBody, ewma_qlike: z.number(), garch_qlike: z.number(), head_qlike: z.number().optional().describe('Absent when the version has no LSTM head') })
     .describe('Validation QLIKE of each candidate; the lowest is served'),
-  intervals: z.object({ q80: z.array(z.number()), q95: z.array(z.number()), scaled_by: z.string() }).describe('Conformal quantiles of residuals / forecast volatility per step'),
+  intervals: z
+    .object({
+      q80: z.array(z.number()),
+      q95: z.array(z.number()),
+      scaled_by: z.string(),
+      degrees_of_freedom: z.number().optional().describe('Next-day degrees of freedom of the Student-t band sources; absent for the others'),
+    })
+    .describe('Band half-width multiples of the forecast volatility per step (conformal quantiles, Gaussian or Student-t)'),
   direction: z
     .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
     .describe('Probability of an up day: logistic around the base rate; the validation slope is shrunk by its t-statistic'),
-  interval_window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]).describe('Where the band multiples come from: conformal quantiles on these days, or Gaussian (chosen on validation, see band_selection)'),
+  interval_window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]).describe('Where the band multiples come from: conformal quantiles on these days, or Gaussian or Student-t multiples (chosen on validation, see band_selection)'),
   adaptive_rule: z
     .object({ rate: z.number(), divide_by_step: z.boolean() })
     .describe('Adaptive conformal step per matured outcome: log(band multiplier) += rate (÷ horizon step if divide_by_step) × (miss − miss rate)'),

@@ -67,6 +67,8 @@ const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
   validation_shrunk_steps: 'conformal quantiles per step on validation days, shrunk toward the pooled one by each step’s effective sample',
   gaussian: 'Gaussian multiples of the served volatility',
   riskmetrics_gaussian: 'Gaussian multiples of RiskMetrics EWMA volatility (the baseline rule)',
+  student_t: 'Student-t multiples of the served volatility (fitted tails, aggregated over the horizon)',
+  riskmetrics_student_t: 'Student-t multiples of RiskMetrics EWMA volatility (fitted tails, aggregated over the horizon)',
 };
 
 /**
@@ -78,7 +80,8 @@ export function bandRule(m: ModelMetadata): string {
   const saved = m.calibration as Partial<ModelMetadata['calibration']> | undefined;
   if (saved?.adaptive_rule === undefined || saved.band_selection === undefined) return `${m.key}: saved before band rules were chosen on validation: retrain it.`;
   const c = m.calibration;
-  const window = BAND_SOURCES[c.interval_window];
+  const nu = c.intervals.degrees_of_freedom;
+  const window = BAND_SOURCES[c.interval_window] + (nu === undefined ? '' : `, next-day ν ${num(nu, 2)}`);
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
   const chosen = c.band_selection.candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
   const plain = c.band_selection.candidates[0];

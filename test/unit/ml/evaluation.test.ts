@@ -14,6 +14,7 @@ import {
   upShare,
 } from '../../../src/ml/evaluation/metrics.js';
 import { createRng } from '../../../src/ml/random.js';
+import { standardGaussian as gaussian } from '../../helpers/fat-tails.js';
 import { realBars } from '../../ml/real-bars.js';
 
 const near = (a: number, b: number, tolerance = 1e-12) => assert.ok(Math.abs(a - b) <= tolerance, `${a} != ${b}`);
@@ -39,10 +40,6 @@ describe('point metrics', () => {
     assert.equal(correlation([0, 0, 0], [1, -1, 2]), 0);
   });
 });
-
-function gaussian(rng: ReturnType<typeof createRng>): number {
-  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-}
 
 describe('split-conformal intervals', () => {
   test('finite-sample corrected quantile', () => {
