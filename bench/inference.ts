@@ -6,6 +6,7 @@
  * neighbours than about the code: ROUNDS rounds alternate fused and tfjs, and the row reports the median of the
  * round medians with the spread of the rounds, the CPU time per forecast (which neighbours inflate far less than
  * wall time) and the load average before and after. With --profile, one more fused series is CPU-profiled.
+ * A second row times the one-off start of a symbol the model never trained on (500 forecasts of its history).
  * `node dist/bench/inference.js [--profile DIR]` runs this benchmark alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { CsvMarketData } from '../src/market/csv.js';
 import type { Bar } from '../src/market/bar.js';
 import { selectBackend } from '../src/ml/backend.js';
 import type { InferencePreference } from '../src/ml/inference/engine.js';
-import type { Forecaster } from '../src/ml/types.js';
+import { OWN_HISTORY_DAYS } from '../src/ml/calibrate.js';
+import { bandStartFromHistory } from '../src/ml/history-start.js';
+import { GLOBAL_MODEL_KEY, type Forecaster } from '../src/ml/types.js';
 import { ModelStore } from '../src/model-store/store.js';
 import { printProfiles, printTable, type Row } from './http.js';
 import { topFrames } from './profile.js';
@@ -95,6 +98,7 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
     forecasters.auto.dispose();
     forecasters.tfjs.dispose();
   }
+  const start = await timeBandStart(store, bars);
   const fused = rounds.auto.map((r) => r.p50);
   const tfjs = rounds.tfjs.map((r) => r.p50);
   const [fusedP50, tfjsP50] = [median(fused), median(tfjs)];
@@ -110,7 +114,30 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
         `same forecasts on tfjs (${backend}), rounds interleaved: p50 ${tfjsP50.toFixed(3)} ms (${list(tfjs)}; ${PER_ROUND.tfjs} a round), ` +
         `CPU ${median(rounds.tfjs.map((r) => r.cpu)).toFixed(3)} ms → ${(tfjsP50 / fusedP50).toFixed(1)}× faster`,
     },
+    {
+      measure: `first answer for a symbol the model never trained on: its bands' start from ${start.days} days of its own history (shipped global model, NVDA's bars), once per version and symbol`,
+      value: `${start.ms.toFixed(1)} ms, median of ${START_ROUNDS}`,
+      reference: `${start.days} uncached single forecasts of the same model at the p50 above: ${(start.days * fusedP50).toFixed(1)} ms`,
+    },
   ];
+}
+
+const START_ROUNDS = 3;
+
+/** Wall time of bandStartFromHistory on the shipped global model, median of START_ROUNDS, and the days it serves. */
+async function timeBandStart(store: ModelStore, bars: readonly Bar[]): Promise<{ ms: number; days: number }> {
+  const forecaster = await store.loadForecaster(GLOBAL_MODEL_KEY, undefined, 'auto');
+  try {
+    const times: number[] = [];
+    for (let r = 0; r < START_ROUNDS; r += 1) {
+      const t0 = performance.now();
+      await bandStartFromHistory(forecaster, bars);
+      times.push(performance.now() - t0);
+    }
+    return { ms: median(times), days: Math.min(OWN_HISTORY_DAYS, bars.length - forecaster.requiredBars - forecaster.metadata.horizon + 1) };
+  } finally {
+    forecaster.dispose();
+  }
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -31,6 +31,10 @@ type VersionStates = Record<string, AdaptiveIntervalState>;
 export class AdaptiveBands {
   private readonly versions = new Map<string, VersionStates>();
   private writes: Promise<void> = Promise.resolve();
+  /** Start states being computed, by version and symbol. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** Versions and symbols whose history was too short for a start state, with the last bar's date then. */
+  private readonly tooShort = new Map<string, string>();
 
   constructor(private readonly dir: string) {}
 
@@ -53,7 +57,7 @@ export class AdaptiveBands {
     return states;
   }
 
-  /** The live state of `symbol`'s bands under this version; undefined until an outcome after the test split has matured. */
+  /** The live state of `symbol`'s bands under this version; undefined until an outcome after the test split has matured or its bands started from its own history. */
   live(metadata: ModelMetadata, symbol: string): AdaptiveIntervalState | undefined {
     return this.statesOf(metadata)[symbol];
   }
@@ -79,14 +83,45 @@ export class AdaptiveBands {
     let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
     for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule);
     states[symbol] = state;
-    const text = `${JSON.stringify(states)}\n`;
+    await this.persist(metadata);
+    return live.length;
+  }
+
+  /**
+   * For a symbol this version has no state for (its model never trained on it): computes where its bands
+   * start (`start`, from the symbol's own history: bandStartFromHistory), keeps it as the live state and
+   * persists it. Once per version and symbol; concurrent callers share one computation. When `start` finds
+   * too little history, the bands stay as calibrated and it is tried again once a newer bar (`asOf`) arrives.
+   * A failed write keeps the state in memory (the next write or a recomputation after a restart restores the
+   * file; the state is a function of the bars).
+   */
+  async begin(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {
+    const id = `${metadata.key}/${metadata.version}/${symbol}`;
+    if (this.state(metadata, symbol) !== undefined || this.tooShort.get(id) === asOf) return;
+    let pending = this.starting.get(id);
+    if (pending === undefined) {
+      pending = (async () => {
+        const state = await start();
+        if (state === undefined) {
+          this.tooShort.set(id, asOf);
+          return;
+        }
+        this.statesOf(metadata)[symbol] ??= state;
+        await this.persist(metadata).catch(() => undefined);
+      })().finally(() => this.starting.delete(id));
+      this.starting.set(id, pending);
+    }
+    await pending;
+  }
+
+  /** Writes the version's states: one write at a time, in order, so the file always holds a whole, most recent state. */
+  private async persist(metadata: ModelMetadata): Promise<void> {
+    const text = `${JSON.stringify(this.statesOf(metadata))}\n`;
     const file = this.file(metadata);
-    // one write at a time, in order: the file always holds a whole, most recent state
     this.writes = this.writes.catch(() => undefined).then(async () => {
       await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
       await writeFileAtomic(file, text);
     });
     await this.writes;
-    return live.length;
   }
 }

@@ -274,17 +274,51 @@ export function fitCalibration(series: readonly CalibrationSeries[], rate: numbe
   };
 }
 
+/** A past day as served without adaptation (cumulative log returns and band half-widths per step) and what happened. */
+export type OwnHistoryDay = Pick<CalibratedOutput, 'served' | 'w80' | 'w95'> & { readonly actual: readonly number[] };
+
 /**
- * Serves one series' days in order as the service would: each day's bands use the adaptive state
- * updated by every outcome matured by that day (step h of the forecast made on day d matures on day
- * d + h). Returns each day's output and the state once every available outcome has matured.
+ * Fully matured forecast days of a symbol's own history that set where its bands start when the serving
+ * model never trained on it: the last two trading years, fixed beforehand (about what a symbol's own model
+ * calibrates on, its 15 % validation split).
+ */
+export const OWN_HISTORY_DAYS = 500;
+
+/**
+ * Where a symbol's bands start when the model serving it never saw it (the global model answering a
+ * symbol outside its training set): the model's bands are multiples of a volatility forecast, calibrated
+ * on other symbols, and a symbol's tails and volatility level need not match theirs (left out of
+ * training, sample symbols' 1..60-day 80 % bands covered 74.5 % to 90.9 %). So the model serves the
+ * symbol's last OWN_HISTORY_DAYS matured days (`days`, oldest first, before the day served) as it would
+ * without adaptation, and the state's log multiplier per step and level is the log split-conformal
+ * quantile of |residual| / that band's half-width: the factor by which the band would have covered its
+ * level on the symbol's own past, each step's quantile shrunk toward all steps' pooled one by its effective
+ * sample (shrunkQuantiles: step 1 keeps its own, step 60 the pooled one). The adaptive rule then moves it
+ * with every live outcome. Undefined with fewer than 2 × horizon days (the bands start as calibrated).
+ */
+export function ownHistoryState(days: readonly OwnHistoryDay[], horizon: number): AdaptiveIntervalState | undefined {
+  const recent = days.slice(-OWN_HISTORY_DAYS);
+  if (recent.length < 2 * horizon) return undefined;
+  const [actual, served] = [recent.map((d) => d.actual), recent.map((d) => d.served)];
+  return {
+    log_scale_80: calibrateIntervals(actual, served, recent.map((d) => d.w80), 'shrunk').q80.map(Math.log),
+    log_scale_95: calibrateIntervals(actual, served, recent.map((d) => d.w95), 'shrunk').q95.map(Math.log),
+    outcomes: 0,
+  };
+}
+
+/**
+ * Serves one series' days in order as the service would: each day's bands use the adaptive state (from
+ * `start`: by default the bands as calibrated) updated by every outcome matured by that day (step h of
+ * the forecast made on day d matures on day d + h). Returns each day's output and the state once every
+ * available outcome has matured.
  */
 export function serveSequentially(
   calibration: ServingCalibration,
   days: readonly SequencedDay[],
+  start: AdaptiveIntervalState = neutralAdaptiveState(calibration.shrinkage.length),
 ): { outputs: CalibratedOutput[]; final: AdaptiveIntervalState } {
-  const horizon = calibration.shrinkage.length;
-  let state = neutralAdaptiveState(horizon);
+  let state = start;
   let pending: { matures: number; step: number; covered_80: boolean; covered_95: boolean }[] = [];
   const apply = (until: number): void => {
     const due = pending.filter((p) => p.matures <= until).sort((a, b) => a.matures - b.matures || a.step - b.step);

@@ -144,6 +144,15 @@ export function testSamples(series: SeriesInput, window: number, horizon: number
   return buildSeriesSamples(series, window, horizon, split).test;
 }
 
+/**
+ * Every sample of one series whose targets have all closed before `before` (a date), oldest first: the
+ * days a forecast on `before`'s eve could have scored, e.g. a symbol's own history before a test split.
+ */
+export function maturedSamples(series: SeriesInput, window: number, horizon: number, before: string): readonly Sample[] {
+  // one validation split from the first bar to `before`: its samples are exactly those whose last target precedes it
+  return buildSeriesSamples(series, window, horizon, { validationFrom: series.bars[0]?.date ?? before, testFrom: before }).validation;
+}
+
 /** Builds each series on the same calendar split, then concatenates each split (global model input). */
 export function buildDataset(series: readonly SeriesInput[], window: number, horizon: number, split: SplitDates): Dataset {
   const parts = series.map((s) => buildSeriesSamples(s, window, horizon, split));

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { AdaptiveBands } from '../ml/adaptive-bands.js';
+import { bandStartFromHistory } from '../ml/history-start.js';
 import type { Forecaster } from '../ml/types.js';
 import type { ForecasterLease, OutcomeListener } from '../tracking/daily-run.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -31,14 +32,16 @@ export function adaptiveOutcomeListener(registry: ModelRegistry, bands: Adaptive
   };
 }
 
-/** A lease whose forecasts use `symbol`'s served band state, so tracked forecasts carry the bands the API serves. */
+/** A lease whose forecasts use `symbol`'s served band state (started from its own history where the model never trained on it), so tracked forecasts carry the bands the API serves. */
 export function withServedBands(lease: ForecasterLease, symbol: string, bands: AdaptiveBands): ForecasterLease {
   const f = lease.forecaster;
   const forecaster: Forecaster = {
     metadata: f.metadata,
     inference: f.inference,
     requiredBars: f.requiredBars,
-    forecast: (bars, days, options) => {
+    forecast: async (bars, days, options) => {
+      const last = bars[bars.length - 1];
+      if (last !== undefined) await bands.begin(f.metadata, symbol, last.date, () => bandStartFromHistory(f, bars));
       const adaptive = bands.live(f.metadata, symbol);
       return f.forecast(bars, days, { symbol, ...(adaptive === undefined ? {} : { adaptive }), ...options });
     },

@@ -8,6 +8,7 @@ import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundEr
 import type { Bar } from '../market/bar.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { InsufficientBarsError } from '../ml/errors.js';
+import { bandStartFromHistory } from '../ml/history-start.js';
 import type { Metrics, PredictionErrorReason } from '../observability/metrics.js';
 import type { ModelRegistry } from './model-registry.js';
 import { buildPrediction, type Prediction, type SignalThresholds } from './prediction-body.js';
@@ -21,7 +22,7 @@ export interface PredictionServiceOptions {
   readonly ttlSeconds: number;
   /** The tfjs backend, `none` while tfjs is not loaded (a label of inference_duration_seconds). */
   readonly backend: () => string;
-  /** Live adaptive band states (served instead of the model's end-of-test-split one once outcomes have matured). */
+  /** Live adaptive band states (served instead of the model's end-of-test-split one once outcomes have matured; a symbol the model never trained on starts from its own history). */
   readonly bands?: AdaptiveBands;
   /** Clock of prediction timestamps and of the bars memo's reuse window, injectable for tests. */
   readonly now?: () => Date;
@@ -50,6 +51,15 @@ const BARS_REUSE_MS = 1000;
 const BARS_MEMO_MAX = 1000;
 /** (symbol, horizon) pairs whose last cache key is remembered for outages; least recently used dropped beyond it. */
 const FALLBACK_KEYS_MAX = 10_000;
+
+/** A forecaster's failure as the client sees it: too little history is a 404, bars failing validation a 503. */
+function forecastFailure(error: unknown, symbol: string): unknown {
+  if (error instanceof InsufficientBarsError) {
+    return new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available }, 'INSUFFICIENT_HISTORY');
+  }
+  if (error instanceof DataValidationError) return new UnavailableError(`market data for ${symbol} failed validation: ${error.message}`, 60, { symbol });
+  return error;
+}
 
 function errorReason(error: unknown): PredictionErrorReason {
   if (isOverloaded(error)) return 'overloaded';
@@ -241,8 +251,19 @@ export class PredictionService {
     try {
       const meta = lease.forecaster.metadata;
       const lastBar = bars[bars.length - 1] as Bar;
-      // the symbol's live adaptive band state (from outcomes matured after the test split); else the model's own
-      const adaptive = this.options.bands?.live(meta, symbol);
+      const { bands } = this.options;
+      if (bands !== undefined && bands.state(meta, symbol) === undefined) {
+        // a symbol this model never trained on: its bands start from its own history, computed once per version
+        // (a few hundred forecasts, so under admission control like any uncached work)
+        await bands.begin(meta, symbol, lastBar.date, async () => {
+          await ticket?.acquire();
+          return bandStartFromHistory(lease.forecaster, bars).catch((error: unknown) => {
+            throw forecastFailure(error, symbol);
+          });
+        });
+      }
+      // the symbol's live adaptive band state (from outcomes matured after the test split, or its start); else the model's own
+      const adaptive = bands?.live(meta, symbol);
       const key = predictionCacheKey({
         symbol,
         // The key of the answering model is part of its version: a symbol's own model and the global one never share entries.
@@ -261,13 +282,7 @@ export class PredictionService {
           try {
             forecast = await lease.forecaster.forecast(bars, days, adaptive === undefined ? { symbol } : { symbol, adaptive });
           } catch (error) {
-            if (error instanceof InsufficientBarsError) {
-              throw new NotFoundError(`not enough history for ${symbol}: ${error.message}`, { symbol, required: error.required, available: error.available }, 'INSUFFICIENT_HISTORY');
-            }
-            if (error instanceof DataValidationError) {
-              throw new UnavailableError(`market data for ${symbol} failed validation: ${error.message}`, 60, { symbol });
-            }
-            throw error;
+            throw forecastFailure(error, symbol);
           }
           const prediction = buildPrediction({
             symbol,

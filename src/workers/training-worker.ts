@@ -29,7 +29,7 @@ async function run(job: TrainingJob): Promise<void> {
   try {
     const version = await store.save(trained);
     const metadata = await store.readMetadata(job.key, version);
-    post({ type: 'done', result: { key: job.key, version, metadata, unseenEvaluations: trained.unseenEvaluations } });
+    post({ type: 'done', result: { key: job.key, version, metadata, unseenEvaluations: trained.unseenEvaluations, unseenBandStarts: trained.unseenBandStarts } });
   } finally {
     trained.model.dispose();
   }

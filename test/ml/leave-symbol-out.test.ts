@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { Bar } from '../../src/market/bar.js';
 import { InsufficientBarsError } from '../../src/ml/errors.js';
+import { bandStartFromHistory } from '../../src/ml/history-start.js';
+import { createForecaster } from '../../src/ml/predictor.js';
 import { trainModel, type TrainedModel } from '../../src/ml/training/train.js';
 import { GLOBAL_MODEL_KEY } from '../../src/ml/types.js';
 import { realBars, testBackend, TINY_CONFIG } from './real-bars.js';
@@ -46,6 +48,19 @@ describe('leave one symbol out', () => {
       assert.ok(Math.abs(moves.reduce((s, m) => s + m, 0) / moves.length - e.naive_mae) < 1e-9, `${e.naive_mae}`);
       assert.ok(Math.abs(e.mae_ratio - e.mae / e.naive_mae) < 1e-12);
       assert.equal(e.horizons.at(-1)?.steps, `1..${TINY_CONFIG.horizon}`);
+
+      // Its bands started from its own history before the test split, as the service starts a symbol it never
+      // trained on: the served forecaster, replaying the same days from the bars, finds the same start state.
+      const start = a.unseenBandStarts?.['AAPL'];
+      assert.ok(start !== undefined, 'a start state from the symbol’s own history');
+      assert.ok(start.log_scale_80.some((x) => Math.abs(x) > 0.01), 'its own history moved the bands');
+      assert.notDeepEqual(b.unseenBandStarts?.['AAPL'], start, 'and it comes from its own bars');
+      const forecaster = createForecaster(a.model, a.scaler, { ...a.metadata, version: 'v1', scaler_sha256: 'x' }, 'auto', a.volatilityHead?.head);
+      const served = await bandStartFromHistory(forecaster, aapl.filter((bar) => bar.date < e.test_from));
+      [...start.log_scale_80, ...start.log_scale_95].forEach((x, i) => {
+        const y = [...(served?.log_scale_80 ?? []), ...(served?.log_scale_95 ?? [])][i] as number;
+        assert.ok(Math.abs(x - y) < 1e-3, `log multiplier ${i}: evaluated ${x}, served ${y}`);
+      });
     } finally {
       a.model.dispose();
       b.model.dispose();

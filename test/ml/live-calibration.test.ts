@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
 import { AdaptiveBands } from '../../src/ml/adaptive-bands.js';
+import { OWN_HISTORY_DAYS, ownHistoryState, type OwnHistoryDay } from '../../src/ml/calibrate.js';
 import { intervalHalfWidths } from '../../src/ml/evaluation/conformal.js';
 import { createRng } from '../../src/ml/random.js';
 import type { ModelMetadata } from '../../src/ml/types.js';
+import { standardGaussian as gaussian } from '../helpers/fat-tails.js';
 import { artifacts, tempDir } from '../model-store/fixtures.js';
 
 /** A served version's metadata (the model-store fixture's calibration: horizon 2, rule 0.03 ÷ step, test split to 2024-06-28). */
 const metadata = (): ModelMetadata => ({ ...artifacts('nvda', 1).metadata, version: 'v20240701T000000Z', scaler_sha256: 'x' });
 
-/** Box–Muller standard normal draw. */
-const gaussian = (rng: ReturnType<typeof createRng>): number => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
 
 /** Trading-ish days after the test split, one per call, as YYYY-MM-DD. */
 function days(from: string): () => string {
@@ -73,5 +73,58 @@ describe('live adaptive bands: matured outcomes from the tracking store move the
     const live = bands.live(meta, 'NVDA');
     assert.deepEqual(live?.log_scale_80.map((x) => Number(x.toFixed(12))), [0, Number(((0.03 / 2) * 0.8).toFixed(12))]);
     assert.deepEqual(live?.log_scale_95.map((x) => Number(x.toFixed(12))), [0, Number(((-0.03 / 2) * 0.05).toFixed(12))]);
+  });
+
+  test('a symbol the version never trained on starts from its own history: once, shared by concurrent requests, kept on disk', async () => {
+    const dir = await tempDir('adaptive-bands');
+    dirs.push(dir);
+    const meta = metadata();
+    const bands = new AdaptiveBands(dir);
+    const start = { log_scale_80: [0.5, 0.25], log_scale_95: [0.1, 0.2], outcomes: 0 };
+    let computed = 0;
+    const compute = async () => {
+      computed += 1;
+      return start;
+    };
+    await Promise.all([bands.begin(meta, 'TSLA', '2024-07-01', compute), bands.begin(meta, 'TSLA', '2024-07-01', compute)]);
+    assert.equal(computed, 1, 'one computation for concurrent requests');
+    assert.deepEqual(bands.live(meta, 'TSLA'), start);
+    await bands.begin(meta, 'TSLA', '2024-07-02', compute);
+    assert.equal(computed, 1, 'and none once started');
+    assert.deepEqual(new AdaptiveBands(dir).state(meta, 'TSLA'), start, 'a restart serves the same start');
+    // a live outcome then moves the started bands by the version's rule (0.03 ÷ step): a next-day 80 % miss widens step 1
+    await bands.record(meta, 'TSLA', [{ issue_date: '2024-07-02', target_date: '2024-07-03', horizon: 1, inside_80: false, inside_95: true }]);
+    assert.ok(Math.abs((bands.live(meta, 'TSLA')?.log_scale_80[0] as number) - (0.5 + 0.03 * 0.8)) < 1e-12);
+
+    // too little history: the bands stay as calibrated, and it is tried again only once a newer bar arrives
+    let tries = 0;
+    const tooShort = async () => {
+      tries += 1;
+      return undefined;
+    };
+    await bands.begin(meta, 'IBM', '2024-07-01', tooShort);
+    await bands.begin(meta, 'IBM', '2024-07-01', tooShort);
+    assert.equal(tries, 1);
+    assert.equal(bands.state(meta, 'IBM'), undefined);
+    await bands.begin(meta, 'IBM', '2024-07-02', tooShort);
+    assert.equal(tries, 2);
+  });
+
+  test('the start from own history: bands twice too narrow for a symbol start about twice as wide, and then cover their levels', () => {
+    const rng = createRng(21);
+    // the model's bands (q80 = 1.3, q95 = 2 at scale 1) for a symbol whose residuals have scale 2
+    const day = (scale: number): OwnHistoryDay => ({ served: [0, 0], w80: [1.3, 1.3], w95: [2, 2], actual: [scale * gaussian(rng), scale * gaussian(rng)] });
+    // older days of another regime (scale 10) lie beyond the OWN_HISTORY_DAYS looked at
+    const history = [...Array.from({ length: 1000 }, () => day(10)), ...Array.from({ length: OWN_HISTORY_DAYS }, () => day(2))];
+    const state = ownHistoryState(history, 2);
+    assert.ok(state !== undefined);
+    // Gaussian residuals of scale 2: 80 % of them within 2 × 1.2816, 95 % within 2 × 1.96
+    state.log_scale_80.forEach((x) => assert.ok(Math.abs(Math.exp(x) - (2 * 1.2816) / 1.3) < 0.15, `80 %: ×${Math.exp(x)}`));
+    state.log_scale_95.forEach((x) => assert.ok(Math.abs(Math.exp(x) - (2 * 1.96) / 2) < 0.15, `95 %: ×${Math.exp(x)}`));
+    const fresh = Array.from({ length: 4000 }, () => day(2));
+    const share = (w: number, logs: readonly number[]) => fresh.filter((d) => Math.abs(d.actual[0] as number) <= w * Math.exp(logs[0] as number)).length / fresh.length;
+    assert.ok(Math.abs(share(1.3, state.log_scale_80) - 0.8) < 0.03, `80 % band covers ${share(1.3, state.log_scale_80)}`);
+    assert.ok(Math.abs(share(2, state.log_scale_95) - 0.95) < 0.015, `95 % band covers ${share(2, state.log_scale_95)}`);
+    assert.equal(ownHistoryState(history.slice(0, 3), 2), undefined, 'fewer than two horizons of days: as calibrated');
   });
 });

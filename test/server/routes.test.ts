@@ -143,6 +143,31 @@ describe('REST API on real models and real prices', () => {
     assert.equal(model['key'], 'global');
     assert.equal(model['fallback'], true);
     assert.match(model['name'] as string, /global/);
+
+    // The global model never trained on TSLA: its bands start from TSLA's own matured history, kept on disk
+    // for the version (NVDA, which it trained on, keeps its test-split state and gets no file entry).
+    const file = path.join(server.config.layout.adaptiveBands, `global_${model['version'] as string}.json`);
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, { log_scale_80: number[]; outcomes: number }>;
+    assert.deepEqual(Object.keys(stored), ['TSLA']);
+    const start = stored['TSLA'];
+    assert.equal(start?.outcomes, 0);
+    assert.ok(start.log_scale_80.some((x) => Math.abs(x) > 0.01), `the start moved the bands: ${start.log_scale_80.join(', ')}`);
+    // served = as calibrated × the start's multiplier, at every step
+    const lease = server.app.services.registry.acquire('TSLA');
+    assert.ok(lease !== undefined);
+    try {
+      const bars = await new CsvMarketData({ directory: sampleDir }).getBars('TSLA');
+      const calibrated = await lease.forecaster.forecast(bars, 3, { adaptive: { log_scale_80: [0, 0, 0], log_scale_95: [0, 0, 0], outcomes: 0 } });
+      const served = json(res.body)['forecast'] as Json[];
+      calibrated.points.forEach((p, h) => {
+        const width = Math.log((served[h]?.['upper_80'] as number) / (served[h]?.['price'] as number));
+        const expected = Math.log(p.upper_80 / p.price) * Math.exp(start.log_scale_80[h] as number);
+        // prices are served to 4 decimals
+        assert.ok(Math.abs(width / expected - 1) < 1e-4, `step ${h + 1}: served ${width}, calibrated × start ${expected}`);
+      });
+    } finally {
+      lease.release();
+    }
   });
 
   it('rejects malformed input with 400 and changes nothing', async () => {

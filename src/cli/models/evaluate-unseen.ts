@@ -8,7 +8,7 @@ import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
-import { bandRule, evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
+import { bandRule, bandStart, evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
 
 /**
  * `evaluate --unseen [SYMBOL...]`, leave one symbol out: for each SYMBOL (default: every symbol with data) the
@@ -71,6 +71,8 @@ export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): 
       ctx.out.write(`\nTest split of each symbol, forecast by the global model trained on the other symbols only:\n${evaluationTable(rows, 'symbol')}\n${TABLE_LEGEND}\n`);
       ctx.out.write("\nBand rule and volatility model of each, chosen on the other symbols' validation days:\n");
       outcomes.forEach((o, i) => o.ok && ctx.out.write(`${bandRule({ ...o.result.metadata, key: `without ${heldOut[i] as string}` })}\n`));
+      ctx.out.write("\nWhere each symbol's bands started, from its own matured days before the test split (band width multipliers):\n");
+      outcomes.forEach((o, i) => o.ok && ctx.out.write(`${bandStart(heldOut[i] as string, o.result.unseenBandStarts?.[heldOut[i] as string])}\n`));
     }
     ctx.out.write(`total time ${formatDuration((performance.now() - started) / 1000)}\n`);
     outcomes.forEach((o, i) => o.ok || ctx.err.write(`error: ${label(heldOut[i] as string)} failed: ${o.error.message}\n`));

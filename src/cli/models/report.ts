@@ -1,4 +1,4 @@
-import type { Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
+import type { AdaptiveIntervalState, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
 import { num, table } from './table.js';
 
 /** One row of the evaluation table: a model's test split, or one window of a walk-forward backtest. */
@@ -92,6 +92,14 @@ export function bandRule(m: ModelMetadata): string {
         `${num(plain.interval_score, 3)}, ${num(plain.interval_score_step_1, 3)}, ${num(plain.selection_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
+}
+
+/** Where an unseen symbol's bands started: the width multipliers of its own-history start state at steps 1, 5, 20 and the last. */
+export function bandStart(symbol: string, state: AdaptiveIntervalState | undefined): string {
+  if (state === undefined) return `${symbol}: too little history before the test split: bands as calibrated`;
+  const steps = [...new Set([1, 5, 20, state.log_scale_80.length])].filter((h) => h <= state.log_scale_80.length);
+  const at = (logs: readonly number[]) => steps.map((h) => `×${num(Math.exp(logs[h - 1] as number), 3)}`).join(' ');
+  return `${symbol}: 80 % ${at(state.log_scale_80)}, 95 % ${at(state.log_scale_95)} at steps ${steps.join('/')}`;
 }
 
 /** Which volatility model a model serves, with the validation QLIKE of every candidate it was chosen on (lower is better). */

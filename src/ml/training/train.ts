@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { InsufficientBarsError } from '../errors.js';
-import { buildDataset, chronologicalSplitDates, fitDatasetScaler, testSamples, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
-import { fitCalibration, serveSequentially, trailingReturns, type SequencedDay } from '../calibrate.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler, maturedSamples, testSamples, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
+import { applyCalibration, fitCalibration, OWN_HISTORY_DAYS, ownHistoryState, serveSequentially, trailingReturns, type SequencedDay } from '../calibrate.js';
 import { baseRate } from '../evaluation/calibration.js';
 import { horizonVariances, RISKMETRICS } from '../evaluation/volatility.js';
 import { beatsNaive, evaluateForecasts, nextDayForecastPoints, type ScoredForecast } from '../evaluation/evaluate.js';
@@ -45,6 +45,8 @@ export interface TrainedModel {
   readonly volatilityHead?: TrainedVolatilityHead;
   /** The test-split evaluation of each of TrainingInput.unseen, by symbol. */
   readonly unseenEvaluations?: Readonly<Record<string, Evaluation>>;
+  /** Where each unseen series' bands started (ownHistoryState of its days before the test split); absent with too few of them. */
+  readonly unseenBandStarts?: Readonly<Record<string, AdaptiveIntervalState>>;
 }
 
 /** The held-out forecasts stored with a version: next-day points (test_forecasts.json) and every step (test_paths.json.gz). */
@@ -140,14 +142,29 @@ export async function fitAndCalibrate(
 }
 
 /** Held-out forecasts of `calibrated` for `samples`, served as scoredForecasts describes. */
-export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
-  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration, calibrated.volatilityHead.head);
+export function scoreSamples(
+  calibrated: CalibratedModel,
+  samples: readonly Sample[],
+  start?: Readonly<Record<string, AdaptiveIntervalState>>,
+): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
+  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration, calibrated.volatilityHead.head, start);
+}
+
+/**
+ * Where the bands of a series the model never trained on start (ownHistoryState): its own matured days
+ * before the test split (`history`), served by the model as calibrated, scored against what happened.
+ */
+function ownHistoryStart(calibrated: CalibratedModel, history: readonly Sample[]): AdaptiveIntervalState | undefined {
+  const raw = predictSamples(calibrated.model, history, calibrated.dataset.window, calibrated.scaler);
+  const serving = { ...calibrated.calibration, volatilityHead: calibrated.volatilityHead.head };
+  const days = history.map((s, i) => ({ ...applyCalibration(serving, raw[i] as readonly number[], trailingReturns(s.featureRows, s.row)), actual: s.targets }));
+  return ownHistoryState(days, calibrated.dataset.horizon);
 }
 
 /**
  * Samples with a network's raw predicted cumulative log returns (one row per sample), ready for
  * evaluateForecasts, each served as it would have been that day: series by series in date order, with
- * the adaptive band state updated by the outcomes matured by then. Also returns each series' adaptive
+ * the adaptive band state (from `start`'s for its symbol, if any) updated by the outcomes matured by then. Also returns each series' adaptive
  * state once all its outcomes have matured (where serving starts). With a volatility head, its
  * forecasts are scored beside EWMA's and GARCH's whether or not it was chosen.
  */
@@ -156,12 +173,13 @@ export function scoredForecasts(
   predicted: readonly (readonly number[])[],
   calibration: Omit<Calibration, 'adaptive'>,
   head?: VolatilityHead,
+  start?: Readonly<Record<string, AdaptiveIntervalState>>,
 ): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
   const horizon = calibration.shrinkage.length;
   const forecasts: ScoredForecast[] = new Array<ScoredForecast>(samples.length);
   const adaptive: Record<string, AdaptiveIntervalState> = {};
   for (const [symbol, days] of sequencedDays(samples, predicted)) {
-    const { outputs, final } = serveSequentially({ ...calibration, volatilityHead: head }, days.map((d) => d.day));
+    const { outputs, final } = serveSequentially({ ...calibration, volatilityHead: head }, days.map((d) => d.day), start?.[symbol]);
     adaptive[symbol] = final;
     days.forEach(({ index, day }, k) => {
       const s = samples[index] as Sample;
@@ -224,14 +242,14 @@ export function dataRange(series: readonly SeriesInput[]): { from: string; to: s
  * data ends (the same calendar days as its own test split). Built before training, so a series that cannot
  * be scored fails at once, not after minutes of training.
  */
-function unseenTestSamples(unseen: readonly SeriesInput[], config: TrainingConfig, split: SplitDates): { symbol: string; test: readonly Sample[] }[] {
+function unseenTestSamples(unseen: readonly SeriesInput[], config: TrainingConfig, split: SplitDates): { symbol: string; test: readonly Sample[]; history: readonly Sample[] }[] {
   return unseen.map((s) => {
     const test = testSamples(s, config.window, config.horizon, split);
     if (test.length === 0) {
       const inTest = s.bars.filter((b) => b.date >= split.testFrom && b.date <= (split.testTo ?? b.date)).length;
       throw new InsufficientBarsError(`${s.symbol}: scoring it unseen on the test split ${split.testFrom}..${split.testTo ?? ''} (window ${config.window} + feature warm-up before it)`, 1 + config.window + FEATURE_WARMUP, inTest);
     }
-    return { symbol: s.symbol, test };
+    return { symbol: s.symbol, test, history: maturedSamples(s, config.window, config.horizon, split.testFrom).slice(-OWN_HISTORY_DAYS) };
   });
 }
 
@@ -257,7 +275,12 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     const { forecasts: scored, adaptive } = scoreSamples(calibrated, dataset.test);
     const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
-    const unseenEvaluations = input.unseen === undefined ? undefined : Object.fromEntries(unseen.map((u) => [u.symbol, evaluateForecasts(scoreSamples(calibrated, u.test).forecasts)]));
+    const unseenBandStarts: Record<string, AdaptiveIntervalState> = {};
+    for (const u of unseen) {
+      const start = ownHistoryStart(calibrated, u.history);
+      if (start !== undefined) unseenBandStarts[u.symbol] = start;
+    }
+    const unseenEvaluations = input.unseen === undefined ? undefined : Object.fromEntries(unseen.map((u) => [u.symbol, evaluateForecasts(scoreSamples(calibrated, u.test, unseenBandStarts).forecasts)]));
     const trainSeconds = (performance.now() - started) / 1000;
     return {
       model: calibrated.model,
@@ -287,6 +310,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
       ...testRecordsBySymbol(dataset.test, scored),
       volatilityHead: calibrated.volatilityHead,
       unseenEvaluations,
+      ...(input.unseen === undefined ? {} : { unseenBandStarts }),
     };
   } catch (error) {
     calibrated.model.dispose();
