@@ -20,7 +20,6 @@ import { CsvMarketData } from '../src/market/csv.js';
 import type { Bar } from '../src/market/bar.js';
 import { selectBackend } from '../src/ml/backend.js';
 import type { InferencePreference } from '../src/ml/inference/engine.js';
-import { OWN_HISTORY_DAYS } from '../src/ml/calibrate.js';
 import { bandStartFromHistory } from '../src/ml/history-start.js';
 import { GLOBAL_MODEL_KEY, type Forecaster } from '../src/ml/types.js';
 import { ModelStore } from '../src/model-store/store.js';
@@ -129,12 +128,13 @@ async function timeBandStart(store: ModelStore, bars: readonly Bar[]): Promise<{
   const forecaster = await store.loadForecaster(GLOBAL_MODEL_KEY, undefined, 'auto');
   try {
     const times: number[] = [];
+    let days = 0;
     for (let r = 0; r < START_ROUNDS; r += 1) {
       const t0 = performance.now();
-      await bandStartFromHistory(forecaster, bars);
+      days = (await bandStartFromHistory(forecaster, bars))?.start?.days ?? 0;
       times.push(performance.now() - t0);
     }
-    return { ms: median(times), days: Math.min(OWN_HISTORY_DAYS, bars.length - forecaster.requiredBars - forecaster.metadata.horizon + 1) };
+    return { ms: median(times), days };
   } finally {
     forecaster.dispose();
   }

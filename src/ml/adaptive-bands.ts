@@ -33,10 +33,14 @@ export class AdaptiveBands {
   private writes: Promise<void> = Promise.resolve();
   /** Start states being computed, by version and symbol. */
   private readonly starting = new Map<string, Promise<void>>();
-  /** Versions and symbols whose history was too short for a start state, with the last bar's date then. */
-  private readonly tooShort = new Map<string, string>();
+  /** Versions and symbols whose start found too little history or failed, with the last bar's date then. */
+  private readonly unstarted = new Map<string, string>();
 
-  constructor(private readonly dir: string) {}
+  /** `onError`: a start that failed or could not be written (the bands are served as calibrated, or from memory). */
+  constructor(
+    private readonly dir: string,
+    private readonly onError: (error: unknown, context: { symbol: string; model: string; version: string; stage: 'start' | 'write' }) => void = () => undefined,
+  ) {}
 
   private file(metadata: ModelMetadata): string {
     return path.join(this.dir, `${metadata.key}_${metadata.version}.json`);
@@ -79,6 +83,8 @@ export class AdaptiveBands {
     // a version saved before its adaptive rule was chosen on validation keeps the bands it was saved with
     const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
     if (live.length === 0 || rule === undefined) return 0;
+    // outcomes move the symbol's start, not the bands as calibrated, when one is being computed
+    await this.starting.get(`${metadata.key}/${metadata.version}/${symbol}`);
     const states = this.statesOf(metadata);
     let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
     for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule);
@@ -90,28 +96,43 @@ export class AdaptiveBands {
   /**
    * For a symbol this version has no state for (its model never trained on it): computes where its bands
    * start (`start`, from the symbol's own history: bandStartFromHistory), keeps it as the live state and
-   * persists it. Once per version and symbol; concurrent callers share one computation. When `start` finds
-   * too little history, the bands stay as calibrated and it is tried again once a newer bar (`asOf`) arrives.
-   * A failed write keeps the state in memory (the next write or a recomputation after a restart restores the
-   * file; the state is a function of the bars).
+   * persists it. Once per version and symbol; concurrent callers share one computation. Never fails: when
+   * `start` finds too little history or throws (reported to `onError`), the bands stay as calibrated and it
+   * is tried again once a newer bar (`asOf`) arrives. A failed write keeps the state in memory (reported;
+   * the next write, or a recomputation after a restart, restores the file). A version saved before adaptive
+   * rules existed keeps the bands it was saved with, as `record` does.
    */
   async begin(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {
+    if (!this.needsStart(metadata, symbol, asOf)) return;
     const id = `${metadata.key}/${metadata.version}/${symbol}`;
-    if (this.state(metadata, symbol) !== undefined || this.tooShort.get(id) === asOf) return;
     let pending = this.starting.get(id);
     if (pending === undefined) {
-      pending = (async () => {
-        const state = await start();
-        if (state === undefined) {
-          this.tooShort.set(id, asOf);
-          return;
-        }
-        this.statesOf(metadata)[symbol] ??= state;
-        await this.persist(metadata).catch(() => undefined);
-      })().finally(() => this.starting.delete(id));
+      pending = this.computeStart(metadata, symbol, asOf, start).finally(() => this.starting.delete(id));
       this.starting.set(id, pending);
     }
     await pending;
+  }
+
+  /** Whether `begin` would compute a start now (cheap; lets a caller take a compute slot only then). */
+  needsStart(metadata: ModelMetadata, symbol: string, asOf: string): boolean {
+    const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
+    return rule !== undefined && this.state(metadata, symbol) === undefined && this.unstarted.get(`${metadata.key}/${metadata.version}/${symbol}`) !== asOf;
+  }
+
+  private async computeStart(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {
+    const id = `${metadata.key}/${metadata.version}/${symbol}`;
+    let state: AdaptiveIntervalState | undefined;
+    try {
+      state = await start();
+    } catch (error) {
+      this.onError(error, { symbol, model: metadata.key, version: metadata.version, stage: 'start' });
+    }
+    if (state === undefined) {
+      this.unstarted.set(id, asOf);
+      return;
+    }
+    this.statesOf(metadata)[symbol] = state;
+    await this.persist(metadata).catch((error: unknown) => this.onError(error, { symbol, model: metadata.key, version: metadata.version, stage: 'write' }));
   }
 
   /** Writes the version's states: one write at a time, in order, so the file always holds a whole, most recent state. */

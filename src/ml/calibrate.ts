@@ -1,6 +1,6 @@
 import { ADAPTIVE_RULES, MISS_RATE_80, MISS_RATE_95, neutralAdaptiveState, updateAdaptiveState } from './evaluation/adaptive.js';
 import { fitDirectionModel, probabilityUp } from './evaluation/calibration.js';
-import { calibrateIntervals, intervalHalfWidths } from './evaluation/conformal.js';
+import { calibrateIntervals, intervalHalfWidths, normalisedScores, stepQuantiles } from './evaluation/conformal.js';
 import { fitShrinkage, shrinkForecast } from './evaluation/shrinkage.js';
 import { intervalScore } from './evaluation/metrics.js';
 import { fitDegreesOfFreedom, studentTMultiples } from './evaluation/student-t.js';
@@ -134,10 +134,10 @@ function fitIntervals(
   const parametric = PARAMETRIC_WINDOWS[window];
   if (parametric?.family === 'gaussian') return { q80: new Array<number>(horizon).fill(Z_80), q95: new Array<number>(horizon).fill(Z_95), scaled_by: parametric.scaled_by };
   if (parametric?.family === 'student_t') {
-    const nextDay = [...training, ...validation].flatMap((d) => {
-      const a = d.actual[0] as number;
-      return Number.isNaN(a) ? [] : [(a - (shrinkForecast(shrinkage, d.raw)[0] as number)) / (bandScale(parametric.scaled_by, volatility, head, d.returns, 1)[0] as number)];
-    });
+    const nextDay = [...training, ...validation]
+      .map((d) => ((d.actual[0] as number) - (shrinkForecast(shrinkage, d.raw)[0] as number)) / (bandScale(parametric.scaled_by, volatility, head, d.returns, 1)[0] as number))
+      // an unavailable outcome (NaN) or a zero volatility forecast (a flat price history) says nothing about the tails
+      .filter(Number.isFinite);
     const nu = fitDegreesOfFreedom(nextDay);
     return { q80: studentTMultiples(nu, horizon, 0.8), q95: studentTMultiples(nu, horizon, 0.95), scaled_by: parametric.scaled_by, degrees_of_freedom: nu };
   }
@@ -294,16 +294,20 @@ export const OWN_HISTORY_DAYS = 500;
  * quantile of |residual| / that band's half-width: the factor by which the band would have covered its
  * level on the symbol's own past, each step's quantile shrunk toward all steps' pooled one by its effective
  * sample (shrunkQuantiles: step 1 keeps its own, step 60 the pooled one). The adaptive rule then moves it
- * with every live outcome. Undefined with fewer than 2 × horizon days (the bands start as calibrated).
+ * with every live outcome. `asOf`: the last bar's date of the history (the day served). Undefined with
+ * fewer than 2 × horizon days (the bands start as calibrated).
  */
-export function ownHistoryState(days: readonly OwnHistoryDay[], horizon: number): AdaptiveIntervalState | undefined {
+export function ownHistoryState(days: readonly OwnHistoryDay[], horizon: number, asOf: string): AdaptiveIntervalState | undefined {
   const recent = days.slice(-OWN_HISTORY_DAYS);
   if (recent.length < 2 * horizon) return undefined;
   const [actual, served] = [recent.map((d) => d.actual), recent.map((d) => d.served)];
+  const logFactors = (halfWidths: readonly (readonly number[])[], coverage: number): number[] =>
+    stepQuantiles(normalisedScores(actual, served, halfWidths), coverage, 'shrunk').map(Math.log);
   return {
-    log_scale_80: calibrateIntervals(actual, served, recent.map((d) => d.w80), 'shrunk').q80.map(Math.log),
-    log_scale_95: calibrateIntervals(actual, served, recent.map((d) => d.w95), 'shrunk').q95.map(Math.log),
+    log_scale_80: logFactors(recent.map((d) => d.w80), 0.8),
+    log_scale_95: logFactors(recent.map((d) => d.w95), 0.95),
     outcomes: 0,
+    start: { as_of: asOf, days: recent.length },
   };
 }
 

@@ -149,6 +149,8 @@ export interface AdaptiveIntervalState {
   readonly log_scale_95: readonly number[];
   /** Matured outcomes applied so far. */
   readonly outcomes: number;
+  /** For a symbol the model never trained on: the last bar of the history its bands started from, and how many matured days it scored (ownHistoryState). */
+  readonly start?: { readonly as_of: string; readonly days: number };
 }
 
 /** How the adaptive band state moves per matured outcome (see evaluation/adaptive.ts). */

@@ -252,15 +252,11 @@ export class PredictionService {
       const meta = lease.forecaster.metadata;
       const lastBar = bars[bars.length - 1] as Bar;
       const { bands } = this.options;
-      if (bands !== undefined && bands.state(meta, symbol) === undefined) {
+      if (bands?.needsStart(meta, symbol, lastBar.date) === true) {
         // a symbol this model never trained on: its bands start from its own history, computed once per version
         // (a few hundred forecasts, so under admission control like any uncached work)
-        await bands.begin(meta, symbol, lastBar.date, async () => {
-          await ticket?.acquire();
-          return bandStartFromHistory(lease.forecaster, bars).catch((error: unknown) => {
-            throw forecastFailure(error, symbol);
-          });
-        });
+        await ticket?.acquire();
+        await bands.begin(meta, symbol, lastBar.date, () => bandStartFromHistory(lease.forecaster, bars));
       }
       // the symbol's live adaptive band state (from outcomes matured after the test split, or its start); else the model's own
       const adaptive = bands?.live(meta, symbol);
@@ -268,7 +264,8 @@ export class PredictionService {
         symbol,
         // The key of the answering model is part of its version: a symbol's own model and the global one never share entries.
         // So are the live bands: an outcome that moves them makes the next answer new.
-        modelVersion: `${lease.key}/${meta.version}${adaptive === undefined ? '' : `/bands${adaptive.outcomes}`}`,
+        // A start is named by the history it came from: replicas or restarts that computed it on other bars never share an entry.
+        modelVersion: `${lease.key}/${meta.version}${adaptive === undefined ? '' : `/bands${adaptive.outcomes}${adaptive.start === undefined ? '' : `@${adaptive.start.as_of}`}`}`,
         lastBarDate: lastBar.date,
         horizon: days,
       });

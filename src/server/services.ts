@@ -193,7 +193,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
 
   const publicMessage = serverPathRedactor(config.layout);
   const registry = new ModelRegistry({ loader, warmUp, metrics, logger, publicMessage });
-  const adaptiveBands = new AdaptiveBands(layout.adaptiveBands);
+  const adaptiveBands = new AdaptiveBands(layout.adaptiveBands, (error, context) =>
+    logger.warn({ err: error, ...context }, context.stage === 'start' ? 'band start from own history failed; serving the bands as calibrated' : 'band start not saved; kept in memory'),
+  );
   const { loadShedding } = config;
   const admission = new ComputeAdmission({
     slots: loadShedding.computeSlots,

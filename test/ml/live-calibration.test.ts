@@ -80,7 +80,7 @@ describe('live adaptive bands: matured outcomes from the tracking store move the
     dirs.push(dir);
     const meta = metadata();
     const bands = new AdaptiveBands(dir);
-    const start = { log_scale_80: [0.5, 0.25], log_scale_95: [0.1, 0.2], outcomes: 0 };
+    const start = { log_scale_80: [0.5, 0.25], log_scale_95: [0.1, 0.2], outcomes: 0, start: { as_of: '2024-07-01', days: 500 } };
     let computed = 0;
     const compute = async () => {
       computed += 1;
@@ -96,6 +96,15 @@ describe('live adaptive bands: matured outcomes from the tracking store move the
     await bands.record(meta, 'TSLA', [{ issue_date: '2024-07-02', target_date: '2024-07-03', horizon: 1, inside_80: false, inside_95: true }]);
     assert.ok(Math.abs((bands.live(meta, 'TSLA')?.log_scale_80[0] as number) - (0.5 + 0.03 * 0.8)) < 1e-12);
 
+    // an outcome that arrives while a start is being computed moves the start, not the bands as calibrated
+    let finish: (state: typeof start) => void = () => undefined;
+    const slow = bands.begin(meta, 'AMD', '2024-07-01', () => new Promise((resolve) => (finish = resolve)));
+    const recorded = bands.record(meta, 'AMD', [{ issue_date: '2024-07-02', target_date: '2024-07-03', horizon: 1, inside_80: false, inside_95: true }]);
+    finish(start);
+    await Promise.all([slow, recorded]);
+    assert.ok(Math.abs((bands.live(meta, 'AMD')?.log_scale_80[0] as number) - (0.5 + 0.03 * 0.8)) < 1e-12);
+    assert.equal(bands.live(meta, 'AMD')?.outcomes, 1);
+
     // too little history: the bands stay as calibrated, and it is tried again only once a newer bar arrives
     let tries = 0;
     const tooShort = async () => {
@@ -110,13 +119,35 @@ describe('live adaptive bands: matured outcomes from the tracking store move the
     assert.equal(tries, 2);
   });
 
+  test('a start that fails is reported, the bands stay as calibrated, and it is retried only on a newer bar', async () => {
+    const dir = await tempDir('adaptive-bands');
+    dirs.push(dir);
+    const meta = metadata();
+    const errors: string[] = [];
+    const bands = new AdaptiveBands(dir, (error, context) => errors.push(`${context.stage} ${context.symbol}: ${(error as Error).message}`));
+    let calls = 0;
+    const failing = async () => {
+      calls += 1;
+      throw new Error('a bar failed validation');
+    };
+    await bands.begin(meta, 'TSLA', '2024-07-01', failing);
+    await bands.begin(meta, 'TSLA', '2024-07-01', failing);
+    assert.deepEqual(errors, ['start TSLA: a bar failed validation']);
+    assert.equal(calls, 1);
+    assert.equal(bands.state(meta, 'TSLA'), undefined, 'served as calibrated');
+    assert.equal(bands.needsStart(meta, 'TSLA', '2024-07-02'), true, 'tried again on the next bar');
+    // a version saved before adaptive rules existed keeps its bands as saved
+    const { adaptive_rule: _rule, ...older } = meta.calibration;
+    assert.equal(bands.needsStart({ ...meta, calibration: older as typeof meta.calibration }, 'TSLA', '2024-07-02'), false);
+  });
+
   test('the start from own history: bands twice too narrow for a symbol start about twice as wide, and then cover their levels', () => {
     const rng = createRng(21);
     // the model's bands (q80 = 1.3, q95 = 2 at scale 1) for a symbol whose residuals have scale 2
     const day = (scale: number): OwnHistoryDay => ({ served: [0, 0], w80: [1.3, 1.3], w95: [2, 2], actual: [scale * gaussian(rng), scale * gaussian(rng)] });
     // older days of another regime (scale 10) lie beyond the OWN_HISTORY_DAYS looked at
     const history = [...Array.from({ length: 1000 }, () => day(10)), ...Array.from({ length: OWN_HISTORY_DAYS }, () => day(2))];
-    const state = ownHistoryState(history, 2);
+    const state = ownHistoryState(history, 2, '2024-07-01');
     assert.ok(state !== undefined);
     // Gaussian residuals of scale 2: 80 % of them within 2 × 1.2816, 95 % within 2 × 1.96
     state.log_scale_80.forEach((x) => assert.ok(Math.abs(Math.exp(x) - (2 * 1.2816) / 1.3) < 0.15, `80 %: ×${Math.exp(x)}`));
@@ -125,6 +156,7 @@ describe('live adaptive bands: matured outcomes from the tracking store move the
     const share = (w: number, logs: readonly number[]) => fresh.filter((d) => Math.abs(d.actual[0] as number) <= w * Math.exp(logs[0] as number)).length / fresh.length;
     assert.ok(Math.abs(share(1.3, state.log_scale_80) - 0.8) < 0.03, `80 % band covers ${share(1.3, state.log_scale_80)}`);
     assert.ok(Math.abs(share(2, state.log_scale_95) - 0.95) < 0.015, `95 % band covers ${share(2, state.log_scale_95)}`);
-    assert.equal(ownHistoryState(history.slice(0, 3), 2), undefined, 'fewer than two horizons of days: as calibrated');
+    assert.deepEqual(state.start, { as_of: '2024-07-01', days: OWN_HISTORY_DAYS });
+    assert.equal(ownHistoryState(history.slice(0, 3), 2, '2024-07-01'), undefined, 'fewer than two horizons of days: as calibrated');
   });
 });

@@ -55,25 +55,31 @@ export function calibrateIntervals(
   scale: readonly (readonly number[])[],
   pooling: StepPooling = 'per_step',
 ): IntervalCalibration {
+  const perStep = normalisedScores(actual, predicted, scale);
+  return { q80: stepQuantiles(perStep, 0.8, pooling), q95: stepQuantiles(perStep, 0.95, pooling), scaled_by: 'volatility_forecast' };
+}
+
+/** Per horizon step, |actual − predicted| / scale of every day where the step's outcome is known (NaN cells skipped). */
+export function normalisedScores(actual: readonly (readonly number[])[], predicted: readonly (readonly number[])[], scale: readonly (readonly number[])[]): number[][] {
   const horizon = predicted[0]?.length ?? 0;
-  const scoresAt = (h: number): number[] => {
+  return Array.from({ length: horizon }, (_, h) => {
     const scores: number[] = [];
     actual.forEach((row, i) => {
       const a = row[h] as number;
       if (!Number.isNaN(a)) scores.push(Math.abs(a - ((predicted[i] as readonly number[])[h] as number)) / ((scale[i] as readonly number[])[h] as number));
     });
     return scores;
-  };
-  const perStep = Array.from({ length: horizon }, (_, h) => scoresAt(h));
-  const quantiles = (coverage: number): number[] => {
-    const own = perStep.map((s) => conformalQuantile(s, coverage));
-    if (pooling === 'per_step') return own;
-    // one quantile from every step's normalised residuals: a volatility model that scales right makes
-    // them alike across steps, and pooling gives the long steps the short steps' evidence
-    const pooled = conformalQuantile(perStep.flat(), coverage);
-    return pooling === 'pooled' ? own.map(() => pooled) : shrunkQuantiles(own, pooled, perStep.map((s) => s.length));
-  };
-  return { q80: quantiles(0.8), q95: quantiles(0.95), scaled_by: 'volatility_forecast' };
+  });
+}
+
+/** The conformal quantile at `coverage` of each step's scores, per step, pooled over steps or shrunk toward the pooled one. */
+export function stepQuantiles(perStep: readonly (readonly number[])[], coverage: number, pooling: StepPooling): number[] {
+  const own = perStep.map((s) => conformalQuantile(s, coverage));
+  if (pooling === 'per_step') return own;
+  // one quantile from every step's normalised residuals: a volatility model that scales right makes
+  // them alike across steps, and pooling gives the long steps the short steps' evidence
+  const pooled = conformalQuantile(perStep.flat(), coverage);
+  return pooling === 'pooled' ? own.map(() => pooled) : shrunkQuantiles(own, pooled, perStep.map((s) => s.length));
 }
 
 /**

@@ -104,10 +104,19 @@ export function fitDegreesOfFreedom(normalisedResiduals: readonly number[]): num
   const best = values.indexOf(Math.max(...values));
   let [low, high] = [grid[Math.max(0, best - 1)] as number, grid[Math.min(points, best + 1)] as number];
   const ratio = (Math.sqrt(5) - 1) / 2;
+  let [a, b] = [high - ratio * (high - low), low + ratio * (high - low)];
+  let [la, lb] = [logLikelihood(a), logLikelihood(b)];
+  // each step keeps one inner point and its likelihood, so it costs one evaluation
   while (high - low > 1e-6) {
-    const [a, b] = [high - ratio * (high - low), low + ratio * (high - low)];
-    if (logLikelihood(a) >= logLikelihood(b)) high = b;
-    else low = a;
+    if (la >= lb) {
+      [high, b, lb] = [b, a, la];
+      a = high - ratio * (high - low);
+      la = logLikelihood(a);
+    } else {
+      [low, a, la] = [a, b, lb];
+      b = low + ratio * (high - low);
+      lb = logLikelihood(b);
+    }
   }
   return 4 + Math.exp((low + high) / 2);
 }

@@ -152,13 +152,14 @@ export function scoreSamples(
 
 /**
  * Where the bands of a series the model never trained on start (ownHistoryState): its own matured days
- * before the test split (`history`), served by the model as calibrated, scored against what happened.
+ * before the test split (`history`), served by the model as calibrated, scored against what happened;
+ * `asOf`: the day before the test split (the first test forecast's day).
  */
-function ownHistoryStart(calibrated: CalibratedModel, history: readonly Sample[]): AdaptiveIntervalState | undefined {
+function ownHistoryStart(calibrated: CalibratedModel, history: readonly Sample[], asOf: string): AdaptiveIntervalState | undefined {
   const raw = predictSamples(calibrated.model, history, calibrated.dataset.window, calibrated.scaler);
   const serving = { ...calibrated.calibration, volatilityHead: calibrated.volatilityHead.head };
   const days = history.map((s, i) => ({ ...applyCalibration(serving, raw[i] as readonly number[], trailingReturns(s.featureRows, s.row)), actual: s.targets }));
-  return ownHistoryState(days, calibrated.dataset.horizon);
+  return ownHistoryState(days, calibrated.dataset.horizon, asOf);
 }
 
 /**
@@ -277,7 +278,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
     const unseenBandStarts: Record<string, AdaptiveIntervalState> = {};
     for (const u of unseen) {
-      const start = ownHistoryStart(calibrated, u.history);
+      const start = ownHistoryStart(calibrated, u.history, (u.test[0] as Sample).date);
       if (start !== undefined) unseenBandStarts[u.symbol] = start;
     }
     const unseenEvaluations = input.unseen === undefined ? undefined : Object.fromEntries(unseen.map((u) => [u.symbol, evaluateForecasts(scoreSamples(calibrated, u.test, unseenBandStarts).forecasts)]));
