@@ -28,6 +28,9 @@ export interface LiveOutcome {
 
 type VersionStates = Record<string, AdaptiveIntervalState>;
 
+/** One symbol's bands under one model version. */
+const startId = (metadata: ModelMetadata, symbol: string): string => `${metadata.key}/${metadata.version}/${symbol}`;
+
 export class AdaptiveBands {
   private readonly versions = new Map<string, VersionStates>();
   private writes: Promise<void> = Promise.resolve();
@@ -84,7 +87,7 @@ export class AdaptiveBands {
     const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
     if (live.length === 0 || rule === undefined) return 0;
     // outcomes move the symbol's start, not the bands as calibrated, when one is being computed
-    await this.starting.get(`${metadata.key}/${metadata.version}/${symbol}`);
+    await this.starting.get(startId(metadata, symbol));
     const states = this.statesOf(metadata);
     let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
     for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule);
@@ -104,7 +107,7 @@ export class AdaptiveBands {
    */
   async begin(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {
     if (!this.needsStart(metadata, symbol, asOf)) return;
-    const id = `${metadata.key}/${metadata.version}/${symbol}`;
+    const id = startId(metadata, symbol);
     let pending = this.starting.get(id);
     if (pending === undefined) {
       pending = this.computeStart(metadata, symbol, asOf, start).finally(() => this.starting.delete(id));
@@ -116,11 +119,10 @@ export class AdaptiveBands {
   /** Whether `begin` would compute a start now (cheap; lets a caller take a compute slot only then). */
   needsStart(metadata: ModelMetadata, symbol: string, asOf: string): boolean {
     const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
-    return rule !== undefined && this.state(metadata, symbol) === undefined && this.unstarted.get(`${metadata.key}/${metadata.version}/${symbol}`) !== asOf;
+    return rule !== undefined && this.state(metadata, symbol) === undefined && this.unstarted.get(startId(metadata, symbol)) !== asOf;
   }
 
   private async computeStart(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {
-    const id = `${metadata.key}/${metadata.version}/${symbol}`;
     let state: AdaptiveIntervalState | undefined;
     try {
       state = await start();
@@ -128,7 +130,7 @@ export class AdaptiveBands {
       this.onError(error, { symbol, model: metadata.key, version: metadata.version, stage: 'start' });
     }
     if (state === undefined) {
-      this.unstarted.set(id, asOf);
+      this.unstarted.set(startId(metadata, symbol), asOf);
       return;
     }
     this.statesOf(metadata)[symbol] = state;

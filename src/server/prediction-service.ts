@@ -1,4 +1,5 @@
 import type { AdaptiveBands } from '../ml/adaptive-bands.js';
+import type { AdaptiveIntervalState } from '../ml/types.js';
 import { isOverloaded, type ComputeAdmission, type ComputeTicket } from './compute-admission.js';
 import { predictionCacheKey } from './prediction-cache-key.js';
 import { forEachLimited } from '../async/for-each-limited.js';
@@ -59,6 +60,15 @@ function forecastFailure(error: unknown, symbol: string): unknown {
   }
   if (error instanceof DataValidationError) return new UnavailableError(`market data for ${symbol} failed validation: ${error.message}`, 60, { symbol });
   return error;
+}
+
+/**
+ * The live bands' part of a cache key: an outcome that moves them makes the next answer new, and a start is
+ * named by the history it came from, so replicas or restarts that computed it on other bars never share an entry.
+ */
+function bandsTag(adaptive: AdaptiveIntervalState | undefined): string {
+  if (adaptive === undefined) return '';
+  return `/bands${adaptive.outcomes}${adaptive.start === undefined ? '' : `@${adaptive.start.as_of}`}`;
 }
 
 function errorReason(error: unknown): PredictionErrorReason {
@@ -263,9 +273,8 @@ export class PredictionService {
       const key = predictionCacheKey({
         symbol,
         // The key of the answering model is part of its version: a symbol's own model and the global one never share entries.
-        // So are the live bands: an outcome that moves them makes the next answer new.
-        // A start is named by the history it came from: replicas or restarts that computed it on other bars never share an entry.
-        modelVersion: `${lease.key}/${meta.version}${adaptive === undefined ? '' : `/bands${adaptive.outcomes}${adaptive.start === undefined ? '' : `@${adaptive.start.as_of}`}`}`,
+        // So are the live bands (bandsTag).
+        modelVersion: `${lease.key}/${meta.version}${bandsTag(adaptive)}`,
         lastBarDate: lastBar.date,
         horizon: days,
       });
