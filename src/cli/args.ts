@@ -1,3 +1,5 @@
+import { isIsoDate } from '../market/validation.js';
+
 /** Bad command-line input: the CLI prints the message on one line and exits with status 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -52,6 +54,17 @@ export function parseArgs(argv: readonly string[], spec: ArgSpec): ParsedArgs {
     }
   }
   return { positionals, values, switches };
+}
+
+/** A date flag value (YYYY-MM-DD); undefined when absent and not required. */
+export function dateFlag(args: ParsedArgs, name: string, required: boolean): string | undefined {
+  const raw = args.values[name];
+  if (raw === undefined) {
+    if (required) throw new UsageError(`--${name} YYYY-MM-DD is required`);
+    return undefined;
+  }
+  if (!isIsoDate(raw)) throw new UsageError(`--${name} must be a date YYYY-MM-DD, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 /** A positive integer flag value, or `fallback` when the flag is absent. */

@@ -29,6 +29,8 @@ commands:
                             leave one symbol out: the global model trained without SYMBOL (default: each
                             symbol in turn), scored on SYMBOL's test split; the store is not touched
                             [training options, default the current global model's] [--parallel N]
+                            [--before DATE: bars before DATE only, e.g. a check that never reaches the
+                            shipped models' test split]
   promote KEY VERSION       make a kept version current (verified first)
   rollback KEY              go back to the previous valid version
   clean                     prune versions beyond MODEL_KEEP_VERSIONS and remove leftovers of interrupted saves
@@ -55,7 +57,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   train: { spec: { values: [...TRAINING_VALUES, 'parallel'], switches: ['all'] }, run: trainCommand },
   status: { spec: {}, run: statusCommand },
   list: { spec: {}, run: listCommand },
-  evaluate: { spec: { values: [...TRAINING_VALUES, 'windows', 'step', 'out', 'parallel'], switches: ['refit', 'all', 'unseen'] }, run: evaluateCommand },
+  evaluate: { spec: { values: [...TRAINING_VALUES, 'windows', 'step', 'out', 'parallel', 'before'], switches: ['refit', 'all', 'unseen'] }, run: evaluateCommand },
   promote: { spec: {}, run: promoteCommand },
   rollback: { spec: {}, run: rollbackCommand },
   clean: { spec: {}, run: cleanCommand },

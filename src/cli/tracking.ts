@@ -12,7 +12,6 @@ import { marketDataConfig } from '../config/market-data.js';
 import { createMarketDataProvider } from '../market/factory.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { seedHistorical } from '../market/seed.js';
-import { isIsoDate } from '../market/validation.js';
 import { selectBackend } from '../ml/backend.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
@@ -22,7 +21,7 @@ import { backfill } from '../tracking/backfill.js';
 import { runDaily, type TrackingDeps } from '../tracking/daily-run.js';
 import { openTrackingStore } from '../tracking/open.js';
 import type { TrackingStore } from '../tracking/store.js';
-import { parseArgs, positiveInt, UsageError, type ArgSpec, type ParsedArgs } from './args.js';
+import { dateFlag, parseArgs, positiveInt, UsageError, type ArgSpec, type ParsedArgs } from './args.js';
 import { num, pct, table } from './models/table.js';
 import type { OutputStream } from './progress.js';
 
@@ -46,16 +45,6 @@ interface Context {
   readonly store: TrackingStore;
   readonly out: OutputStream;
   readonly err: OutputStream;
-}
-
-function dateFlag(args: ParsedArgs, name: string, required: boolean): string | undefined {
-  const raw = args.values[name];
-  if (raw === undefined) {
-    if (required) throw new UsageError(`--${name} YYYY-MM-DD is required`);
-    return undefined;
-  }
-  if (!isIsoDate(raw)) throw new UsageError(`--${name} must be a date YYYY-MM-DD, got ${JSON.stringify(raw)}`);
-  return raw;
 }
 
 /** Forecasters straight from the model store (the symbol's own model, else the global one), loaded once each. */

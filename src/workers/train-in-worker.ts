@@ -2,7 +2,8 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { BackendPreference } from '../ml/backend.js';
-import type { AdaptiveIntervalState, Evaluation, ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
+import type { UnseenEvaluation } from '../ml/training/train.js';
+import type { Evaluation, ModelMetadata, TrainingConfig, TrainingProgress } from '../ml/types.js';
 import type { SeriesInput } from '../ml/dataset.js';
 
 /** Everything a worker needs to train and store one model; plain data, so it crosses the thread boundary. */
@@ -31,9 +32,7 @@ export interface TrainingJobResult {
   readonly version: string;
   readonly metadata: ModelMetadata;
   /** The job's unseen series, each scored on its test split. */
-  readonly unseenEvaluations?: Readonly<Record<string, Evaluation>>;
-  /** Where each unseen series' bands started (from its own history before the test split); absent with too little of it. */
-  readonly unseenBandStarts?: Readonly<Record<string, AdaptiveIntervalState>>;
+  readonly unseen?: Readonly<Record<string, UnseenEvaluation>>;
 }
 
 export type TrainingOutcome =

@@ -29,7 +29,7 @@ async function run(job: TrainingJob): Promise<void> {
   try {
     const version = await store.save(trained);
     const metadata = await store.readMetadata(job.key, version);
-    post({ type: 'done', result: { key: job.key, version, metadata, unseenEvaluations: trained.unseenEvaluations, unseenBandStarts: trained.unseenBandStarts } });
+    post({ type: 'done', result: { key: job.key, version, metadata, ...(trained.unseen === undefined ? {} : { unseen: trained.unseen }) } });
   } finally {
     trained.model.dispose();
   }

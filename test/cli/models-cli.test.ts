@@ -106,16 +106,20 @@ describe('models CLI', () => {
     const root = await dataRoot(['NVDA', 'MSFT', 'AAPL']);
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'unseen-tmp-'));
     // a symbol named twice is left out once
-    const result = await runCli(['evaluate', '--unseen', 'AAPL', 'msft', 'aapl', '--parallel', '2', ...TINY], { PERSISTENT_DATA_PATH: root, TMPDIR: scratch });
+    const result = await runCli(['evaluate', '--unseen', 'AAPL', 'msft', 'aapl', '--parallel', '2', '--before', '2025-06-01', ...TINY], { PERSISTENT_DATA_PATH: root, TMPDIR: scratch });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /the global model trained without each of AAPL, MSFT \(default config, epochs 2/);
+    assert.match(result.stdout, /the global model trained without each of AAPL, MSFT \(default config, epochs 2.*, bars before 2025-06-01 only\)/);
     assert.match(result.stdout, /^global without AAPL: scored \(trained on MSFT, NVDA\)$/m);
     assert.match(result.stdout, /^global without MSFT: scored \(trained on AAPL, NVDA\)$/m);
     // one row per left-out symbol over the same test days, with the columns
     const rows = result.stdout.split('\n').filter((line) => / \(unseen\) /.test(line));
     assert.deepEqual(rows.map((line) => line.split(' ')[0]), ['AAPL', 'MSFT']);
-    const splits = rows.map((line) => /\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}/.exec(line)?.[0]);
-    assert.ok(splits[0] !== undefined && splits[0] === splits[1], rows.join('\n'));
+    const splits = rows.map((line) => /\d{4}-\d{2}-\d{2}\.\.(\d{4}-\d{2}-\d{2})/.exec(line));
+    assert.ok(splits[0] !== null && splits[0]?.[0] === splits[1]?.[0], rows.join('\n'));
+    assert.ok((splits[0]?.[1] ?? '') < '2025-06-01', 'no bar from --before on is used');
+    // beside each, the same days with the bands as calibrated, and where its bands started
+    assert.deepEqual(result.stdout.split('\n').filter((line) => / no start /.test(line)).map((line) => line.split(' ')[0]), ['AAPL', 'MSFT']);
+    assert.match(result.stdout, /^AAPL: 80 % ×[\d.]+ ×[\d.]+ /m);
     assert.match(result.stdout, /^symbol\s+test split\s+days\s+mae\s+lstm_mae\s+naive_mae\s+mae_ratio/m);
     // the band rule and volatility model each model without a symbol serves it with
     assert.match(result.stdout, /^without AAPL: bands: .+; volatility (ewma|garch|lstm_head)\.$/m);
@@ -181,6 +185,8 @@ describe('models CLI', () => {
       [['evaluate', '--unseen', '--windows', '2'], {}, /--windows does not apply to evaluate --unseen/],
       [['evaluate', '--unseen', 'NVDA'], {}, /leaving NVDA out leaves no other symbol with data to train on/],
       [['evaluate', 'NVDA', '--parallel', '2'], {}, /--parallel does not apply/],
+      [['evaluate', '--all', '--before', '2024-01-01'], {}, /--before does not apply/],
+      [['evaluate', '--unseen', '--before', '2024-13-01'], {}, /--before must be a date YYYY-MM-DD/],
       [['promote', 'nvda'], {}, /usage: promote KEY VERSION/],
       [['promote', 'nvda', 'v20200101T000000Z'], {}, /no version v20200101T000000Z|no model/],
       [['promote', 'nvda', '../../etc'], {}, /invalid model version/],

@@ -35,9 +35,9 @@ describe('leave one symbol out', () => {
       assert.deepEqual(b.scaler, a.scaler);
       assert.deepEqual(b.model.getWeights().map((w) => [...w.dataSync()]), a.model.getWeights().map((w) => [...w.dataSync()]));
 
-      const e = a.unseenEvaluations?.['AAPL'];
+      const e = a.unseen?.['AAPL']?.evaluation;
       assert.ok(e !== undefined, 'the unseen symbol is evaluated');
-      assert.notDeepEqual(b.unseenEvaluations?.['AAPL'], e, 'and the evaluation is of its own bars');
+      assert.notDeepEqual(b.unseen?.['AAPL']?.evaluation, e, 'and the evaluation is of its own bars');
       // the model's own test split: the same calendar days
       assert.equal(e.test_from, a.metadata.evaluation.test_from);
       assert.equal(e.test_to, a.metadata.evaluation.test_to);
@@ -51,12 +51,16 @@ describe('leave one symbol out', () => {
 
       // Its bands started from its own history before the test split, as the service starts a symbol it never
       // trained on: the served forecaster, replaying the same days from the bars, finds the same start state.
-      const start = a.unseenBandStarts?.['AAPL'];
+      const start = a.unseen?.['AAPL']?.band_start;
       assert.ok(start !== undefined, 'a start state from the symbol’s own history');
       assert.ok(start.log_scale_80.some((x) => Math.abs(x) > 0.01), 'its own history moved the bands');
-      const other = b.unseenBandStarts?.['AAPL'];
+      const other = b.unseen?.['AAPL']?.band_start;
       assert.ok(other !== undefined);
       assert.notDeepEqual(other.log_scale_80, start.log_scale_80, 'and it comes from its own bars');
+      // beside it, the same days with the bands as calibrated: the same point forecasts, other bands
+      const plain = a.unseen?.['AAPL']?.as_calibrated;
+      assert.equal(plain?.mae, e.mae);
+      assert.notDeepEqual(plain?.horizons, e.horizons, 'the start changes the bands');
       assert.equal(start.start?.as_of, aapl.filter((bar) => bar.date < e.test_from).at(-1)?.date, 'computed on the eve of the test split');
       const forecaster = createForecaster(a.model, a.scaler, { ...a.metadata, version: 'v1', scaler_sha256: 'x' }, 'auto', a.volatilityHead?.head);
       const served = await bandStartFromHistory(forecaster, aapl.filter((bar) => bar.date < e.test_from));

@@ -55,12 +55,12 @@ export async function evaluateCommand(ctx: CliContext, args: ParsedArgs): Promis
     refuseOptions(args, ['windows', 'step', 'out', 'refit'], 'evaluate --unseen');
     return evaluateUnseenCommand(ctx, args);
   }
-  refuseOptions(args, ['parallel'], 'a walk-forward backtest or evaluate --all (only to evaluate --unseen)');
+  refuseOptions(args, ['parallel', 'before'], 'a walk-forward backtest or evaluate --all (only to evaluate --unseen)');
   if (args.switches.has('all')) {
     if (args.positionals.length > 0) throw new UsageError('give a SYMBOL or --all, not both');
     return evaluateAll(ctx);
   }
-  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH] | evaluate --all | evaluate --unseen [SYMBOL...] [--parallel N]');
+  if (rawSymbol === undefined || rest.length > 0) throw new UsageError('usage: evaluate SYMBOL [--windows N] [--step N] [--refit] [--out PATH] | evaluate --all | evaluate --unseen [SYMBOL...] [--parallel N] [--before DATE]');
   const windows = positiveInt(args, 'windows', 3);
   const step = positiveInt(args, 'step', 20);
   const refit = args.switches.has('refit');

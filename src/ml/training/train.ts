@@ -43,10 +43,18 @@ export interface TrainedModel {
   readonly testPaths?: Readonly<Record<string, readonly TestPath[]>>;
   /** The LSTM volatility head trained on the training split (saved as files of the version whether or not it was chosen). */
   readonly volatilityHead?: TrainedVolatilityHead;
-  /** The test-split evaluation of each of TrainingInput.unseen, by symbol. */
-  readonly unseenEvaluations?: Readonly<Record<string, Evaluation>>;
-  /** Where each unseen series' bands started (ownHistoryState of its days before the test split); absent with too few of them. */
-  readonly unseenBandStarts?: Readonly<Record<string, AdaptiveIntervalState>>;
+  /** How each of TrainingInput.unseen fared on the test split, by symbol. */
+  readonly unseen?: Readonly<Record<string, UnseenEvaluation>>;
+}
+
+/** A series the model never trained on, scored on the model's test split. */
+export interface UnseenEvaluation {
+  /** Served as the service serves it: bands started from its own history before the test split (`band_start`). */
+  readonly evaluation: Evaluation;
+  /** The same days with the bands as calibrated (no start), to show what the start changes. */
+  readonly as_calibrated: Evaluation;
+  /** Where its bands started (ownHistoryState); absent with too little history before the test split. */
+  readonly band_start?: AdaptiveIntervalState;
 }
 
 /** The held-out forecasts stored with a version: next-day points (test_forecasts.json) and every step (test_paths.json.gz). */
@@ -276,12 +284,13 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     const { forecasts: scored, adaptive } = scoreSamples(calibrated, dataset.test);
     const evaluation = evaluateForecasts(scored);
     assertScalerFitBefore(calibrated.scaler, evaluation.test_from);
-    const unseenBandStarts: Record<string, AdaptiveIntervalState> = {};
-    for (const u of unseen) {
-      const start = ownHistoryStart(calibrated, u.history, (u.test[0] as Sample).date);
-      if (start !== undefined) unseenBandStarts[u.symbol] = start;
-    }
-    const unseenEvaluations = input.unseen === undefined ? undefined : Object.fromEntries(unseen.map((u) => [u.symbol, evaluateForecasts(scoreSamples(calibrated, u.test, unseenBandStarts).forecasts)]));
+    const unseenResults = Object.fromEntries(
+      unseen.map((u): [string, UnseenEvaluation] => {
+        const start = ownHistoryStart(calibrated, u.history, (u.test[0] as Sample).date);
+        const score = (from?: AdaptiveIntervalState) => evaluateForecasts(scoreSamples(calibrated, u.test, from === undefined ? undefined : { [u.symbol]: from }).forecasts);
+        return [u.symbol, { evaluation: score(start), as_calibrated: score(), ...(start === undefined ? {} : { band_start: start }) }];
+      }),
+    );
     const trainSeconds = (performance.now() - started) / 1000;
     return {
       model: calibrated.model,
@@ -310,8 +319,7 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
       },
       ...testRecordsBySymbol(dataset.test, scored),
       volatilityHead: calibrated.volatilityHead,
-      unseenEvaluations,
-      ...(input.unseen === undefined ? {} : { unseenBandStarts }),
+      ...(input.unseen === undefined ? {} : { unseen: unseenResults }),
     };
   } catch (error) {
     calibrated.model.dispose();
