@@ -139,18 +139,15 @@ function buildSeriesSamples(input: SeriesInput, window: number, horizon: number,
   };
 }
 
-/** The test-split samples of one series alone: a series scored by a model that never saw it needs no days before. */
-export function testSamples(series: SeriesInput, window: number, horizon: number, split: SplitDates): readonly Sample[] {
-  return buildSeriesSamples(series, window, horizon, split).test;
-}
-
 /**
- * Every sample of one series whose targets have all closed before `before` (a date), oldest first: the
- * days a forecast on `before`'s eve could have scored, e.g. a symbol's own history before a test split.
+ * One series scored by a model that never saw it: its test-split samples, and every sample before them
+ * whose targets have all closed by the test split (`matured`, oldest first: the days a forecast on the
+ * split's eve could have scored, its own history). One pass over the series' features.
  */
-export function maturedSamples(series: SeriesInput, window: number, horizon: number, before: string): readonly Sample[] {
-  // one validation split from the first bar to `before`: its samples are exactly those whose last target precedes it
-  return buildSeriesSamples(series, window, horizon, { validationFrom: series.bars[0]?.date ?? before, testFrom: before }).validation;
+export function unseenSeriesSamples(series: SeriesInput, window: number, horizon: number, split: SplitDates): { test: readonly Sample[]; matured: readonly Sample[] } {
+  // one validation split from the first bar to the test split: its samples are exactly those whose last target precedes it
+  const { test, validation } = buildSeriesSamples(series, window, horizon, { ...split, validationFrom: series.bars[0]?.date ?? split.testFrom });
+  return { test, matured: validation };
 }
 
 /** Builds each series on the same calendar split, then concatenates each split (global model input). */

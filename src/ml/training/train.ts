@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 import type { Bar } from '../../market/bar.js';
 import { InsufficientBarsError } from '../errors.js';
-import { buildDataset, chronologicalSplitDates, fitDatasetScaler, maturedSamples, testSamples, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
+import { buildDataset, chronologicalSplitDates, fitDatasetScaler, unseenSeriesSamples, type Dataset, type Sample, type SeriesInput, type SplitDates } from '../dataset.js';
 import { applyCalibration, fitCalibration, OWN_HISTORY_DAYS, ownHistoryState, serveSequentially, trailingReturns, type SequencedDay } from '../calibrate.js';
 import { baseRate } from '../evaluation/calibration.js';
 import { horizonVariances, RISKMETRICS } from '../evaluation/volatility.js';
@@ -150,12 +150,8 @@ export async function fitAndCalibrate(
 }
 
 /** Held-out forecasts of `calibrated` for `samples`, served as scoredForecasts describes. */
-export function scoreSamples(
-  calibrated: CalibratedModel,
-  samples: readonly Sample[],
-  start?: Readonly<Record<string, AdaptiveIntervalState>>,
-): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
-  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration, calibrated.volatilityHead.head, start);
+export function scoreSamples(calibrated: CalibratedModel, samples: readonly Sample[]): { forecasts: ScoredForecast[]; adaptive: Record<string, AdaptiveIntervalState> } {
+  return scoredForecasts(samples, predictSamples(calibrated.model, samples, calibrated.dataset.window, calibrated.scaler), calibrated.calibration, calibrated.volatilityHead.head);
 }
 
 /**
@@ -173,8 +169,8 @@ function ownHistoryStart(calibrated: CalibratedModel, history: readonly Sample[]
 /**
  * Samples with a network's raw predicted cumulative log returns (one row per sample), ready for
  * evaluateForecasts, each served as it would have been that day: series by series in date order, with
- * the adaptive band state (from `start`'s for its symbol, if any) updated by the outcomes matured by then. Also returns each series' adaptive
- * state once all its outcomes have matured (where serving starts). With a volatility head, its
+ * the adaptive band state (from `start`'s for its symbol, if any) updated by the outcomes matured by then.
+ * Also returns each series' adaptive state once all its outcomes have matured (where serving starts). With a volatility head, its
  * forecasts are scored beside EWMA's and GARCH's whether or not it was chosen.
  */
 export function scoredForecasts(
@@ -253,12 +249,12 @@ export function dataRange(series: readonly SeriesInput[]): { from: string; to: s
  */
 function unseenTestSamples(unseen: readonly SeriesInput[], config: TrainingConfig, split: SplitDates): { symbol: string; test: readonly Sample[]; history: readonly Sample[] }[] {
   return unseen.map((s) => {
-    const test = testSamples(s, config.window, config.horizon, split);
+    const { test, matured } = unseenSeriesSamples(s, config.window, config.horizon, split);
     if (test.length === 0) {
       const inTest = s.bars.filter((b) => b.date >= split.testFrom && b.date <= (split.testTo ?? b.date)).length;
       throw new InsufficientBarsError(`${s.symbol}: scoring it unseen on the test split ${split.testFrom}..${split.testTo ?? ''} (window ${config.window} + feature warm-up before it)`, 1 + config.window + FEATURE_WARMUP, inTest);
     }
-    return { symbol: s.symbol, test, history: maturedSamples(s, config.window, config.horizon, split.testFrom).slice(-OWN_HISTORY_DAYS) };
+    return { symbol: s.symbol, test, history: matured.slice(-OWN_HISTORY_DAYS) };
   });
 }
 
@@ -287,7 +283,10 @@ export async function trainModel(input: TrainingInput): Promise<TrainedModel> {
     const unseenResults = Object.fromEntries(
       unseen.map((u): [string, UnseenEvaluation] => {
         const start = ownHistoryStart(calibrated, u.history, (u.test[0] as Sample).date);
-        const score = (from?: AdaptiveIntervalState) => evaluateForecasts(scoreSamples(calibrated, u.test, from === undefined ? undefined : { [u.symbol]: from }).forecasts);
+        // the network's forecasts of the test days once; only the bands' start differs between the two scores
+        const predicted = predictSamples(calibrated.model, u.test, config.window, calibrated.scaler);
+        const score = (from?: AdaptiveIntervalState) =>
+          evaluateForecasts(scoredForecasts(u.test, predicted, calibrated.calibration, calibrated.volatilityHead.head, from === undefined ? undefined : { [u.symbol]: from }).forecasts);
         return [u.symbol, { evaluation: score(start), as_calibrated: score(), ...(start === undefined ? {} : { band_start: start }) }];
       }),
     );
