@@ -3,6 +3,7 @@ import { fitDirectionModel, probabilityUp } from './evaluation/calibration.js';
 import { calibrateIntervals, intervalHalfWidths, normalisedScores, stepQuantiles } from './evaluation/conformal.js';
 import { fitShrinkage, shrinkForecast } from './evaluation/shrinkage.js';
 import { intervalScore } from './evaluation/metrics.js';
+import { advantageZ, normalQuantile } from './evaluation/significance.js';
 import { fitDegreesOfFreedom, studentTMultiples } from './evaluation/student-t.js';
 import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY } from './evaluation/volatility.js';
 import type { Bar } from '../market/bar.js';
@@ -154,19 +155,82 @@ export interface CalibrationSeries {
 }
 
 /**
+ * The band rule served unless validation shows a better one beyond chance: Student-t multiples of the
+ * served volatility model, without adaptation. The served volatility is the validated one (lowest
+ * validation QLIKE, a proper score for variance forecasts), and the Student-t is the shape daily returns
+ * normalised by a volatility forecast have on every sample symbol's training period (ν 4.2–5.6; a
+ * Gaussian ±1.2816 sd covers 80.6–84.3 % of them): the model's own predictive distribution. Fixed before
+ * any check of it (see README, Calibration), not chosen on data.
+ */
+export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0, divide_by_step: false } as const satisfies AdaptiveRule & { readonly window: IntervalWindow };
+
+/**
+ * Family-wise error rate of replacing the default rule: a candidate replaces it only if its advantage
+ * has a z-statistic above the Bonferroni critical value for all the other candidates at this level.
+ */
+export const SELECTION_SIGNIFICANCE = 0.05;
+
+/**
+ * Newey–West lags of the test, in horizons: a day's pooled score and the next day's share all but one of
+ * their 1..horizon outcome days, and two horizons of Bartlett lags recover about 85 % of such a loss'
+ * long-run variance (one horizon: 70 %); the Bonferroni level and the bound across series err the other way.
+ */
+const SIGNIFICANCE_LAG_HORIZONS = 2;
+
+/** Whether a candidate is DEFAULT_BAND_RULE. */
+export function isDefaultRule(c: AdaptiveRule & { readonly window: IntervalWindow }): boolean {
+  return c.window === DEFAULT_BAND_RULE.window && c.rate === DEFAULT_BAND_RULE.rate && c.divide_by_step === DEFAULT_BAND_RULE.divide_by_step;
+}
+
+/** A served day's Winkler scores (80 % + 95 %) over its known steps and at step 1, and how many of them each band covered. */
+interface DayScore {
+  readonly cells: number;
+  readonly score: number;
+  readonly cells1: number;
+  readonly score1: number;
+  readonly inside80: number;
+  readonly inside95: number;
+}
+
+function addScores(a: DayScore, b: DayScore): DayScore {
+  return { cells: a.cells + b.cells, score: a.score + b.score, cells1: a.cells1 + b.cells1, score1: a.score1 + b.score1, inside80: a.inside80 + b.inside80, inside95: a.inside95 + b.inside95 };
+}
+
+function dayScore(output: CalibratedOutput, actual: readonly number[]): DayScore {
+  let [cells, score, cells1, score1, inside80, inside95] = [0, 0, 0, 0, 0, 0];
+  actual.forEach((a, h) => {
+    if (Number.isNaN(a)) return;
+    const [p, w80, w95] = [output.served[h] as number, output.w80[h] as number, output.w95[h] as number];
+    const cell = intervalScore(p - w80, p + w80, a, MISS_RATE_80) + intervalScore(p - w95, p + w95, a, MISS_RATE_95);
+    cells += 1;
+    score += cell;
+    if (h === 0) [cells1, score1] = [1, cell];
+    inside80 += Math.abs(a - p) <= w80 ? 1 : 0;
+    inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
+  });
+  return { cells, score, cells1, score1, inside80, inside95 };
+}
+
+/**
  * Chooses the band source (INTERVAL_WINDOWS: conformal quantiles per step or pooled over steps, or
- * the Gaussian rules of the served volatility model and of RiskMetrics, so the baseline competes as a
- * candidate) and the adaptive conformal rule on validation data only (never the test split): per
- * series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation days (with
- * the training days for the 'training_and_validation' window), then every candidate (source ×
+ * Gaussian or Student-t multiples of the served volatility model or of RiskMetrics, so the baseline
+ * competes as a candidate) and the adaptive conformal rule on validation data only (never the test
+ * split): per series, shrinkage and quantiles fitted on the first SELECTION_FIT_SHARE of its validation
+ * days (with the training days for the 'training_and_validation' window), then every candidate (source ×
  * ADAPTIVE_RULES) serves the remaining validation days in order, outcomes applied as they mature, and
  * is scored against the issue's two targets, coverage at 1 day AND pooled over 1..horizon: its pooled
  * Winkler score (80 % + 95 %) relative to RiskMetrics' on the same days, plus its 1-day Winkler score
  * relative to RiskMetrics' 1-day one. The pooled score alone barely weighs step 1 (one step of 60, and
  * the narrowest), so it let over-covering Gaussian 1-day bands win; dividing each by the baseline's puts
- * the two targets on one scale (1 + 1 = RiskMetrics itself). The lowest wins; ties keep the earlier
- * candidate (validation window, less adaptation). With too few days for both parts, the validation
- * window without adaptation is served.
+ * the two targets on one scale (1 + 1 = RiskMetrics itself).
+ *
+ * The scores of sensible candidates differ by a few per cent on a few hundred overlapping days, so the
+ * lowest of 56 is mostly the luckiest. DEFAULT_BAND_RULE therefore serves unless a candidate beats it
+ * beyond chance: each day's share of the score is compared with the default's on the same day, the
+ * summed difference's variance estimated by Newey–West over two horizons of lags (advantageZ), and only
+ * candidates whose z exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
+ * candidates) compete with it; the lowest score among them and the default wins. With too few days for
+ * both parts, the default is served.
  *
  * With several series (the global model, which also answers every symbol that has no model of its own),
  * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only
@@ -190,9 +254,8 @@ export function selectBandRule(
   // Leaving a series out needs enough fit days in the others for every series; otherwise (a symbol listed lately
   // beside one long one) the earlier validation days of all series are pooled, as for a single series.
   const leaveSeriesOut = parts.length > 1 && parts.every((p) => fitDays - p.fit.length >= 2 * horizon);
-  const fallback = { window: 'validation' as const, rule: ADAPTIVE_RULES[0] as AdaptiveRule };
   if (fitDays < 2 * horizon || selectionDays < 2 * horizon) {
-    return { ...fallback, selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: [] } };
+    return { window: DEFAULT_BAND_RULE.window, rule: { rate: DEFAULT_BAND_RULE.rate, divide_by_step: DEFAULT_BAND_RULE.divide_by_step }, selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: [] } };
   }
   // Each scored series with what its bands are fitted on: every other series' training days (those without
   // validation days included) and earlier validation days, or all of them when no series is left out.
@@ -204,32 +267,30 @@ export function selectBandRule(
   const candidates = INTERVAL_WINDOWS.flatMap((window) => {
     const banded = folds.map((f) => ({ days: f.select, shrinkage: f.shrinkage, intervals: fitIntervals(window, f.training, f.fit, f.shrinkage, base.volatility, base.volatilityHead, horizon) }));
     return ADAPTIVE_RULES.map((rule) => {
-      let [cells, score, inside80, inside95, cells1, score1] = [0, 0, 0, 0, 0, 0];
-      for (const { days, shrinkage, intervals } of banded) {
-        const { outputs } = serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, days);
-        outputs.forEach((o, k) => {
-          (days[k] as SequencedDay).actual.forEach((a, h) => {
-            if (Number.isNaN(a)) return;
-            const [p, w80, w95] = [o.served[h] as number, o.w80[h] as number, o.w95[h] as number];
-            const cell = intervalScore(p - w80, p + w80, a, MISS_RATE_80) + intervalScore(p - w95, p + w95, a, MISS_RATE_95);
-            cells += 1;
-            score += cell;
-            if (h === 0) [cells1, score1] = [cells1 + 1, score1 + cell];
-            inside80 += Math.abs(a - p) <= w80 ? 1 : 0;
-            inside95 += Math.abs(a - p) <= w95 ? 1 : 0;
-          });
-        });
-      }
-      return { window, ...rule, interval_score: (100 * score) / cells, interval_score_step_1: (100 * score1) / cells1, coverage_80: inside80 / cells, coverage_95: inside95 / cells };
+      const days = banded.map(({ days: served, shrinkage, intervals }) =>
+        serveSequentially({ ...base, shrinkage, intervals, adaptive_rule: rule }, served).outputs.map((o, k) => dayScore(o, (served[k] as SequencedDay).actual)),
+      );
+      const total = days.flat().reduce(addScores);
+      const summary = { window, ...rule, interval_score: (100 * total.score) / total.cells, interval_score_step_1: (100 * total.score1) / total.cells1, coverage_80: total.inside80 / total.cells, coverage_95: total.inside95 / total.cells };
+      return { summary, days, total };
     });
   });
-  const baseline = candidates.find((c) => c.window === 'riskmetrics_gaussian' && c.rate === 0) ?? (candidates[0] as (typeof candidates)[number]);
-  const scored = candidates.map((c) => ({ ...c, selection_score: c.interval_score / baseline.interval_score + c.interval_score_step_1 / baseline.interval_score_step_1 }));
-  const best = scored.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
+  const baseline = candidates.find((c) => c.summary.window === 'riskmetrics_gaussian' && c.summary.rate === 0) ?? (candidates[0] as (typeof candidates)[number]);
+  // each day's share of selection_score (every candidate is scored on the same cells), so candidates can be compared day by day
+  const dailyLoss = (days: readonly (readonly DayScore[])[]): number[][] =>
+    days.map((series) => series.map((d) => d.score / baseline.total.score + d.score1 / baseline.total.score1));
+  const defaultLoss = dailyLoss((candidates.find((c) => isDefaultRule(c.summary)) as (typeof candidates)[number]).days);
+  const criticalZ = normalQuantile(1 - SELECTION_SIGNIFICANCE / (candidates.length - 1));
+  const scored = candidates.map(({ summary, days }) => {
+    const loss = dailyLoss(days);
+    const zVersusDefault = advantageZ(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), SIGNIFICANCE_LAG_HORIZONS * horizon);
+    return { ...summary, selection_score: summary.interval_score / baseline.summary.interval_score + summary.interval_score_step_1 / baseline.summary.interval_score_step_1, z_vs_default: zVersusDefault };
+  });
+  const best = scored.filter((c) => isDefaultRule(c) || c.z_vs_default >= criticalZ).reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
   return {
     window: best.window,
     rule: { rate: best.rate, divide_by_step: best.divide_by_step },
-    selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: scored },
+    selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, critical_z: criticalZ, candidates: scored },
   };
 }
 

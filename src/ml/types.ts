@@ -210,7 +210,21 @@ export interface BandSelection {
   readonly selection_days: number;
   /** True when each series was scored with shrinkage and quantiles fitted on the other series only (models of several symbols with enough days each); absent in models saved before. */
   readonly leave_series_out?: boolean;
-  readonly candidates: readonly (AdaptiveRule & { readonly window: IntervalWindow; readonly interval_score: number; readonly interval_score_step_1: number; readonly selection_score: number; readonly coverage_80: number; readonly coverage_95: number })[];
+  /**
+   * The z a candidate's advantage over the default rule (DEFAULT_BAND_RULE) had to exceed to replace it
+   * (Bonferroni over the candidates); absent in models saved before the default, whose lowest score won.
+   */
+  readonly critical_z?: number;
+  readonly candidates: readonly (AdaptiveRule & {
+    readonly window: IntervalWindow;
+    readonly interval_score: number;
+    readonly interval_score_step_1: number;
+    readonly selection_score: number;
+    readonly coverage_80: number;
+    readonly coverage_95: number;
+    /** Newey–West z of the default's selection score minus this one's, day by day (positive: this one is better). */
+    readonly z_vs_default?: number;
+  })[];
 }
 
 /** Everything fitted on the validation split (volatility: on the training split) that turns network output into what is served. */

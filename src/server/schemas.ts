@@ -126,6 +126,10 @@ export const CalibrationBody = z.object({
         .boolean()
         .optional()
         .describe('true for a model of several symbols (the global model): each symbol’s later validation days were scored with bands fitted on the other symbols only, as for a symbol it never saw'),
+      critical_z: z
+        .number()
+        .optional()
+        .describe('Bonferroni critical value a candidate’s z_vs_default had to exceed to replace the default rule (Student-t multiples of the served volatility, no adaptation); the lowest selection_score among those and the default was chosen. Absent in models saved before'),
       candidates: z.array(
         z.object({
           window: z.string(),
@@ -133,7 +137,8 @@ export const CalibrationBody = z.object({
           divide_by_step: z.boolean(),
           interval_score: z.number().describe('pooled 1..horizon Winkler 80 + 95'),
           interval_score_step_1: z.number().optional().describe('1-day Winkler 80 + 95 (absent in models saved before it was scored)'),
-          selection_score: z.number().optional().describe('interval_score / RiskMetrics’ + interval_score_step_1 / RiskMetrics’: the lowest was chosen'),
+          selection_score: z.number().optional().describe('interval_score / RiskMetrics’ + interval_score_step_1 / RiskMetrics’'),
+          z_vs_default: z.number().optional().describe('Newey–West z of the default rule’s selection score minus this one’s, day by day: above critical_z it may replace the default'),
           coverage_80: z.number(),
           coverage_95: z.number(),
         }),

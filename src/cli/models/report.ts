@@ -1,3 +1,4 @@
+import { isDefaultRule } from '../../ml/calibrate.js';
 import type { AdaptiveIntervalState, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
 import { num, table } from './table.js';
 
@@ -72,9 +73,10 @@ const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
 };
 
 /**
- * How a model's bands were set up, chosen on validation days only: the days its conformal quantiles
- * come from and its adaptive conformal step, with the validation score that chose them beside the
- * score of the plain (validation quantiles, no adaptation) bands on the same days.
+ * How a model's bands were set up, chosen on validation days only: the band source and adaptive
+ * conformal step, with the validation evidence that chose them: the chosen rule's selection score beside
+ * the default rule's, and the best-scoring candidate with its z against the default. Models saved before
+ * the default rule existed show the plain (validation quantiles, no adaptation) bands' score instead.
  */
 export function bandRule(m: ModelMetadata): string {
   const saved = m.calibration as Partial<ModelMetadata['calibration']> | undefined;
@@ -83,13 +85,19 @@ export function bandRule(m: ModelMetadata): string {
   const nu = c.intervals.degrees_of_freedom;
   const window = BAND_SOURCES[c.interval_window] + (nu === undefined ? '' : `, next-day ν ${num(nu, 2)}`);
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
-  const chosen = c.band_selection.candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
-  const plain = c.band_selection.candidates[0];
+  const { candidates, critical_z: criticalZ } = c.band_selection;
+  const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
+  const reference = criticalZ === undefined ? candidates[0] : candidates.find(isDefaultRule);
+  const lowest = candidates.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || x.selection_score < b.selection_score ? x : b), undefined);
+  const describe = (x: (typeof candidates)[number]): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
   const evidence =
-    chosen === undefined || plain === undefined
-      ? 'too few validation days to choose: the plain bands'
+    chosen === undefined || reference === undefined || lowest === undefined
+      ? 'too few validation days to choose: the default bands'
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
-        `${num(plain.interval_score, 3)}, ${num(plain.interval_score_step_1, 3)}, ${num(plain.selection_score, 3)} for validation quantiles without adaptation, on ${c.band_selection.selection_days} later validation days` +
+        (criticalZ === undefined
+          ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
+          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}, lowest ${describe(lowest)} ${num(lowest.selection_score, 3)} at z ${num(lowest.z_vs_default, 2)} against it (needed ${num(criticalZ, 2)})`) +
+        ` on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }

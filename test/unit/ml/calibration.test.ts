@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyCalibration, selectBandRule, serveSequentially, type CalibrationSeries } from '../../../src/ml/calibrate.js';
+import { applyCalibration, DEFAULT_BAND_RULE, isDefaultRule, selectBandRule, serveSequentially, type CalibrationSeries } from '../../../src/ml/calibrate.js';
 import { covers, neutralAdaptiveState, updateAdaptiveState } from '../../../src/ml/evaluation/adaptive.js';
 import { baseRate, brierScore, fitDirectionModel, probabilityUp, reliabilityTable } from '../../../src/ml/evaluation/calibration.js';
 import { calibrateIntervals, conformalQuantile, SHRINKAGE_OUTCOMES, shrunkQuantiles } from '../../../src/ml/evaluation/conformal.js';
 import { evaluateForecasts, Z_80, Z_95, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
 import { evidenceFactor, fitShrinkage, shrinkForecast } from '../../../src/ml/evaluation/shrinkage.js';
+import { normalQuantile } from '../../../src/ml/evaluation/significance.js';
 import { fitGarch, horizonVariances, meanQlike, qlike, realisedVariances, RISKMETRICS, type VolatilityObservation } from '../../../src/ml/evaluation/volatility.js';
 import { createRng } from '../../../src/ml/random.js';
 import { standardGaussian as gaussian, unitVarianceT } from '../../helpers/fat-tails.js';
@@ -220,9 +221,27 @@ describe('band rule chosen on validation', () => {
 
   test('one symbol: its later validation days are banded by quantiles of its earlier ones, and cover about 80 %', () => {
     // 2,000 days: 1,199 fit and 800 scored keep sampling noise in coverage near ±0.02
-    const { selection } = selectBandRule([symbolDays(3, 1, 2000)], base, 2);
+    const { selection, window } = selectBandRule([symbolDays(3, 1, 2000)], base, 2);
     assert.equal(selection.leave_series_out, false);
     near(plainQuantiles(selection).coverage_80, 0.8, 0.06);
+    // moves three times what the volatility model says: its Student-t multiples cover far too little (a t of unit
+    // variance has no room for them), so a conformal source beats the default far beyond chance and replaces it
+    assert.ok(unadapted(selection, 'student_t').coverage_80 < 0.5, String(unadapted(selection, 'student_t').coverage_80));
+    assert.ok(window.startsWith('validation') || window === 'training_and_validation', window);
+    const chosen = selection.candidates.find((c) => c.window === window);
+    assert.ok((chosen?.z_vs_default as number) > (selection.critical_z as number), `z ${chosen?.z_vs_default} vs ${selection.critical_z}`);
+  });
+
+  test('the default rule serves unless a candidate beats it beyond chance', () => {
+    // the default's own world: t(5) moves of exactly the forecast variance. Of 56 candidates some score lower on
+    // the scored days by luck, but none by enough, so the default stays
+    const { selection, window, rule } = selectBandRule([symbolDays(1, 11, 1000, 5)], base, 2);
+    assert.deepEqual({ window, ...rule }, DEFAULT_BAND_RULE);
+    const standard = selection.candidates.find(isDefaultRule);
+    const luckier = selection.candidates.filter((c) => c.selection_score < (standard?.selection_score as number));
+    assert.ok(luckier.length > 0, 'some candidate scored lower than the default');
+    near(normalQuantile(1 - 0.05 / 55), selection.critical_z as number, 1e-9);
+    for (const c of luckier) assert.ok((c.z_vs_default as number) < (selection.critical_z as number), `${c.window} ${c.rate}: z ${c.z_vs_default}`);
   });
 
   test('several symbols: each is banded by quantiles fitted on the others only, as a symbol the model never saw would be', () => {
