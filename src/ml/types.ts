@@ -105,6 +105,13 @@ export interface HorizonScore {
   readonly count: number;
   readonly coverage_80: number;
   readonly coverage_95: number;
+  /**
+   * Standard error of each coverage on these days (Newey–West), so a coverage off its target can be read
+   * against sampling noise: next-day scores only (pooled multi-day outcomes are too few to estimate one),
+   * and absent in models saved before it.
+   */
+  readonly coverage_80_se?: number;
+  readonly coverage_95_se?: number;
   readonly interval_score_80: number;
   readonly interval_score_95: number;
   readonly riskmetrics_coverage_80: number;

@@ -8,7 +8,7 @@ import { trainAll, type TrainingJob } from '../../workers/train-in-worker.js';
 import { dateFlag, UsageError, type ParsedArgs } from '../args.js';
 import { createProgressView, formatDuration } from '../progress.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, parallelism, trainingConfig, type CliContext } from './context.js';
-import { bandRule, bandStart, evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
+import { bandRule, bandStart, COVERAGE_NOISE_HEADING, coverageNoise, evaluationTable, TABLE_LEGEND, type EvaluationRow } from './report.js';
 
 /**
  * `evaluate --unseen [SYMBOL...]`, leave one symbol out: for each SYMBOL (default: every symbol with data) the
@@ -78,6 +78,7 @@ export async function evaluateUnseenCommand(ctx: CliContext, args: ParsedArgs): 
     });
     if (rows.length > 0) {
       ctx.out.write(`\nTest split of each symbol, forecast by the global model trained on the other symbols only\n(\"no start\": the same days with the bands as calibrated, not started from the symbol's own history):\n${evaluationTable(rows, 'symbol')}\n${TABLE_LEGEND}\n`);
+      ctx.out.write(`\n${COVERAGE_NOISE_HEADING}\n${coverageNoise(rows).join('\n')}\n`);
       ctx.out.write("\nBand rule and volatility model of each, chosen on the other symbols' validation days:\n");
       outcomes.forEach((o, i) => o.ok && ctx.out.write(`${bandRule({ ...o.result.metadata, key: `without ${heldOut[i] as string}` })}\n`));
       ctx.out.write("\nWhere each symbol's bands started, from its own matured days before the test split (band width multipliers):\n");

@@ -11,7 +11,7 @@ import { forecastChartSvg } from '../svg-chart.js';
 import type { ModelMetadata } from '../../ml/types.js';
 import { backendPreference, ensureHistory, freshBars, knownSymbols, trainingConfig, type CliContext } from './context.js';
 import { evaluateUnseenCommand } from './evaluate-unseen.js';
-import { bandRule, evaluationTable, metricsTable, TABLE_LEGEND, verdict, volatilityChoice } from './report.js';
+import { bandRule, COVERAGE_NOISE_HEADING, coverageNoise, evaluationTable, metricsRow, metricsTable, TABLE_LEGEND, verdict, volatilityChoice } from './report.js';
 import { num, pct } from './table.js';
 
 /**
@@ -28,6 +28,7 @@ async function evaluateAll(ctx: CliContext): Promise<number> {
   ctx.out.write(`Test split (held out: never seen by training, scaler or calibration), current version of every model in ${ctx.store.modelsDir}:\n`);
   ctx.out.write(`${metricsTable(models)}\n${TABLE_LEGEND}\n\n`);
   for (const m of models) ctx.out.write(`${verdict(m)}\n`);
+  ctx.out.write(`\n${COVERAGE_NOISE_HEADING}\n${coverageNoise(models.map(metricsRow)).join('\n')}\n`);
   ctx.out.write('\nBand rules, chosen per model on validation data only (never the test split):\n');
   for (const m of models) ctx.out.write(`${bandRule(m)}\n`);
   ctx.out.write('\nVolatility models, chosen per model by the lowest validation QLIKE (never the test split; its figures are in the table):\n');

@@ -50,9 +50,43 @@ export function evaluationTable(rows: readonly EvaluationRow[], first = 'model')
   );
 }
 
-/** The evaluation table of each model's test split, labelled with key and version. */
+/** A model's test split as a row, labelled with key and version. */
+export function metricsRow(m: ModelMetadata): EvaluationRow {
+  return { label: `${m.key} ${m.version}`, evaluation: m.evaluation, beatsNaive: m.beats_naive };
+}
+
+/** The evaluation table of each model's test split. */
 export function metricsTable(models: readonly ModelMetadata[]): string {
-  return evaluationTable(models.map((m) => ({ label: `${m.key} ${m.version}`, evaluation: m.evaluation, beatsNaive: m.beats_naive })));
+  return evaluationTable(models.map(metricsRow));
+}
+
+export const COVERAGE_NOISE_HEADING = 'Band coverage (%) ± its standard error on these days, and its distance from the nominal level in standard errors:';
+
+/** Nominal coverage of each band level. */
+const BAND_LEVELS = [
+  { name: '80 %', nominal: 0.8, coverage: (s: HorizonScore) => s.coverage_80, se: (s: HorizonScore) => s.coverage_80_se },
+  { name: '95 %', nominal: 0.95, coverage: (s: HorizonScore) => s.coverage_95, se: (s: HorizonScore) => s.coverage_95_se },
+] as const;
+
+/**
+ * Each row's next-day and pooled coverage with its standard error on the row's days and its distance from
+ * the nominal level in standard errors, so a coverage off its target range reads against sampling noise
+ * (|z| below about 2: a calibrated band could have done that on these days). Rows saved before standard
+ * errors were stored say so.
+ */
+export function coverageNoise(rows: readonly EvaluationRow[]): string[] {
+  return rows.map(({ label, evaluation }) => {
+    const [first, pooled] = [evaluation.horizons.find((s) => s.steps === '1'), evaluation.horizons.at(-1)];
+    const cells = BAND_LEVELS.flatMap((level) =>
+      [first, pooled].flatMap((score) => {
+        const se = score === undefined ? undefined : level.se(score);
+        if (score === undefined || se === undefined) return [];
+        const z = (level.coverage(score) - level.nominal) / se;
+        return [`${level.name} ${score.steps === '1' ? '1 d' : score.steps} ${(100 * level.coverage(score)).toFixed(1)} ± ${(100 * se).toFixed(1)} (z ${z >= 0 ? '+' : ''}${z.toFixed(1)})`];
+      }),
+    );
+    return `${label}: ${cells.length === 0 ? 'saved before standard errors were stored' : cells.join(', ')}`;
+  });
 }
 
 /** What the table's columns mean, printed under it. */

@@ -11,6 +11,7 @@ import {
   upShare,
 } from './metrics.js';
 import { MISS_RATE_80, MISS_RATE_95 } from './adaptive.js';
+import { sumVariance } from './significance.js';
 import { meanQlike, realisedVariances } from './volatility.js';
 
 /** One held-out forecast made on day t, in log-return space, with what the baselines knew on day t. */
@@ -91,6 +92,26 @@ function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly numb
 }
 
 /**
+ * Newey–West lags of the next-day coverage's standard error: next-day outcomes of consecutive days do not
+ * overlap, but misses cluster in volatile weeks.
+ */
+const NEXT_DAY_COVERAGE_LAGS = 5;
+
+/**
+ * Standard errors of next-day band coverage on these days (Newey–West over the hit indicators), so a
+ * coverage off its target reads against sampling noise. Only next day: pooled over steps up to 60 days
+ * ahead, a test split of a few hundred days holds a dozen independent outcomes, too few for a variance
+ * estimate to be trusted (Newey–West understates it there; see the unit tests).
+ */
+function nextDayCoverageErrors(forecasts: readonly ScoredForecast[], score: HorizonScore): Pick<HorizonScore, 'coverage_80_se' | 'coverage_95_se'> {
+  const error = (w: (f: ScoredForecast) => number, coverage: number): number => {
+    const hits = forecasts.map((f) => (Math.abs((f.actual[0] as number) - (f.predicted[0] as number)) <= w(f) ? 1 : 0) - coverage);
+    return Math.sqrt(sumVariance(hits, NEXT_DAY_COVERAGE_LAGS)) / forecasts.length;
+  };
+  return { coverage_80_se: error((f) => f.w80[0] as number, score.coverage_80), coverage_95_se: error((f) => f.w95[0] as number, score.coverage_95) };
+}
+
+/**
  * Scores held-out forecasts. The point and probability numbers are next-day (step 1): the served
  * forecast and the raw network against the naive last-close forecast and the other baselines on
  * exactly the same days. Bands and volatility are scored at steps 1, 5, 20, 60 and pooled over every
@@ -140,7 +161,14 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     base_rate_brier: brierScore(scored.map((f) => f.baseRate), ups),
     base_rate: scored[0]?.baseRate as number,
     reliability: reliabilityTable(scored.map((f) => f.probabilityUp), ups),
-    horizons: [...REPORTED_STEPS.flatMap((s) => (s <= horizon ? (horizonScore(scored, [s - 1], String(s)) ?? []) : [])), pooled],
+    horizons: [
+      ...REPORTED_STEPS.flatMap((s) => {
+        const score = s <= horizon ? horizonScore(scored, [s - 1], String(s)) : undefined;
+        if (score === undefined) return [];
+        return [s === 1 ? { ...score, ...nextDayCoverageErrors(scored, score) } : score];
+      }),
+      pooled,
+    ],
     volatility_model: scored[0]?.volatilityModel as Evaluation['volatility_model'],
     volatility_qlike: meanQlike(scored.map((f) => f.variance), realised),
     ewma_qlike: meanQlike(scored.map((f) => f.ewmaVariance), realised),

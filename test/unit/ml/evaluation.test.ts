@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { buildDataset, chronologicalSplitDates, type Sample } from '../../../src/ml/dataset.js';
 import { calibrateIntervals, conformalQuantile, intervalHalfWidths } from '../../../src/ml/evaluation/conformal.js';
 import { beatsNaive, evaluateForecasts, type ScoredForecast } from '../../../src/ml/evaluation/evaluate.js';
+import { sumVariance } from '../../../src/ml/evaluation/significance.js';
 import {
   correlation,
   dieboldMarianoPValue,
@@ -150,6 +151,50 @@ describe('test-split evaluation against baselines on the same days', () => {
     const noise = evaluateForecasts(scored(() => [(rng.next() - 0.5) * 2e-3, 0, 0, 0, 0]));
     assert.ok(noise.naive_dm_p_value > 0.05, `p ${noise.naive_dm_p_value}`);
     assert.equal(beatsNaive(noise), false);
+  });
+});
+
+describe('coverage standard errors', () => {
+  // forecasts of `steps` days whose bands are exactly right for independent unit-variance daily moves
+  function calibratedForecasts(days: number, steps: number, seed: number): ScoredForecast[] {
+    const rng = createRng(seed);
+    const moves = Array.from({ length: days + steps }, () => 0.01 * gaussian(rng));
+    return Array.from({ length: days }, (_, d) => {
+      const actual = Array.from({ length: steps }, (_, h) => moves.slice(d, d + h + 1).reduce((a, m) => a + m, 0));
+      const sd = actual.map((_, h) => 0.01 * Math.sqrt(h + 1));
+      return {
+        date: `d${String(d).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
+        predicted: actual.map(() => 0), raw: actual.map(() => 0), actual,
+        w80: sd.map((v) => 1.2815516 * v), w95: sd.map((v) => 1.959964 * v),
+        variance: sd.map((v) => v * v), ewmaVariance: sd.map((v) => v * v), garchVariance: sd.map((v) => v * v),
+        volatilityModel: 'ewma', probabilityUp: 0.5, baseRate: 0.5,
+      };
+    });
+  }
+
+  test('next day: the binomial standard error, and calibrated bands land within about two of them of their level', () => {
+    const evaluation = evaluateForecasts(calibratedForecasts(4000, 20, 5));
+    const first = evaluation.horizons.find((s) => s.steps === '1');
+    near(first?.coverage_80_se as number, Math.sqrt((0.8 * 0.2) / 4000), 0.001);
+    near(first?.coverage_95_se as number, Math.sqrt((0.95 * 0.05) / 4000), 0.0005);
+    const z = [1, 2, 3, 4, 6, 7, 8, 9].flatMap((seed) => {
+      const score = evaluateForecasts(calibratedForecasts(600, 5, seed)).horizons[0] as NonNullable<(typeof evaluation.horizons)[number]>;
+      return [(score.coverage_80 - 0.8) / (score.coverage_80_se as number), (score.coverage_95 - 0.95) / (score.coverage_95_se as number)];
+    });
+    assert.ok(z.every((v) => Math.abs(v) < 3) && z.filter((v) => Math.abs(v) > 2).length <= 2, z.map((v) => v.toFixed(2)).join(' '));
+  });
+
+  test('pooled over overlapping steps, Newey–West understates the error on a few hundred days, so none is reported', () => {
+    // 600 days of 20-step outcomes: the pooled coverage strays from its level by far more than such an estimate says
+    const z = [1, 2, 3, 4, 6, 7, 8, 9].map((seed) => {
+      const forecasts = calibratedForecasts(600, 20, seed);
+      const pooled = evaluateForecasts(forecasts).horizons.at(-1) as NonNullable<ReturnType<typeof evaluateForecasts>['horizons'][number]>;
+      const days = forecasts.map((f) => f.actual.filter((a, h) => Math.abs(a) <= (f.w80[h] as number)).length - 0.8 * f.actual.length);
+      assert.equal(pooled.coverage_80_se, undefined);
+      return (pooled.coverage_80 - 0.8) / (Math.sqrt(sumVariance(days, 40)) / (600 * 20));
+    });
+    const spread = Math.sqrt(z.reduce((s, v) => s + v * v, 0) / z.length);
+    assert.ok(spread > 1.3, `root mean square z ${spread.toFixed(2)}: ${z.map((v) => v.toFixed(2)).join(' ')}`);
   });
 });
 
