@@ -244,6 +244,12 @@ describe('band rule chosen on validation', () => {
     for (const c of luckier) assert.ok((c.z_vs_default as number) < (selection.critical_z as number), `${c.window} ${c.rate}: z ${c.z_vs_default}`);
   });
 
+  test('too few validation days to compare anything: the default rule, no candidates', () => {
+    const { selection, window, rule } = selectBandRule([symbolDays(1, 12, 5)], base, 2);
+    assert.deepEqual({ window, ...rule }, DEFAULT_BAND_RULE);
+    assert.deepEqual(selection.candidates, []);
+  });
+
   test('several symbols: each is banded by quantiles fitted on the others only, as a symbol the model never saw would be', () => {
     // Pooled, the quantiles of a calm and a wild symbol would cover about 80 % of both together. Fitted on the other
     // symbol, the calm one's bands are three times too wide (about 100 %) and the wild one's three times too narrow
