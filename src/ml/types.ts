@@ -209,7 +209,9 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = [
  * day by day over that later part (after a purge of one horizon) and scored against the issue's two
  * targets: `selection_score` = its pooled 1..horizon Winkler score / RiskMetrics' + its 1-day Winkler
  * score / RiskMetrics' (each 80 % + 95 %, log-return %; RiskMetrics = the 'riskmetrics_gaussian' candidate
- * without adaptation, on the same days). `fit_days`: validation days of the earlier part.
+ * without adaptation, on the same days). The default rule (Student-t multiples of the served volatility, no
+ * adaptation) serves unless a candidate's `z_vs_default` exceeds `critical_z`. `fit_days`: validation days of the
+ * earlier part.
  */
 export interface BandSelection {
   /** Earlier validation days the candidates were fitted on, over all series (leaving a series out, each is fitted on the others' only). */
