@@ -3,8 +3,8 @@ import { fitDirectionModel, probabilityUp } from './evaluation/calibration.js';
 import { calibrateIntervals, intervalHalfWidths, normalisedScores, stepQuantiles } from './evaluation/conformal.js';
 import { fitShrinkage, shrinkForecast } from './evaluation/shrinkage.js';
 import { intervalScore } from './evaluation/metrics.js';
-import { advantageZ, normalQuantile } from './evaluation/significance.js';
-import { fitDegreesOfFreedom, studentTMultiples } from './evaluation/student-t.js';
+import { batchMeansT, type TTest } from './evaluation/significance.js';
+import { fitDegreesOfFreedom, studentTMultiples, studentTQuantile } from './evaluation/student-t.js';
 import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, VOLATILITY_HISTORY } from './evaluation/volatility.js';
 import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
@@ -166,16 +166,15 @@ export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0, divide_by_step:
 
 /**
  * Family-wise error rate of replacing the default rule: a candidate replaces it only if its advantage
- * has a z-statistic above the Bonferroni critical value for all the other candidates at this level.
+ * has a t-statistic above the Bonferroni critical value for all the other candidates at this level.
  */
 export const SELECTION_SIGNIFICANCE = 0.05;
 
 /**
- * Newey–West lags of the test, in horizons: a day's pooled score and the next day's share all but one of
- * their 1..horizon outcome days, and two horizons of Bartlett lags recover about 85 % of such a loss'
- * long-run variance (one horizon: 70 %); the Bonferroni level and the bound across series err the other way.
+ * Batch length of the test, in horizons: a day's pooled score shares outcome days with the next
+ * horizon − 1 days' scores, so batches of two horizons are close to independent of each other.
  */
-const SIGNIFICANCE_LAG_HORIZONS = 2;
+const SELECTION_BATCH_HORIZONS = 2;
 
 /** Whether a candidate is DEFAULT_BAND_RULE. */
 export function isDefaultRule(c: AdaptiveRule & { readonly window: IntervalWindow }): boolean {
@@ -227,10 +226,13 @@ function dayScore(output: CalibratedOutput, actual: readonly number[]): DayScore
  * The scores of sensible candidates differ by a few per cent on a few hundred overlapping days, so the
  * lowest of 56 is mostly the luckiest. DEFAULT_BAND_RULE therefore serves unless a candidate beats it
  * beyond chance: each day's share of the score is compared with the default's on the same day, the
- * summed difference's variance estimated by Newey–West over two horizons of lags (advantageZ), and only
- * candidates whose z exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
- * candidates) compete with it; the lowest score among them and the default wins. With too few days for
- * both parts, the default is served.
+ * summed difference tested by batch means over batches of two horizons (batchMeansT), and only
+ * candidates whose t exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
+ * candidates, Student-t with the batches' degrees of freedom) compete with it; the lowest score among
+ * them and the default wins. At a 60-day horizon a validation year's later part holds two batches per
+ * series, which is what it holds of independent evidence about 60-day bands: then nothing but a
+ * difference far beyond its noise replaces the default. With too few days for both parts, or for two
+ * batches, the default is served.
  *
  * With several series (the global model, which also answers every symbol that has no model of its own),
  * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only
@@ -280,17 +282,26 @@ export function selectBandRule(
   const dailyLoss = (days: readonly (readonly DayScore[])[]): number[][] =>
     days.map((series) => series.map((d) => d.score / baseline.total.score + d.score1 / baseline.total.score1));
   const defaultLoss = dailyLoss((candidates.find((c) => isDefaultRule(c.summary)) as (typeof candidates)[number]).days);
-  const criticalZ = normalQuantile(1 - SELECTION_SIGNIFICANCE / (candidates.length - 1));
-  const scored = candidates.map(({ summary, days }) => {
+  const batchDays = SELECTION_BATCH_HORIZONS * horizon;
+  const tests = candidates.map(({ days }) => {
     const loss = dailyLoss(days);
-    const zVersusDefault = advantageZ(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), SIGNIFICANCE_LAG_HORIZONS * horizon);
-    return { ...summary, selection_score: summary.interval_score / baseline.summary.interval_score + summary.interval_score_step_1 / baseline.summary.interval_score_step_1, z_vs_default: zVersusDefault };
+    return batchMeansT(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), batchDays);
   });
-  const best = scored.filter((c) => isDefaultRule(c) || c.z_vs_default >= criticalZ).reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
+  const scored = candidates.map(({ summary }, i) => ({
+    ...summary,
+    selection_score: summary.interval_score / baseline.summary.interval_score + summary.interval_score_step_1 / baseline.summary.interval_score_step_1,
+    t_vs_default: (tests[i] as TTest).t,
+  }));
+  // every candidate is scored on the same days, so the degrees of freedom are the same for all
+  const degreesOfFreedom = tests[0]?.degreesOfFreedom ?? 0;
+  const criticalT = degreesOfFreedom > 0 ? studentTQuantile(1 - SELECTION_SIGNIFICANCE / (candidates.length - 1), degreesOfFreedom) : undefined;
+  const eligible = scored.filter((c) => isDefaultRule(c) || (criticalT !== undefined && c.t_vs_default >= criticalT));
+  const best = eligible.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
+  const defaultTest = { batch_days: batchDays, degrees_of_freedom: degreesOfFreedom, ...(criticalT === undefined ? {} : { critical_t: criticalT }) };
   return {
     window: best.window,
     rule: { rate: best.rate, divide_by_step: best.divide_by_step },
-    selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, critical_z: criticalZ, candidates: scored },
+    selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, default_test: defaultTest, candidates: scored },
   };
 }
 

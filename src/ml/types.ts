@@ -210,8 +210,8 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = [
  * targets: `selection_score` = its pooled 1..horizon Winkler score / RiskMetrics' + its 1-day Winkler
  * score / RiskMetrics' (each 80 % + 95 %, log-return %; RiskMetrics = the 'riskmetrics_gaussian' candidate
  * without adaptation, on the same days). The default rule (Student-t multiples of the served volatility, no
- * adaptation) serves unless a candidate's `z_vs_default` exceeds `critical_z`. `fit_days`: validation days of the
- * earlier part.
+ * adaptation) serves unless a candidate's `t_vs_default` exceeds `default_test.critical_t`. `fit_days`: validation
+ * days of the earlier part.
  */
 export interface BandSelection {
   /** Earlier validation days the candidates were fitted on, over all series (leaving a series out, each is fitted on the others' only). */
@@ -220,10 +220,17 @@ export interface BandSelection {
   /** True when each series was scored with shrinkage and quantiles fitted on the other series only (models of several symbols with enough days each); absent in models saved before. */
   readonly leave_series_out?: boolean;
   /**
-   * The z a candidate's advantage over the default rule (DEFAULT_BAND_RULE) had to exceed to replace it
-   * (Bonferroni over the candidates); absent in models saved before the default, whose lowest score won.
+   * The batch-means test a candidate's advantage over the default rule (DEFAULT_BAND_RULE) had to pass to
+   * replace it; absent in models saved before the default, whose lowest score won.
    */
-  readonly critical_z?: number;
+  readonly default_test?: {
+    /** Days per batch: two horizons. */
+    readonly batch_days: number;
+    /** Batches − 1 of the series with the fewest; 0: too few days for a test, so the default serves. */
+    readonly degrees_of_freedom: number;
+    /** Bonferroni critical t over the other candidates at 5 % (absent with 0 degrees of freedom). */
+    readonly critical_t?: number;
+  };
   readonly candidates: readonly (AdaptiveRule & {
     readonly window: IntervalWindow;
     readonly interval_score: number;
@@ -231,8 +238,8 @@ export interface BandSelection {
     readonly selection_score: number;
     readonly coverage_80: number;
     readonly coverage_95: number;
-    /** Newey–West z of the default's selection score minus this one's, day by day (positive: this one is better). */
-    readonly z_vs_default?: number;
+    /** Batch-means t of the default's selection score minus this one's, day by day (positive: this one is better). */
+    readonly t_vs_default?: number;
   })[];
 }
 

@@ -128,10 +128,14 @@ export const CalibrationBody = z.object({
         .boolean()
         .optional()
         .describe('true for a model of several symbols (the global model): each symbol’s later validation days were scored with bands fitted on the other symbols only, as for a symbol it never saw'),
-      critical_z: z
-        .number()
+      default_test: z
+        .object({
+          batch_days: z.number().int(),
+          degrees_of_freedom: z.number().int().describe('Batches − 1 of the series with the fewest; 0: too few days for a test, the default serves'),
+          critical_t: z.number().optional().describe('Bonferroni critical t over the other candidates at 5 %'),
+        })
         .optional()
-        .describe('Bonferroni critical value a candidate’s z_vs_default had to exceed to replace the default rule (Student-t multiples of the served volatility, no adaptation); the lowest selection_score among those and the default was chosen. Absent in models saved before'),
+        .describe('Batch-means test a candidate’s t_vs_default had to pass to replace the default rule (Student-t multiples of the served volatility, no adaptation); the lowest selection_score among those and the default was chosen. Absent in models saved before'),
       candidates: z.array(
         z.object({
           window: z.string(),
@@ -140,7 +144,7 @@ export const CalibrationBody = z.object({
           interval_score: z.number().describe('pooled 1..horizon Winkler 80 + 95'),
           interval_score_step_1: z.number().optional().describe('1-day Winkler 80 + 95 (absent in models saved before it was scored)'),
           selection_score: z.number().optional().describe('interval_score / RiskMetrics’ + interval_score_step_1 / RiskMetrics’'),
-          z_vs_default: z.number().optional().describe('Newey–West z of the default rule’s selection score minus this one’s, day by day: above critical_z it may replace the default'),
+          t_vs_default: z.number().optional().describe('Batch-means t of the default rule’s selection score minus this one’s, day by day: above default_test.critical_t it may replace the default'),
           coverage_80: z.number(),
           coverage_95: z.number(),
         }),

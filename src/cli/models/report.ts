@@ -119,18 +119,19 @@ export function bandRule(m: ModelMetadata): string {
   const nu = c.intervals.degrees_of_freedom;
   const window = BAND_SOURCES[c.interval_window] + (nu === undefined ? '' : `, next-day ν ${num(nu, 2)}`);
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
-  const { candidates, critical_z: criticalZ } = c.band_selection;
+  const { candidates, default_test: test } = c.band_selection;
   const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
-  const reference = criticalZ === undefined ? candidates[0] : candidates.find(isDefaultRule);
+  const reference = test === undefined ? candidates[0] : candidates.find(isDefaultRule);
   const lowest = candidates.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || x.selection_score < b.selection_score ? x : b), undefined);
   const describe = (x: (typeof candidates)[number]): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
   const evidence =
     chosen === undefined || reference === undefined || lowest === undefined
       ? 'too few validation days to choose: the default bands'
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
-        (criticalZ === undefined
+        (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
-          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}, lowest ${describe(lowest)} ${num(lowest.selection_score, 3)} at z ${num(lowest.z_vs_default, 2)} against it (needed ${num(criticalZ, 2)})`) +
+          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}, lowest ${describe(lowest)} ${num(lowest.selection_score, 3)} at t ${num(lowest.t_vs_default, 2)} against it ` +
+            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches: no test)` : `(needed ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degrees of freedom in ${test.batch_days}-day batches)`)) +
         ` on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;

@@ -1,8 +1,7 @@
 /**
- * Whether one forecast rule's loss is lower than another's by more than chance, on overlapping
- * multi-day outcomes: the Diebold–Mariano comparison, with the variance of the summed loss difference
- * estimated by Newey–West (Bartlett weights) because a day's 60-day outcome shares 59 days with the
- * next day's. Pure functions.
+ * Sampling error of sums of daily figures whose outcomes overlap or cluster: Newey–West for a long
+ * stationary series (next-day coverage), batch means for comparing two rules' losses on a few hundred days
+ * of outcomes up to 60 days ahead. Pure functions.
  */
 
 /**
@@ -28,40 +27,38 @@ export function sumVariance(values: readonly number[], lag: number): number {
   return n * longRun;
 }
 
-// Acklam's rational approximation of the normal quantile (relative error below 1.2e-9), central and tail pieces.
-const CENTRAL_NUMERATOR = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-const CENTRAL_DENOMINATOR = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-const TAIL_NUMERATOR = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-const TAIL_DENOMINATOR = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-const TAIL_BOUNDARY = 0.02425;
-
-/** Horner's evaluation of a polynomial with coefficients from the highest power down. */
-function polynomial(coefficients: readonly number[], x: number): number {
-  return coefficients.reduce((sum, c) => sum * x + c, 0);
-}
-
-/** The p-quantile of the standard normal distribution. */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`probability must be in (0, 1), got ${p}`);
-  if (p > 1 - TAIL_BOUNDARY) return -normalQuantile(1 - p);
-  if (p < TAIL_BOUNDARY) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    return polynomial(TAIL_NUMERATOR, q) / (polynomial(TAIL_DENOMINATOR, q) * q + 1);
-  }
-  const q = p - 0.5;
-  const r = q * q;
-  return (polynomial(CENTRAL_NUMERATOR, r) * q) / (polynomial(CENTRAL_DENOMINATOR, r) * r + 1);
+/** A t-statistic with its degrees of freedom (0: too few days for a variance estimate, no evidence either way). */
+export interface TTest {
+  readonly t: number;
+  readonly degreesOfFreedom: number;
 }
 
 /**
- * The z-statistic of "rule B's summed loss is lower than rule A's" from per-day loss differences A − B
- * of several series that may be correlated with each other (symbols on the same market days): the
- * standard deviation of the total is bounded by the sum of the series' own (Cauchy–Schwarz), so the
- * statistic never overstates the evidence. 0 without a variance to judge by (no difference at all, or one
- * day per series): no evidence either way.
+ * Batch-means t-statistic of "rule B's summed loss is lower than rule A's" from per-day loss differences
+ * A − B of several series. Each series' most recent days are cut into consecutive batches of `batchLength`
+ * days (the oldest remainder dropped); with batches two horizons long, adjacent batches share few outcome
+ * days and the batch sums are close to independent, so their spread estimates the variance of the total
+ * honestly, where a Newey–West estimate on a few hundred days of 60-day outcomes sees one market episode
+ * as a consistent effect (a unit test shows it replacing a correct rule one run in five). Series may be
+ * correlated (symbols on the same market days): the standard deviation of the total is bounded by the sum
+ * of the series' own (Cauchy–Schwarz), and the degrees of freedom are those of the series with the fewest
+ * batches, so the statistic never overstates the evidence. A series with fewer than two batches carries
+ * no variance estimate and is left out; with none left the result is t 0 with 0 degrees of freedom.
  */
-export function advantageZ(differences: readonly (readonly number[])[], lag: number): number {
-  const total = differences.reduce((s, series) => s + series.reduce((a, d) => a + d, 0), 0);
-  const sd = differences.reduce((s, series) => s + Math.sqrt(sumVariance(series, lag)), 0);
-  return sd === 0 ? 0 : total / sd;
+export function batchMeansT(differences: readonly (readonly number[])[], batchLength: number): TTest {
+  const length = Math.max(1, Math.floor(batchLength));
+  let [total, sd, degreesOfFreedom] = [0, 0, Number.POSITIVE_INFINITY];
+  for (const series of differences) {
+    const batches = Math.floor(series.length / length);
+    if (batches < 2) continue;
+    const recent = series.slice(series.length - batches * length);
+    const sums = Array.from({ length: batches }, (_, b) => recent.slice(b * length, (b + 1) * length).reduce((a, d) => a + d, 0));
+    const mean = sums.reduce((a, v) => a + v, 0) / batches;
+    const variance = sums.reduce((a, v) => a + (v - mean) ** 2, 0) / (batches - 1);
+    total += mean * batches;
+    sd += Math.sqrt(batches * variance);
+    degreesOfFreedom = Math.min(degreesOfFreedom, batches - 1);
+  }
+  if (!Number.isFinite(degreesOfFreedom)) return { t: 0, degreesOfFreedom: 0 };
+  return { t: sd === 0 ? 0 : total / sd, degreesOfFreedom };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { advantageZ, normalQuantile, sumVariance } from '../../../src/ml/evaluation/significance.js';
+import { batchMeansT, sumVariance } from '../../../src/ml/evaluation/significance.js';
 import { createRng } from '../../../src/ml/random.js';
 import { standardGaussian } from '../../helpers/fat-tails.js';
 
@@ -8,12 +8,6 @@ const near = (actual: number, expected: number, tolerance: number): void =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
 
 describe('significance of a loss difference on overlapping outcomes', () => {
-  test('normal quantiles match the published table', () => {
-    // Φ⁻¹ at 0.5, 0.8, 0.9, 0.975, 0.995, 0.999 and the lower tail
-    for (const [p, z] of [[0.5, 0], [0.8, 0.8416212], [0.9, 1.2815516], [0.975, 1.959964], [0.995, 2.5758293], [0.999, 3.0902323], [0.01, -2.3263479]] as const) near(normalQuantile(p), z, 1e-6);
-    assert.throws(() => normalQuantile(1), RangeError);
-  });
-
   test('Newey–West variance of a sum by hand', () => {
     // 1, 2, 3, 4: deviations ±1.5, ±0.5; lag 0: Σ c² = 5; lag 1: γ1 = (0.75 − 0.25 + 0.75) / 4, weight 1/2
     near(sumVariance([1, 2, 3, 4], 0), 5, 1e-12);
@@ -34,15 +28,40 @@ describe('significance of a loss difference on overlapping outcomes', () => {
     near(sumVariance(x, 0) / truth, 0.2, 0.03);
   });
 
-  test('z of an advantage: the better rule scores positive, no difference scores 0, correlated series are not double-counted', () => {
+  test('batch-means t by hand: batch sums, their spread, the oldest remainder dropped', () => {
+    // 1..6 in batches of 2: sums 3, 7, 11 (mean 7, variance 16), total 21, its variance 3 × 16
+    const t = batchMeansT([[1, 2, 3, 4, 5, 6]], 2);
+    near(t.t, 21 / Math.sqrt(48), 1e-12);
+    assert.equal(t.degreesOfFreedom, 2);
+    // the oldest day does not fill a batch and is left out: sums 3, 7
+    const dropped = batchMeansT([[100, 1, 2, 3, 4]], 2);
+    near(dropped.t, 10 / Math.sqrt(2 * 8), 1e-12);
+    assert.equal(dropped.degreesOfFreedom, 1);
+  });
+
+  test('batch-means t: no evidence without two batches, none from a constant, and correlated series are not double-counted', () => {
+    assert.deepEqual(batchMeansT([[1, 2, 3]], 2), { t: 0, degreesOfFreedom: 0 });
+    assert.deepEqual(batchMeansT([[0, 0, 0, 0]], 2), { t: 0, degreesOfFreedom: 1 });
     const rng = createRng(8);
-    const noise = Array.from({ length: 400 }, () => standardGaussian(rng));
-    const better = noise.map((v) => 0.3 + v);
-    const z = advantageZ([better], 0);
-    near(z, (0.3 * 400 + noise.reduce((s, v) => s + v, 0)) / Math.sqrt(sumVariance(better, 0)), 1e-9);
-    assert.ok(z > 3, `${z}`);
-    assert.equal(advantageZ([[0, 0, 0]], 2), 0);
+    const better = Array.from({ length: 400 }, () => 0.3 + standardGaussian(rng));
+    const one = batchMeansT([better], 10);
+    assert.ok(one.t > 3, `${one.t}`);
     // the same series twice (perfectly correlated symbols): the evidence is that of one, not √2 times it
-    near(advantageZ([better, better], 0), z, 1e-9);
+    const twice = batchMeansT([better, better], 10);
+    near(twice.t, one.t, 1e-9);
+    // a short series beside a long one: the degrees of freedom are the short one's
+    assert.equal(batchMeansT([better, better.slice(0, 35)], 10).degreesOfFreedom, 2);
+  });
+
+  test('batch-means t of overlapping sums with no real difference stays within its t distribution', () => {
+    // 20-day overlapping sums of independent zero-mean days, 280 days in 40-day batches (6 batches, 5 df):
+    // |t| beyond the two-sided 5 % critical value (2.571) about one run in twenty
+    const beyond = Array.from({ length: 60 }, (_, seed) => {
+      const rng = createRng(100 + seed);
+      const e = Array.from({ length: 300 }, () => standardGaussian(rng));
+      const x = Array.from({ length: 280 }, (_, t) => e.slice(t, t + 20).reduce((a, v) => a + v, 0));
+      return Math.abs(batchMeansT([x], 40).t) > 2.571;
+    }).filter(Boolean).length;
+    assert.ok(beyond <= 8, `${beyond} of 60 beyond the 5 % critical value`);
   });
 });
