@@ -25,6 +25,7 @@ for csv in data/sample/*.csv; do
   awk -F, -v before="$before" 'NR == 1 || $1 < before' "$csv" > "$PERSISTENT_DATA_PATH/stock_data/historical/$(basename "$csv")"
 done
 started=$(date +%s)
-node "$MODELS_CLI" train --all "$@" > "$work/train.log"
+# the training log is only shown when training fails (the temporary folder, log included, is removed on exit)
+node "$MODELS_CLI" train --all "$@" > "$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
 echo "train --all on bars before $before took $(( $(date +%s) - started ))s"
 node "$MODELS_CLI" evaluate --all

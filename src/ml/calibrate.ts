@@ -256,8 +256,10 @@ export function selectBandRule(
   // Leaving a series out needs enough fit days in the others for every series; otherwise (a symbol listed lately
   // beside one long one) the earlier validation days of all series are pooled, as for a single series.
   const leaveSeriesOut = parts.length > 1 && parts.every((p) => fitDays - p.fit.length >= 2 * horizon);
+  const batchDays = SELECTION_BATCH_HORIZONS * horizon;
   if (fitDays < 2 * horizon || selectionDays < 2 * horizon) {
-    return { window: DEFAULT_BAND_RULE.window, rule: { rate: DEFAULT_BAND_RULE.rate, divide_by_step: DEFAULT_BAND_RULE.divide_by_step }, selection: { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, candidates: [] } };
+    const selection = { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, default_test: { batch_days: batchDays, degrees_of_freedom: 0 }, candidates: [] };
+    return { window: DEFAULT_BAND_RULE.window, rule: { rate: DEFAULT_BAND_RULE.rate, divide_by_step: DEFAULT_BAND_RULE.divide_by_step }, selection };
   }
   // Each scored series with what its bands are fitted on: every other series' training days (those without
   // validation days included) and earlier validation days, or all of them when no series is left out.
@@ -282,7 +284,6 @@ export function selectBandRule(
   const dailyLoss = (days: readonly (readonly DayScore[])[]): number[][] =>
     days.map((series) => series.map((d) => d.score / baseline.total.score + d.score1 / baseline.total.score1));
   const defaultLoss = dailyLoss((candidates.find((c) => isDefaultRule(c.summary)) as (typeof candidates)[number]).days);
-  const batchDays = SELECTION_BATCH_HORIZONS * horizon;
   const tests = candidates.map(({ days }) => {
     const loss = dailyLoss(days);
     return batchMeansT(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), batchDays);
@@ -295,7 +296,7 @@ export function selectBandRule(
   // every candidate is scored on the same days, so the degrees of freedom are the same for all
   const degreesOfFreedom = tests[0]?.degreesOfFreedom ?? 0;
   const criticalT = degreesOfFreedom > 0 ? studentTQuantile(1 - SELECTION_SIGNIFICANCE / (candidates.length - 1), degreesOfFreedom) : undefined;
-  const eligible = scored.filter((c) => isDefaultRule(c) || (criticalT !== undefined && c.t_vs_default >= criticalT));
+  const eligible = scored.filter((c) => isDefaultRule(c) || (criticalT !== undefined && c.t_vs_default > criticalT));
   const best = eligible.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
   const defaultTest = { batch_days: batchDays, degrees_of_freedom: degreesOfFreedom, ...(criticalT === undefined ? {} : { critical_t: criticalT }) };
   return {

@@ -80,7 +80,7 @@ export const HorizonScoreBody = z.object({
   coverage_80: z.number(),
   coverage_95: z.number(),
   coverage_80_se: z.number().optional().describe('Standard error of coverage_80 on these days (Newey–West); next-day scores only, absent in models saved before it'),
-  coverage_95_se: z.number().optional(),
+  coverage_95_se: z.number().optional().describe('Standard error of coverage_95, as coverage_80_se'),
   interval_score_80: z.number().describe('Winkler interval score in log-return percent (lower is better)'),
   interval_score_95: z.number(),
   riskmetrics_coverage_80: z.number().describe('Random walk with EWMA-volatility Gaussian bands, same days'),

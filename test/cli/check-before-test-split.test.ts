@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -24,8 +24,9 @@ function runScript(args: readonly string[], scratch: string): Promise<CliResult>
 }
 
 describe('scripts/check-before-test-split.sh', () => {
-  it('trains and evaluates every sample model on bars before the date only, in a folder it removes', async () => {
+  it('trains and evaluates every sample model on bars before the date only, in a folder it removes', async (t) => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'before-split-'));
+    t.after(() => rm(scratch, { recursive: true, force: true }));
     const result = await runScript(['2024-01-02', ...TINY], scratch);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^train --all on bars before 2024-01-02 took \d+s$/m);
@@ -40,8 +41,9 @@ describe('scripts/check-before-test-split.sh', () => {
     assert.deepEqual(await readdir(scratch), [], 'the temporary store is removed');
   });
 
-  it('refuses a date that is not YYYY-MM-DD before training anything', async () => {
+  it('refuses a date that is not YYYY-MM-DD before training anything', async (t) => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'before-split-'));
+    t.after(() => rm(scratch, { recursive: true, force: true }));
     const result = await runScript(['2024-1-2'], scratch);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /DATE must be YYYY-MM-DD, got 2024-1-2/);

@@ -60,7 +60,7 @@ export function metricsTable(models: readonly ModelMetadata[]): string {
   return evaluationTable(models.map(metricsRow));
 }
 
-export const COVERAGE_NOISE_HEADING = 'Band coverage (%) ± its standard error on these days, and its distance from the nominal level in standard errors:';
+export const COVERAGE_NOISE_HEADING = 'Next-day band coverage (%) ± its standard error on these days, and its distance from the nominal level in standard errors:';
 
 /** Nominal coverage of each band level. */
 const BAND_LEVELS = [
@@ -69,22 +69,21 @@ const BAND_LEVELS = [
 ] as const;
 
 /**
- * Each row's next-day and pooled coverage with its standard error on the row's days and its distance from
- * the nominal level in standard errors, so a coverage off its target range reads against sampling noise
- * (|z| below about 2: a calibrated band could have done that on these days). Rows saved before standard
- * errors were stored say so.
+ * Each row's next-day coverage with its standard error on the row's days and its distance from the nominal
+ * level in standard errors, so a coverage off its target range reads against sampling noise (|z| below
+ * about 2: a calibrated band could have done that on these days). Rows saved before standard errors were
+ * stored say so; a zero error (every day covered) gets no z.
  */
 export function coverageNoise(rows: readonly EvaluationRow[]): string[] {
   return rows.map(({ label, evaluation }) => {
-    const [first, pooled] = [evaluation.horizons.find((s) => s.steps === '1'), evaluation.horizons.at(-1)];
-    const cells = BAND_LEVELS.flatMap((level) =>
-      [first, pooled].flatMap((score) => {
-        const se = score === undefined ? undefined : level.se(score);
-        if (score === undefined || se === undefined) return [];
-        const z = (level.coverage(score) - level.nominal) / se;
-        return [`${level.name} ${score.steps === '1' ? '1 d' : score.steps} ${(100 * level.coverage(score)).toFixed(1)} ± ${(100 * se).toFixed(1)} (z ${z >= 0 ? '+' : ''}${z.toFixed(1)})`];
-      }),
-    );
+    const first = evaluation.horizons.find((s) => s.steps === '1');
+    const cells = BAND_LEVELS.flatMap((level) => {
+      const se = first === undefined ? undefined : level.se(first);
+      if (first === undefined || se === undefined) return [];
+      const coverage = level.coverage(first);
+      const z = (coverage - level.nominal) / se;
+      return [`${level.name} 1 d ${(100 * coverage).toFixed(1)} ± ${(100 * se).toFixed(1)}${se > 0 ? ` (z ${z >= 0 ? '+' : ''}${z.toFixed(1)})` : ''}`];
+    });
     return `${label}: ${cells.length === 0 ? 'saved before standard errors were stored' : cells.join(', ')}`;
   });
 }
@@ -122,16 +121,17 @@ export function bandRule(m: ModelMetadata): string {
   const { candidates, default_test: test } = c.band_selection;
   const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
   const reference = test === undefined ? candidates[0] : candidates.find(isDefaultRule);
-  const lowest = candidates.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || x.selection_score < b.selection_score ? x : b), undefined);
+  // the evidence that could have replaced the default: the other candidate with the largest t against it
+  const strongest = candidates.filter((x) => !isDefaultRule(x)).reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || (x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b), undefined);
   const describe = (x: (typeof candidates)[number]): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
   const evidence =
-    chosen === undefined || reference === undefined || lowest === undefined
-      ? 'too few validation days to choose: the default bands'
+    chosen === undefined || reference === undefined || strongest === undefined
+      ? `too few validation days to choose: the ${test === undefined ? 'plain validation quantiles' : 'default bands'}`
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
         (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
-          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}, lowest ${describe(lowest)} ${num(lowest.selection_score, 3)} at t ${num(lowest.t_vs_default, 2)} against it ` +
-            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches: no test)` : `(needed ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degrees of freedom in ${test.batch_days}-day batches)`)) +
+          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} ` +
+            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches: no test)` : `(needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degrees of freedom in ${test.batch_days}-day batches)`)) +
         ` on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;

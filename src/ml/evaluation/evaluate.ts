@@ -98,15 +98,22 @@ function horizonScore(forecasts: readonly ScoredForecast[], steps: readonly numb
 const NEXT_DAY_COVERAGE_LAGS = 5;
 
 /**
- * Standard errors of next-day band coverage on these days (Newey–West over the hit indicators), so a
- * coverage off its target reads against sampling noise. Only next day: pooled over steps up to 60 days
- * ahead, a test split of a few hundred days holds a dozen independent outcomes, too few for a variance
- * estimate to be trusted (Newey–West understates it there; see the unit tests).
+ * Standard errors of next-day band coverage on these days (Newey–West), so a coverage off its target reads
+ * against sampling noise. The hits (minus the coverage) are summed per target date first: a model of
+ * several symbols scores them on the same days, and symbols miss together on a wild day. Only next day:
+ * pooled over steps up to 60 days ahead, a test split of a few hundred days holds a dozen independent
+ * outcomes, too few for a variance estimate to be trusted (Newey–West understates it there; see the unit
+ * tests).
  */
 function nextDayCoverageErrors(forecasts: readonly ScoredForecast[], score: HorizonScore): Pick<HorizonScore, 'coverage_80_se' | 'coverage_95_se'> {
   const error = (w: (f: ScoredForecast) => number, coverage: number): number => {
-    const hits = forecasts.map((f) => (Math.abs((f.actual[0] as number) - (f.predicted[0] as number)) <= w(f) ? 1 : 0) - coverage);
-    return Math.sqrt(sumVariance(hits, NEXT_DAY_COVERAGE_LAGS)) / forecasts.length;
+    const byDate = new Map<string, number>();
+    for (const f of forecasts) {
+      const hit = Math.abs((f.actual[0] as number) - (f.predicted[0] as number)) <= w(f) ? 1 : 0;
+      byDate.set(f.date, (byDate.get(f.date) ?? 0) + hit - coverage);
+    }
+    const dated = [...byDate].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    return Math.sqrt(sumVariance(dated, NEXT_DAY_COVERAGE_LAGS)) / forecasts.length;
   };
   return { coverage_80_se: error((f) => f.w80[0] as number, score.coverage_80), coverage_95_se: error((f) => f.w95[0] as number, score.coverage_95) };
 }

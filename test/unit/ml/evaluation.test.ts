@@ -184,6 +184,14 @@ describe('coverage standard errors', () => {
     assert.ok(z.every((v) => Math.abs(v) < 3) && z.filter((v) => Math.abs(v) > 2).length <= 2, z.map((v) => v.toFixed(2)).join(' '));
   });
 
+  test('several symbols on the same days: symbols that miss together are not counted as independent evidence', () => {
+    // the same symbol twice (perfectly correlated): twice the forecasts, the same standard error as one
+    const one = evaluateForecasts(calibratedForecasts(1000, 5, 4)).horizons[0];
+    const twice = evaluateForecasts([...calibratedForecasts(1000, 5, 4), ...calibratedForecasts(1000, 5, 4)]).horizons[0];
+    near(twice?.coverage_80_se as number, one?.coverage_80_se as number, 1e-12);
+    near(twice?.coverage_95_se as number, one?.coverage_95_se as number, 1e-12);
+  });
+
   test('pooled over overlapping steps, Newey–West understates the error on a few hundred days, so none is reported', () => {
     // 600 days of 20-step outcomes: the pooled coverage strays from its level by far more than such an estimate says
     const z = [1, 2, 3, 4, 6, 7, 8, 9].map((seed) => {
