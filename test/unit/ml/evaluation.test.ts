@@ -15,6 +15,7 @@ import {
   upShare,
 } from '../../../src/ml/evaluation/metrics.js';
 import { createRng } from '../../../src/ml/random.js';
+import { calibratedForecasts } from '../../helpers/calibrated-forecasts.js';
 import { standardGaussian as gaussian } from '../../helpers/fat-tails.js';
 import { realBars } from '../../ml/real-bars.js';
 
@@ -155,23 +156,6 @@ describe('test-split evaluation against baselines on the same days', () => {
 });
 
 describe('coverage standard errors', () => {
-  // forecasts of `steps` days whose bands are exactly right for independent unit-variance daily moves
-  function calibratedForecasts(days: number, steps: number, seed: number): ScoredForecast[] {
-    const rng = createRng(seed);
-    const moves = Array.from({ length: days + steps }, () => 0.01 * gaussian(rng));
-    return Array.from({ length: days }, (_, d) => {
-      const actual = Array.from({ length: steps }, (_, h) => moves.slice(d, d + h + 1).reduce((a, m) => a + m, 0));
-      const sd = actual.map((_, h) => 0.01 * Math.sqrt(h + 1));
-      return {
-        date: `d${String(d).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
-        predicted: actual.map(() => 0), raw: actual.map(() => 0), actual,
-        w80: sd.map((v) => 1.2815516 * v), w95: sd.map((v) => 1.959964 * v),
-        variance: sd.map((v) => v * v), ewmaVariance: sd.map((v) => v * v), garchVariance: sd.map((v) => v * v),
-        volatilityModel: 'ewma', probabilityUp: 0.5, baseRate: 0.5,
-      };
-    });
-  }
-
   test('next day: the binomial standard error, and calibrated bands land within about two of them of their level', () => {
     const evaluation = evaluateForecasts(calibratedForecasts(4000, 20, 5));
     const first = evaluation.horizons.find((s) => s.steps === '1');
