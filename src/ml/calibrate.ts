@@ -171,10 +171,11 @@ export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0, divide_by_step:
 export const SELECTION_SIGNIFICANCE = 0.05;
 
 /**
- * Batch length of the test, in horizons: a day's pooled score shares outcome days with the next
- * horizon − 1 days' scores, so batches of two horizons are close to independent of each other.
+ * Batches of the test, in horizons: a day's pooled score shares outcome days with the next horizon − 1
+ * days' scores, so batches of two horizons separated by one horizon left out share no outcome day.
  */
 const SELECTION_BATCH_HORIZONS = 2;
+const SELECTION_BATCH_GAP_HORIZONS = 1;
 
 /** Whether a candidate is DEFAULT_BAND_RULE. */
 export function isDefaultRule(c: AdaptiveRule & { readonly window: IntervalWindow }): boolean {
@@ -226,13 +227,12 @@ function dayScore(output: CalibratedOutput, actual: readonly number[]): DayScore
  * The scores of sensible candidates differ by a few per cent on a few hundred overlapping days, so the
  * lowest of 56 is mostly the luckiest. DEFAULT_BAND_RULE therefore serves unless a candidate beats it
  * beyond chance: each day's share of the score is compared with the default's on the same day, the
- * summed difference tested by batch means over batches of two horizons (batchMeansT), and only
- * candidates whose t exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
+ * summed difference tested by batch means over batches of two horizons a horizon apart (batchMeansT),
+ * and only candidates whose t exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
  * candidates, Student-t with the batches' degrees of freedom) compete with it; the lowest score among
- * them and the default wins. At a 60-day horizon a validation year's later part holds two batches per
- * series, which is what it holds of independent evidence about 60-day bands: then nothing but a
- * difference far beyond its noise replaces the default. With too few days for both parts, or for two
- * batches, the default is served.
+ * them and the default wins. At a 60-day horizon the later part of a validation year (about 280 days)
+ * holds one such batch per series, which is about what it holds of independent evidence on 60-day bands:
+ * no test, the default serves. With too few days for both parts, or for two batches, the default is served.
  *
  * With several series (the global model, which also answers every symbol that has no model of its own),
  * each series' later days are served with shrinkage and quantiles fitted on the OTHER series' days only
@@ -286,7 +286,7 @@ export function selectBandRule(
   const defaultLoss = dailyLoss((candidates.find((c) => isDefaultRule(c.summary)) as (typeof candidates)[number]).days);
   const tests = candidates.map(({ days }) => {
     const loss = dailyLoss(days);
-    return batchMeansT(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), batchDays);
+    return batchMeansT(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), batchDays, SELECTION_BATCH_GAP_HORIZONS * horizon);
   });
   const scored = candidates.map(({ summary }, i) => ({
     ...summary,

@@ -224,9 +224,9 @@ export interface BandSelection {
    * replace it; absent in models saved before the default, whose lowest score won.
    */
   readonly default_test?: {
-    /** Days per batch: two horizons. */
+    /** Days per batch: two horizons (consecutive batches a horizon apart). */
     readonly batch_days: number;
-    /** Batches − 1 of the series with the fewest; 0: too few days for a test, so the default serves. */
+    /** Batches − 1 of the series with the fewest (series without two batches left out); 0: too few days for a test, so the default serves. */
     readonly degrees_of_freedom: number;
     /** Bonferroni critical t over the other candidates at 5 % (absent with 0 degrees of freedom). */
     readonly critical_t?: number;

@@ -131,7 +131,7 @@ export const CalibrationBody = z.object({
       default_test: z
         .object({
           batch_days: z.number().int(),
-          degrees_of_freedom: z.number().int().describe('Batches − 1 of the series with the fewest; 0: too few days for a test, the default serves'),
+          degrees_of_freedom: z.number().int().describe('Batches (two horizons, a horizon apart) − 1 of the series with the fewest, series without two batches left out; 0: too few days for a test, the default serves'),
           critical_t: z.number().optional().describe('Bonferroni critical t over the other candidates at 5 %'),
         })
         .optional()

@@ -12,8 +12,7 @@ export function calibratedForecasts(days: number, steps: number, seed: number): 
   const rng = createRng(seed);
   const moves = Array.from({ length: days + steps }, () => 0.01 * standardGaussian(rng));
   return Array.from({ length: days }, (_, d) => {
-    const actual: number[] = [];
-    for (let h = 0, sum = 0; h < steps; h += 1) actual.push((sum += moves[d + h] as number));
+    const actual = cumulativeMoves(moves, d, steps);
     const sd = actual.map((_, h) => 0.01 * Math.sqrt(h + 1));
     return {
       date: `d${String(d).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
@@ -23,4 +22,11 @@ export function calibratedForecasts(days: number, steps: number, seed: number): 
       volatilityModel: 'ewma', probabilityUp: 0.5, baseRate: 0.5,
     };
   });
+}
+
+/** The cumulative sums of `steps` daily moves from day `from` on: a forecast day's realised path, overlapping the next day's in steps − 1 days. */
+export function cumulativeMoves(moves: readonly number[], from: number, steps: number): number[] {
+  const path: number[] = [];
+  for (let h = 0, sum = 0; h < steps; h += 1) path.push((sum += moves[from + h] as number));
+  return path;
 }

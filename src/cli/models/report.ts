@@ -131,7 +131,7 @@ export function bandRule(m: ModelMetadata): string {
         (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
           : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} ` +
-            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches: no test)` : `(needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom in ${test.batch_days}-day batches)`)) +
+            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches a horizon apart: no test)` : `(needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom in ${test.batch_days}-day batches)`)) +
         ` on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { batchMeansT, sumVariance } from '../../../src/ml/evaluation/significance.js';
 import { createRng } from '../../../src/ml/random.js';
+import { cumulativeMoves } from '../../helpers/calibrated-forecasts.js';
 import { standardGaussian } from '../../helpers/fat-tails.js';
 
 const near = (actual: number, expected: number, tolerance: number): void =>
@@ -37,6 +38,10 @@ describe('significance of a loss difference on overlapping outcomes', () => {
     const dropped = batchMeansT([[100, 1, 2, 3, 4]], 2);
     near(dropped.t, 10 / Math.sqrt(2 * 8), 1e-12);
     assert.equal(dropped.degreesOfFreedom, 1);
+    // a gap of one day between batches of two, counted from the most recent: 6 + 7 and 3 + 4 (5 and 1, 2 left out)
+    const gapped = batchMeansT([[1, 2, 3, 4, 5, 6, 7]], 2, 1);
+    near(gapped.t, 20 / Math.sqrt(2 * 18), 1e-12);
+    assert.equal(gapped.degreesOfFreedom, 1);
   });
 
   test('batch-means t: no evidence without two batches, none from a constant, and correlated series are not double-counted', () => {
@@ -54,14 +59,14 @@ describe('significance of a loss difference on overlapping outcomes', () => {
   });
 
   test('batch-means t of overlapping sums with no real difference stays within its t distribution', () => {
-    // 20-day overlapping sums of independent zero-mean days, 280 days in 40-day batches (6 batches, 5 df):
-    // |t| beyond the two-sided 5 % critical value (2.571) about one run in twenty
+    // 20-day overlapping sums of independent zero-mean days, 280 days in 40-day batches 20 days apart (5 batches,
+    // 4 degrees of freedom): |t| beyond the two-sided 5 % critical value (2.776) about one run in twenty
     const beyond = Array.from({ length: 60 }, (_, seed) => {
       const rng = createRng(100 + seed);
-      const e = Array.from({ length: 300 }, () => standardGaussian(rng));
-      const x = Array.from({ length: 280 }, (_, t) => e.slice(t, t + 20).reduce((a, v) => a + v, 0));
-      return Math.abs(batchMeansT([x], 40).t) > 2.571;
+      const moves = Array.from({ length: 300 }, () => standardGaussian(rng));
+      const sums = Array.from({ length: 280 }, (_, t) => cumulativeMoves(moves, t, 20).at(-1) as number);
+      return Math.abs(batchMeansT([sums], 40, 20).t) > 2.776;
     }).filter(Boolean).length;
-    assert.ok(beyond <= 8, `${beyond} of 60 beyond the 5 % critical value`);
+    assert.ok(beyond <= 7, `${beyond} of 60 beyond the 5 % critical value`);
   });
 });
