@@ -121,18 +121,23 @@ export function bandRule(m: ModelMetadata): string {
   const { candidates, default_test: test } = c.band_selection;
   const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
   const reference = test === undefined ? candidates[0] : candidates.find(isDefaultRule);
-  // the evidence that could have replaced the default: the other candidate with the largest t against it
-  const strongest = candidates.filter((x) => !isDefaultRule(x)).reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || (x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b), undefined);
+  // the evidence that could have replaced the default: the other candidate with the largest t against it (with
+  // no test possible, the one that scored lowest)
+  const challengers = candidates.filter((x) => !isDefaultRule(x));
+  const strongest = challengers.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || (x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b), undefined);
+  const lowest = challengers.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || x.selection_score < b.selection_score ? x : b), undefined);
   const describe = (x: (typeof candidates)[number]): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
   const evidence =
-    chosen === undefined || reference === undefined || strongest === undefined
+    chosen === undefined || reference === undefined || strongest === undefined || lowest === undefined
       ? `too few validation days to choose: the ${test === undefined ? 'plain validation quantiles' : 'default bands'}`
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
         (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
-          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} ` +
-            (test.critical_t === undefined ? `(too few days for two ${test.batch_days}-day batches a horizon apart: no test)` : `(needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom in ${test.batch_days}-day batches)`)) +
-        ` on ${c.band_selection.selection_days} later validation days` +
+          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; ` +
+            (test.critical_t === undefined
+              ? `lowest-scoring challenger ${describe(lowest)} ${num(lowest.selection_score, 3)}, but too few days for two ${test.batch_days}-day batches a horizon apart: no test`
+              : `strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} (needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom in ${test.batch_days}-day batches)`)) +
+        `, scored on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }
