@@ -69,7 +69,7 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     assert.ok(e.mae_ratio <= 1.002, `served ratio ${e.mae_ratio} (raw ${e.lstm_mae_ratio})`);
   });
 
-  test('next-day coverage and interval scores of the served bands and of RiskMetrics', () => {
+  test('next-day coverage with its standard error, and interval scores of the served bands and of RiskMetrics', () => {
     const step1 = metadata.evaluation.horizons[0];
     assert.equal(step1?.steps, '1');
     const index = new Map(bars.map((b, i) => [b.date, i]));
@@ -85,6 +85,16 @@ describe('every reported next-day figure is reproducible from the CSV and the st
       const [l95, u95] = band(1.959964);
       return { c80: l80 <= p.actual && p.actual <= u80 ? 1 : 0, s80: winkler(p.naive, l80, u80, p.actual, 0.2), s95: winkler(p.naive, l95, u95, p.actual, 0.05) };
     });
+    // the coverage's standard error: Newey–West (Bartlett weights, 5 lags) of the centred hits, written out here
+    const standardError = (level: 80 | 95, coverage: number): number => {
+      const x = points.map((p) => (inside(p, level) ? 1 : 0) - coverage);
+      const gamma = (j: number) => x.slice(j).reduce((s, v, t) => s + v * (x[t] as number), 0) / x.length;
+      let longRun = gamma(0);
+      for (let j = 1; j <= 5; j += 1) longRun += 2 * (1 - j / 6) * gamma(j);
+      return Math.sqrt(x.length * longRun) / x.length;
+    };
+    near(standardError(80, step1?.coverage_80 as number), step1?.coverage_80_se as number, 1e-12, 'coverage 80 standard error');
+    near(standardError(95, step1?.coverage_95 as number), step1?.coverage_95_se as number, 1e-12, 'coverage 95 standard error');
     near(mean(rm.map((r) => r.c80)), step1?.riskmetrics_coverage_80 as number, 1e-12, 'RiskMetrics coverage 80');
     near(mean(rm.map((r) => r.s80)), step1?.riskmetrics_interval_score_80 as number, 1e-6, 'RiskMetrics interval score 80');
     near(mean(rm.map((r) => r.s95)), step1?.riskmetrics_interval_score_95 as number, 1e-6, 'RiskMetrics interval score 95');
