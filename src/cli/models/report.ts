@@ -108,8 +108,8 @@ const BAND_SOURCES: Readonly<Record<IntervalWindow, string>> = {
 /**
  * How a model's bands were set up, chosen on validation days only: the band source and adaptive
  * conformal step, with the validation evidence that chose them: the chosen rule's selection score beside
- * the default rule's, and the best-scoring candidate with its z against the default. Models saved before
- * the default rule existed show the plain (validation quantiles, no adaptation) bands' score instead.
+ * the default rule's, and the challenger that came closest to replacing it (challengerEvidence). Models saved
+ * before the default rule existed show the plain (validation quantiles, no adaptation) bands' score instead.
  */
 export function bandRule(m: ModelMetadata): string {
   const saved = m.calibration as Partial<ModelMetadata['calibration']> | undefined;
@@ -121,25 +121,34 @@ export function bandRule(m: ModelMetadata): string {
   const { candidates, default_test: test } = c.band_selection;
   const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
   const reference = test === undefined ? candidates[0] : candidates.find(isDefaultRule);
-  // the evidence that could have replaced the default: the other candidate with the largest t against it (with
-  // no test possible, the one that scored lowest)
-  const challengers = candidates.filter((x) => !isDefaultRule(x));
-  const strongest = challengers.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || (x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b), undefined);
-  const lowest = challengers.reduce<(typeof candidates)[number] | undefined>((b, x) => (b === undefined || x.selection_score < b.selection_score ? x : b), undefined);
-  const describe = (x: (typeof candidates)[number]): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
   const evidence =
-    chosen === undefined || reference === undefined || strongest === undefined || lowest === undefined
+    chosen === undefined || reference === undefined
       ? `too few validation days to choose: the ${test === undefined ? 'plain validation quantiles' : 'default bands'}`
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
         (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
-          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; ` +
-            (test.critical_t === undefined
-              ? `lowest-scoring challenger ${describe(lowest)} ${num(lowest.selection_score, 3)}, but too few days for two ${test.batch_days}-day batches a horizon apart: no test`
-              : `strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} (needed over ${num(test.critical_t, 1)}, ${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom in ${test.batch_days}-day batches)`)) +
+          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; ${challengerEvidence(candidates, test)}`) +
         `, scored on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
+}
+
+type BandCandidate = ModelMetadata['calibration']['band_selection']['candidates'][number];
+
+/**
+ * The evidence that could have replaced the default rule: the challenger with the largest t against it and
+ * the critical t it needed, or, with no test possible, the challenger that scored lowest.
+ */
+function challengerEvidence(candidates: readonly BandCandidate[], test: NonNullable<ModelMetadata['calibration']['band_selection']['default_test']>): string {
+  const describe = (x: BandCandidate): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
+  const challengers = candidates.filter((x) => !isDefaultRule(x));
+  if (test.critical_t === undefined) {
+    const lowest = challengers.reduce((b, x) => (x.selection_score < b.selection_score ? x : b));
+    return `lowest-scoring challenger ${describe(lowest)} ${num(lowest.selection_score, 3)}, but too few days for two ${test.batch_days}-day batches a horizon apart: no test`;
+  }
+  const strongest = challengers.reduce((b, x) => ((x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b));
+  const freedom = `${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom`;
+  return `strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} (needed over ${num(test.critical_t, 1)}, ${freedom} in ${test.batch_days}-day batches)`;
 }
 
 /** Where an unseen symbol's bands started: the width multipliers of its own-history start state at steps 1, 5, 20 and the last. */
