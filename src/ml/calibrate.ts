@@ -9,7 +9,7 @@ import { fitGarch, horizonVariances, meanQlike, realisedVariances, RISKMETRICS, 
 import type { Bar } from '../market/bar.js';
 import { FEATURE_NAMES, FEATURE_WARMUP } from './features.js';
 import { Z_80, Z_95 } from './evaluation/evaluate.js';
-import { INTERVAL_WINDOWS, type AdaptiveIntervalState, type AdaptiveRule, type BandSelection, type Calibration, type IntervalCalibration, type IntervalWindow, type VolatilityModel } from './types.js';
+import { INTERVAL_WINDOWS, type AdaptiveIntervalState, type AdaptiveRule, type BandRule, type BandSelection, type Calibration, type IntervalCalibration, type IntervalWindow, type VolatilityModel } from './types.js';
 import { chooseVolatility, headModel, volatilityForecast } from './volatility-head/choice.js';
 import type { VolatilityHead } from './volatility-head/head.js';
 
@@ -156,13 +156,33 @@ export interface CalibrationSeries {
 
 /**
  * The band rule served unless validation shows a better one beyond chance: Student-t multiples of the
- * served volatility model, without adaptation. The served volatility is the validated one (lowest
- * validation QLIKE, a proper score for variance forecasts), and the Student-t is the shape daily returns
- * normalised by a volatility forecast have on every sample symbol's training period (ν 4.2–5.6; a
- * Gaussian ±1.2816 sd covers 80.6–84.3 % of them): the model's own predictive distribution. Fixed before
- * any check of it (see README, Calibration), not chosen on data.
+ * served volatility model, moved by adaptive conformal updates at rate 0.03 divided by the step. The
+ * served volatility is the validated one (lowest validation QLIKE, a proper score for variance
+ * forecasts), and the Student-t is the shape daily returns normalised by a volatility forecast have on
+ * every sample symbol's training period (ν 4.2–5.6; a Gaussian ±1.2816 sd covers 80.6–84.3 % of them):
+ * the model's own predictive distribution. The adaptive step is what lets coverage recover after a
+ * regime change no calibration data contained (adaptive conformal inference keeps the long-run miss
+ * rate at its level whatever the distribution does; a static rule has no such guarantee), and a
+ * validation year can neither confirm nor refute a rate at 60 days, so the rate is fixed from what it
+ * does: divided by the step, every step's multiplier moves by the same amount per independent outcome;
+ * at step 1 an 80 % band's multiplier then relaxes to a shift in about a quarter of a year (1 / (0.03 ×
+ * 2φ(z)z) ≈ 74 sessions) and wobbles by about 7 % in a steady regime. Fixed before any check of it (see
+ * README, Calibration), not chosen on data.
  */
-export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0, divide_by_step: false } as const satisfies AdaptiveRule & { readonly window: IntervalWindow };
+export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0.03, divide_by_step: true } as const satisfies BandRule;
+
+/** The default rule of models saved before it adapted (no `default_test.rule`): the same bands without an adaptive step. */
+export const STATIC_STUDENT_T_RULE = { window: 'student_t', rate: 0, divide_by_step: false } as const satisfies BandRule;
+
+/** The default rule a model's band selection tested its challengers against. */
+export function defaultRuleOf(selection: BandSelection): BandRule {
+  return selection.default_test?.rule ?? STATIC_STUDENT_T_RULE;
+}
+
+/** Whether two band rules are the same. */
+export function sameRule(a: BandRule, b: BandRule): boolean {
+  return a.window === b.window && a.rate === b.rate && a.divide_by_step === b.divide_by_step;
+}
 
 /**
  * Family-wise error rate of replacing the default rule: a candidate replaces it only if its advantage
@@ -176,11 +196,6 @@ export const SELECTION_SIGNIFICANCE = 0.05;
  */
 const SELECTION_BATCH_HORIZONS = 2;
 const SELECTION_BATCH_GAP_HORIZONS = 1;
-
-/** Whether a candidate is DEFAULT_BAND_RULE. */
-export function isDefaultRule(c: AdaptiveRule & { readonly window: IntervalWindow }): boolean {
-  return c.window === DEFAULT_BAND_RULE.window && c.rate === DEFAULT_BAND_RULE.rate && c.divide_by_step === DEFAULT_BAND_RULE.divide_by_step;
-}
 
 /** A served day's Winkler scores (80 % + 95 %) over its known steps and at step 1, and how many of them each band covered. */
 interface DayScore {
@@ -225,7 +240,8 @@ function dayScore(output: CalibratedOutput, actual: readonly number[]): DayScore
  * the two targets on one scale (1 + 1 = RiskMetrics itself).
  *
  * The scores of sensible candidates differ by a few per cent on a few hundred overlapping days, so the
- * lowest of 56 is mostly the luckiest. DEFAULT_BAND_RULE therefore serves unless a candidate beats it
+ * lowest of 56 is mostly the luckiest. The default rule (DEFAULT_BAND_RULE unless `defaultRule` says
+ * otherwise) therefore serves unless a candidate beats it
  * beyond chance: each day's share of the score is compared with the default's on the same day, the
  * summed difference tested by batch means over batches of two horizons a horizon apart (batchMeansT),
  * and only candidates whose t exceeds the Bonferroni critical value (SELECTION_SIGNIFICANCE over the other
@@ -245,6 +261,7 @@ export function selectBandRule(
   series: readonly CalibrationSeries[],
   base: Pick<ServingCalibration, 'volatility' | 'direction' | 'volatilityHead'>,
   horizon: number,
+  defaultRule: BandRule = DEFAULT_BAND_RULE,
 ): { window: IntervalWindow; rule: AdaptiveRule; selection: BandSelection } {
   const parts = series.flatMap(({ validation }, index) => {
     const cut = Math.floor(validation.length * SELECTION_FIT_SHARE);
@@ -257,9 +274,10 @@ export function selectBandRule(
   // beside one long one) the earlier validation days of all series are pooled, as for a single series.
   const leaveSeriesOut = parts.length > 1 && parts.every((p) => fitDays - p.fit.length >= 2 * horizon);
   const batchDays = SELECTION_BATCH_HORIZONS * horizon;
+  const { window: defaultWindow, ...defaultAdaptive } = defaultRule;
   if (fitDays < 2 * horizon || selectionDays < 2 * horizon) {
-    const selection = { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, default_test: { batch_days: batchDays, degrees_of_freedom: 0 }, candidates: [] };
-    return { window: DEFAULT_BAND_RULE.window, rule: { rate: DEFAULT_BAND_RULE.rate, divide_by_step: DEFAULT_BAND_RULE.divide_by_step }, selection };
+    const selection = { fit_days: fitDays, selection_days: selectionDays, leave_series_out: leaveSeriesOut, default_test: { rule: defaultRule, batch_days: batchDays, degrees_of_freedom: 0 }, candidates: [] };
+    return { window: defaultWindow, rule: defaultAdaptive, selection };
   }
   // Each scored series with what its bands are fitted on: every other series' training days (those without
   // validation days included) and earlier validation days, or all of them when no series is left out.
@@ -283,7 +301,9 @@ export function selectBandRule(
   // each day's share of selection_score (every candidate is scored on the same cells), so candidates can be compared day by day
   const dailyLoss = (days: readonly (readonly DayScore[])[]): number[][] =>
     days.map((series) => series.map((d) => d.score / baseline.total.score + d.score1 / baseline.total.score1));
-  const defaultLoss = dailyLoss((candidates.find((c) => isDefaultRule(c.summary)) as (typeof candidates)[number]).days);
+  const reference = candidates.find((c) => sameRule(c.summary, defaultRule));
+  if (reference === undefined) throw new RangeError(`the default band rule ${JSON.stringify(defaultRule)} is not one of the candidates`);
+  const defaultLoss = dailyLoss(reference.days);
   const tests = candidates.map(({ days }) => {
     const loss = dailyLoss(days);
     return batchMeansT(defaultLoss.map((series, s) => series.map((l, k) => l - ((loss[s] as number[])[k] as number))), batchDays, SELECTION_BATCH_GAP_HORIZONS * horizon);
@@ -296,9 +316,9 @@ export function selectBandRule(
   // every candidate is scored on the same days, so the degrees of freedom are the same for all
   const degreesOfFreedom = tests[0]?.degreesOfFreedom ?? 0;
   const criticalT = degreesOfFreedom > 0 ? studentTQuantile(1 - SELECTION_SIGNIFICANCE / (candidates.length - 1), degreesOfFreedom) : undefined;
-  const eligible = scored.filter((c) => isDefaultRule(c) || (criticalT !== undefined && c.t_vs_default > criticalT));
+  const eligible = scored.filter((c) => sameRule(c, defaultRule) || (criticalT !== undefined && c.t_vs_default > criticalT));
   const best = eligible.reduce((b, c) => (c.selection_score < b.selection_score ? c : b));
-  const defaultTest = { batch_days: batchDays, degrees_of_freedom: degreesOfFreedom, ...(criticalT === undefined ? {} : { critical_t: criticalT }) };
+  const defaultTest = { rule: defaultRule, batch_days: batchDays, degrees_of_freedom: degreesOfFreedom, ...(criticalT === undefined ? {} : { critical_t: criticalT }) };
   return {
     window: best.window,
     rule: { rate: best.rate, divide_by_step: best.divide_by_step },

@@ -203,15 +203,18 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = [
   'riskmetrics_student_t',
 ];
 
+/** A band rule: where the band multiples come from and how outcomes move them. */
+export type BandRule = AdaptiveRule & { readonly window: IntervalWindow };
+
+
 /**
  * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
  * fitted on the window's days before the later part of the validation split, then each candidate served
  * day by day over that later part (after a purge of one horizon) and scored against the issue's two
  * targets: `selection_score` = its pooled 1..horizon Winkler score / RiskMetrics' + its 1-day Winkler
  * score / RiskMetrics' (each 80 % + 95 %, log-return %; RiskMetrics = the 'riskmetrics_gaussian' candidate
- * without adaptation, on the same days). The default rule (Student-t multiples of the served volatility, no
- * adaptation) serves unless a candidate's `t_vs_default` exceeds `default_test.critical_t`. `fit_days`: validation
- * days of the earlier part.
+ * without adaptation, on the same days). The default rule (`default_test.rule`) serves unless a candidate's
+ * `t_vs_default` exceeds `default_test.critical_t`. `fit_days`: validation days of the earlier part.
  */
 export interface BandSelection {
   /** Earlier validation days the candidates were fitted on, over all series (leaving a series out, each is fitted on the others' only). */
@@ -220,10 +223,12 @@ export interface BandSelection {
   /** True when each series was scored with shrinkage and quantiles fitted on the other series only (models of several symbols with enough days each); absent in models saved before. */
   readonly leave_series_out?: boolean;
   /**
-   * The batch-means test a candidate's advantage over the default rule (DEFAULT_BAND_RULE) had to pass to
-   * replace it; absent in models saved before the default, whose lowest score won.
+   * The batch-means test a candidate's advantage over the default rule had to pass to replace it; absent
+   * in models saved before the default, whose lowest score won.
    */
   readonly default_test?: {
+    /** The default rule (DEFAULT_BAND_RULE when saved); absent in models saved while it was Student-t without adaptation (STATIC_STUDENT_T_RULE). */
+    readonly rule?: BandRule;
     /** Days per batch: two horizons (consecutive batches a horizon apart). */
     readonly batch_days: number;
     /** Batches − 1 of the series with the fewest (series without two batches left out); 0: too few days for a test, so the default serves. */
@@ -231,8 +236,7 @@ export interface BandSelection {
     /** Bonferroni critical t over the other candidates at 5 % (absent with 0 degrees of freedom). */
     readonly critical_t?: number;
   };
-  readonly candidates: readonly (AdaptiveRule & {
-    readonly window: IntervalWindow;
+  readonly candidates: readonly (BandRule & {
     readonly interval_score: number;
     readonly interval_score_step_1: number;
     readonly selection_score: number;

@@ -130,12 +130,16 @@ export const CalibrationBody = z.object({
         .describe('true for a model of several symbols (the global model): each symbol’s later validation days were scored with bands fitted on the other symbols only, as for a symbol it never saw'),
       default_test: z
         .object({
+          rule: z
+            .object({ window: z.string(), rate: z.number(), divide_by_step: z.boolean() })
+            .optional()
+            .describe('The default rule (absent in models saved while it was Student-t multiples without adaptation)'),
           batch_days: z.number().int(),
           degrees_of_freedom: z.number().int().describe('Batches (two horizons, a horizon apart) − 1 of the series with the fewest, series without two batches left out; 0: too few days for a test, the default serves'),
           critical_t: z.number().optional().describe('Bonferroni critical t over the other candidates at 5 %'),
         })
         .optional()
-        .describe('Batch-means test a candidate’s t_vs_default had to pass to replace the default rule (Student-t multiples of the served volatility, no adaptation); the lowest selection_score among those and the default was chosen. Absent in models saved before'),
+        .describe('Batch-means test a candidate’s t_vs_default had to pass to replace the default rule; the lowest selection_score among those and the default was chosen. Absent in models saved before'),
       candidates: z.array(
         z.object({
           window: z.string(),

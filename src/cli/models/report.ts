@@ -1,5 +1,5 @@
-import { isDefaultRule } from '../../ml/calibrate.js';
-import type { AdaptiveIntervalState, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
+import { defaultRuleOf, sameRule } from '../../ml/calibrate.js';
+import type { AdaptiveIntervalState, BandRule, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
 import { num, table } from './table.js';
 
 /** One row of the evaluation table: a model's test split, or one window of a walk-forward backtest. */
@@ -120,14 +120,15 @@ export function bandRule(m: ModelMetadata): string {
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
   const { candidates, default_test: test } = c.band_selection;
   const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
-  const reference = test === undefined ? candidates[0] : candidates.find(isDefaultRule);
+  const defaultRule = defaultRuleOf(c.band_selection);
+  const reference = test === undefined ? candidates[0] : candidates.find((x) => sameRule(x, defaultRule));
   const evidence =
     chosen === undefined || reference === undefined
       ? `too few validation days to choose: the ${test === undefined ? 'plain validation quantiles' : 'default bands'}`
       : `validation Winkler 80+95 pooled ${num(chosen.interval_score, 3)}, 1-day ${num(chosen.interval_score_step_1, 3)}, each relative to RiskMetrics' summed ${num(chosen.selection_score, 3)}; ` +
         (test === undefined
           ? `${num(reference.interval_score, 3)}, ${num(reference.interval_score_step_1, 3)}, ${num(reference.selection_score, 3)} for validation quantiles without adaptation`
-          : `default (Student-t of the served volatility) ${num(reference.selection_score, 3)}; ${challengerEvidence(candidates, test)}`) +
+          : `default (${ruleName(defaultRule)}) ${num(reference.selection_score, 3)}; ${challengerEvidence(candidates, test, defaultRule)}`) +
         `, scored on ${c.band_selection.selection_days} later validation days` +
         (c.band_selection.leave_series_out === true ? ', each symbol scored with quantiles fitted on the other symbols only' : '');
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
@@ -135,20 +136,24 @@ export function bandRule(m: ModelMetadata): string {
 
 type BandCandidate = ModelMetadata['calibration']['band_selection']['candidates'][number];
 
+/** A band rule as the report names it: its source, then its adaptive step (0.03/h: 0.03 divided by the horizon step). */
+function ruleName(x: BandRule): string {
+  return `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
+}
+
 /**
  * The evidence that could have replaced the default rule: the challenger with the largest t against it and
  * the critical t it needed, or, with no test possible, the challenger that scored lowest.
  */
-function challengerEvidence(candidates: readonly BandCandidate[], test: NonNullable<ModelMetadata['calibration']['band_selection']['default_test']>): string {
-  const describe = (x: BandCandidate): string => `${x.window}${x.rate === 0 ? '' : ` ${x.rate}${x.divide_by_step ? '/h' : ''}`}`;
-  const challengers = candidates.filter((x) => !isDefaultRule(x));
+function challengerEvidence(candidates: readonly BandCandidate[], test: NonNullable<ModelMetadata['calibration']['band_selection']['default_test']>, defaultRule: BandRule): string {
+  const challengers = candidates.filter((x) => !sameRule(x, defaultRule));
   if (test.critical_t === undefined) {
     const lowest = challengers.reduce((b, x) => (x.selection_score < b.selection_score ? x : b));
-    return `lowest-scoring challenger ${describe(lowest)} ${num(lowest.selection_score, 3)}, but too few days for two ${test.batch_days}-day batches a horizon apart: no test`;
+    return `lowest-scoring challenger ${ruleName(lowest)} ${num(lowest.selection_score, 3)}, but too few days for two ${test.batch_days}-day batches a horizon apart: no test`;
   }
   const strongest = challengers.reduce((b, x) => ((x.t_vs_default ?? 0) > (b.t_vs_default ?? 0) ? x : b));
   const freedom = `${test.degrees_of_freedom} degree${test.degrees_of_freedom === 1 ? '' : 's'} of freedom`;
-  return `strongest challenger ${describe(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} (needed over ${num(test.critical_t, 1)}, ${freedom} in ${test.batch_days}-day batches)`;
+  return `strongest challenger ${ruleName(strongest)} ${num(strongest.selection_score, 3)} at t ${num(strongest.t_vs_default, 2)} (needed over ${num(test.critical_t, 1)}, ${freedom} in ${test.batch_days}-day batches)`;
 }
 
 /** Where an unseen symbol's bands started: the width multipliers of its own-history start state at steps 1, 5, 20 and the last. */

@@ -7,8 +7,9 @@ import type { AdaptiveIntervalState, AdaptiveRule } from '../types.js';
  * band's width multiplier moves by exp(step · (miss − α)) per matured outcome, so over time the share
  * of misses is driven to α whatever the distribution does. The step is the rule's rate, divided by the
  * horizon step h when the rule says so (outcomes at step h overlap in h − 1 of their h days, so a day
- * brings about 1/h of an independent outcome). Which rate and whether to divide is NOT fixed here: it
- * is chosen per model on validation data only (ADAPTIVE_RULES, selected in calibrate.ts). Pure: the
+ * brings about 1/h of an independent outcome). Which rate and whether to divide is NOT fixed here: the
+ * default rule's (calibrate.ts, DEFAULT_BAND_RULE) serves unless a model's validation data show another of
+ * ADAPTIVE_RULES better beyond chance. Pure: the
  * caller keeps the state (metadata for the state at the end of the test split; the adaptive band store
  * fed by the outcome tracking store afterwards).
  */

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs, UsageError } from '../../../src/cli/args.js';
-import { evaluationTable } from '../../../src/cli/models/report.js';
+import { bandRule, evaluationTable } from '../../../src/cli/models/report.js';
+import { DEFAULT_BAND_RULE } from '../../../src/ml/calibrate.js';
+import type { BandSelection, IntervalWindow, ModelMetadata } from '../../../src/ml/types.js';
+import { artifacts } from '../../model-store/fixtures.js';
 import { createProgressView, formatDuration } from '../../../src/cli/progress.js';
 import { forecastChartSvg } from '../../../src/cli/svg-chart.js';
 
@@ -113,5 +116,28 @@ describe('evaluation table', () => {
     assert.match(text, /cov80 1\/20\/1\.\.60/);
     assert.match(text, /^window 1 .* 70\.0\/n\/a\/75\.0 /m);
     assert.match(text, /^all windows .* 80\.0\/90\.0\/85\.0 /m);
+  });
+});
+
+describe('band rule report', () => {
+  const candidate = (window: IntervalWindow, rate: number, divide_by_step: boolean, selection_score: number) =>
+    ({ window, rate, divide_by_step, interval_score: 50, interval_score_step_1: 10, selection_score, coverage_80: 0.8, coverage_95: 0.95, t_vs_default: 0 });
+  const candidates = [candidate('student_t', 0, false, 1.99), candidate('student_t', 0.03, true, 2.01), candidate('validation', 0.01, true, 1.95)];
+  const model = (default_test: BandSelection['default_test'], rule: { rate: number; divide_by_step: boolean }): ModelMetadata => {
+    const { metadata } = artifacts('nvda', 1);
+    const band_selection = { fit_days: 300, selection_days: 240, ...(default_test === undefined ? {} : { default_test }), candidates };
+    return { ...metadata, version: 'v1', scaler_sha256: 'x', calibration: { ...metadata.calibration, interval_window: 'student_t', adaptive_rule: rule, band_selection } };
+  };
+
+  it('compares the challengers with the default the model was tested against, named from its metadata', () => {
+    const line = bandRule(model({ rule: DEFAULT_BAND_RULE, batch_days: 120, degrees_of_freedom: 0 }, { rate: 0.03, divide_by_step: true }));
+    assert.match(line, /adaptive step 0\.03 \/ horizon step per matured outcome/);
+    assert.match(line, /default \(student_t 0\.03\/h\) 2\.010; lowest-scoring challenger validation 0\.01\/h 1\.950, but too few days/);
+  });
+
+  it('a model saved while the default had no adaptive step is described against that default', () => {
+    const line = bandRule(model({ batch_days: 120, degrees_of_freedom: 0 }, { rate: 0, divide_by_step: false }));
+    assert.match(line, /no adaptive step/);
+    assert.match(line, /default \(student_t\) 1\.990; lowest-scoring challenger validation 0\.01\/h 1\.950/);
   });
 });
