@@ -166,8 +166,9 @@ export interface CalibrationSeries {
  * validation year can neither confirm nor refute a rate at 60 days, so the rate is fixed from what it
  * does: divided by the step, every step's multiplier moves by the same amount per independent outcome;
  * at step 1 an 80 % band's multiplier then relaxes to a shift in about a quarter of a year (1 / (0.03 ×
- * 2φ(z)z) ≈ 74 sessions) and wobbles by about 7 % in a steady regime. Fixed before any check of it (see
- * README, Calibration), not chosen on data.
+ * 2φ(z)z) ≈ 74 sessions) and wobbles by about 7 % in a steady regime. Fixed before it was checked on
+ * history before the test split, not chosen on data (README, Calibration, also discloses that an earlier
+ * version had picked this rate after test results and withdrawn it).
  */
 export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0.03, divide_by_step: true } as const satisfies BandRule;
 

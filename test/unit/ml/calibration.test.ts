@@ -302,6 +302,10 @@ describe('band rule chosen on validation', () => {
     assert.ok(selection.candidates.some((c) => c.selection_score < (selection.candidates.find((d) => sameRule(d, DEFAULT_BAND_RULE))?.selection_score as number)), 'a challenger scored lower');
   });
 
+  test('a default rule that is not one of the candidates is refused', () => {
+    assert.throws(() => selectBandRule([symbolDays(1, 12, 400)], base, 2, { window: 'student_t', rate: 0.05, divide_by_step: true }), RangeError);
+  });
+
   test('too few validation days to compare anything: the default rule, no candidates', () => {
     const { selection, window, rule } = selectBandRule([symbolDays(1, 12, 5)], base, 2);
     assert.deepEqual({ window, ...rule }, DEFAULT_BAND_RULE);
