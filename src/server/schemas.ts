@@ -131,7 +131,7 @@ export const CalibrationBody = z.object({
       default_test: z
         .object({
           rule: z
-            .object({ window: z.string(), rate: z.number(), divide_by_step: z.boolean() })
+            .object({ window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]), rate: z.number(), divide_by_step: z.boolean() })
             .optional()
             .describe('The default rule (absent in models saved while it was Student-t multiples without adaptation)'),
           batch_days: z.number().int(),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_BAND_RULE } from '../../src/ml/calibrate.js';
 import { sampleDir } from '../helpers/paths.js';
 import { API_KEY, makeDataDir, startApp, trainTinyModels, type ModelsFixture, type TestServer } from './fixtures.js';
 
@@ -95,6 +96,9 @@ describe('training jobs through the API (worker thread)', () => {
     const afterDetail = await getJson('/api/v1/models/NVDA');
     assert.equal(afterDetail['version'], result['version'], 'the new version is served');
     assert.equal((afterDetail['training_config'] as Json)['epochs'], 4);
+    // the model card names the default band rule the new version's challengers were tested against
+    const bandSelection = (afterDetail['calibration'] as Json)['band_selection'] as Json;
+    assert.deepEqual((bandSelection['default_test'] as Json)['rule'], DEFAULT_BAND_RULE);
     const versions = afterDetail['versions'] as Json[];
     assert.equal(versions.length, 2);
     assert.equal(versions.find((v) => v['current'] === true)?.['version'], result['version']);

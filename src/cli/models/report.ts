@@ -119,7 +119,7 @@ export function bandRule(m: ModelMetadata): string {
   const window = BAND_SOURCES[c.interval_window] + (nu === undefined ? '' : `, next-day ν ${num(nu, 2)}`);
   const rule = c.adaptive_rule.rate === 0 ? 'no adaptive step' : `adaptive step ${c.adaptive_rule.rate}${c.adaptive_rule.divide_by_step ? ' / horizon step' : ''} per matured outcome`;
   const { candidates, default_test: test } = c.band_selection;
-  const chosen = candidates.find((x) => x.window === c.interval_window && x.rate === c.adaptive_rule.rate && x.divide_by_step === c.adaptive_rule.divide_by_step);
+  const chosen = candidates.find((x) => sameRule(x, { window: c.interval_window, ...c.adaptive_rule }));
   const defaultRule = defaultRuleOf(c.band_selection);
   const reference = test === undefined ? candidates[0] : candidates.find((x) => sameRule(x, defaultRule));
   const evidence =

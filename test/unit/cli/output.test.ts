@@ -120,9 +120,9 @@ describe('evaluation table', () => {
 });
 
 describe('band rule report', () => {
-  const candidate = (window: IntervalWindow, rate: number, divide_by_step: boolean, selection_score: number) =>
-    ({ window, rate, divide_by_step, interval_score: 50, interval_score_step_1: 10, selection_score, coverage_80: 0.8, coverage_95: 0.95, t_vs_default: 0 });
-  const candidates = [candidate('student_t', 0, false, 1.99), candidate('student_t', 0.03, true, 2.01), candidate('validation', 0.01, true, 1.95)];
+  const candidate = (window: IntervalWindow, rate: number, divide_by_step: boolean, selection_score: number, t_vs_default: number) =>
+    ({ window, rate, divide_by_step, interval_score: 50, interval_score_step_1: 10, selection_score, coverage_80: 0.8, coverage_95: 0.95, t_vs_default });
+  const candidates = [candidate('student_t', 0, false, 1.99, 2.5), candidate('student_t', 0.03, true, 2.01, 0), candidate('validation', 0.01, true, 1.95, 1.5)];
   const model = (default_test: BandSelection['default_test'], rule: { rate: number; divide_by_step: boolean }): ModelMetadata => {
     const { metadata } = artifacts('nvda', 1);
     const band_selection = { fit_days: 300, selection_days: 240, ...(default_test === undefined ? {} : { default_test }), candidates };
@@ -133,6 +133,11 @@ describe('band rule report', () => {
     const line = bandRule(model({ rule: DEFAULT_BAND_RULE, batch_days: 120, degrees_of_freedom: 0 }, { rate: 0.03, divide_by_step: true }));
     assert.match(line, /adaptive step 0\.03 \/ horizon step per matured outcome/);
     assert.match(line, /default \(student_t 0\.03\/h\) 2\.010; lowest-scoring challenger validation 0\.01\/h 1\.950, but too few days/);
+  });
+
+  it('with a test possible, names the challenger with the largest t against the default and the t it needed', () => {
+    const line = bandRule(model({ rule: DEFAULT_BAND_RULE, batch_days: 4, degrees_of_freedom: 66, critical_t: 3.5 }, { rate: 0.03, divide_by_step: true }));
+    assert.match(line, /default \(student_t 0\.03\/h\) 2\.010; strongest challenger student_t 1\.990 at t 2\.50 \(needed over 3\.5, 66 degrees of freedom in 4-day batches\)/);
   });
 
   it('a model saved while the default had no adaptive step is described against that default', () => {

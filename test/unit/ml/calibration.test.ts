@@ -175,7 +175,7 @@ describe('adaptive conformal update', () => {
     near(Math.exp(state.log_scale_80[0] as number), 2, 0.4);
   });
 
-  test('the default rule’s step brings next-day coverage back within a year of the volatility doubling; without a step it stays low', () => {
+  test('the default rule’s step (0.03 ÷ h) brings next-day coverage back within a year of the volatility doubling; without a step it stays low', () => {
     // 40 worlds calibrated for unit-variance residuals that turn twice as volatile; coverage over the second half of
     // the first trading year after the change
     const secondHalf = (rule: { rate: number; divide_by_step: boolean }): number => {
@@ -302,8 +302,13 @@ describe('band rule chosen on validation', () => {
     assert.ok(selection.candidates.some((c) => c.selection_score < (selection.candidates.find((d) => sameRule(d, DEFAULT_BAND_RULE))?.selection_score as number)), 'a challenger scored lower');
   });
 
-  test('a default rule that is not one of the candidates is refused', () => {
-    assert.throws(() => selectBandRule([symbolDays(1, 12, 400)], base, 2, { window: 'student_t', rate: 0.05, divide_by_step: true }), RangeError);
+  test('a default rule that is not one of the candidates is refused, with days enough to compare or not', () => {
+    for (const days of [400, 5]) {
+      assert.throws(() => selectBandRule([symbolDays(1, 12, days)], base, 2, { window: 'student_t', rate: 0.05, divide_by_step: true }), {
+        name: 'RangeError',
+        message: /the default band rule .*"rate":0\.05.* is not one of the candidates/,
+      });
+    }
   });
 
   test('too few validation days to compare anything: the default rule, no candidates', () => {
