@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DIR_MODE, writeFileAtomic } from '../fs/atomic-file.js';
 import { mkdir } from 'node:fs/promises';
-import { updateAdaptiveState } from './evaluation/adaptive.js';
-import type { AdaptiveIntervalState, ModelMetadata } from './types.js';
+import { neutralAdaptiveState, updateAdaptiveState } from './evaluation/adaptive.js';
+import type { AdaptiveIntervalState, AdaptiveRule, ModelMetadata } from './types.js';
 
 /**
  * The served bands' adaptive conformal state kept up to date from live matured outcomes (the tracking
@@ -27,6 +27,17 @@ export interface LiveOutcome {
 }
 
 type VersionStates = Record<string, AdaptiveIntervalState>;
+
+/** A version's adaptive rule; undefined for one saved before rules were chosen on validation, which keeps the bands it was saved with. */
+export function adaptiveRuleOf(metadata: ModelMetadata): AdaptiveRule | undefined {
+  return (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
+}
+
+/** `state` moved by matured outcomes, oldest target day first (then by step), as they matured; pure. Steps must lie within the state's horizon. */
+export function applyOutcomes(state: AdaptiveIntervalState, outcomes: readonly LiveOutcome[], rule: AdaptiveRule): AdaptiveIntervalState {
+  const ordered = [...outcomes].sort((a, b) => (a.target_date < b.target_date ? -1 : a.target_date > b.target_date ? 1 : a.horizon - b.horizon));
+  return ordered.reduce((s, o) => updateAdaptiveState(s, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule), state);
+}
 
 /** One symbol's bands under one model version. */
 const startId = (metadata: ModelMetadata, symbol: string): string => `${metadata.key}/${metadata.version}/${symbol}`;
@@ -80,18 +91,13 @@ export class AdaptiveBands {
    * Returns how many were applied.
    */
   async record(metadata: ModelMetadata, symbol: string, outcomes: readonly LiveOutcome[]): Promise<number> {
-    const live = outcomes
-      .filter((o) => o.issue_date > metadata.evaluation.test_to && o.horizon >= 1 && o.horizon <= metadata.horizon)
-      .sort((a, b) => (a.target_date < b.target_date ? -1 : a.target_date > b.target_date ? 1 : a.horizon - b.horizon));
-    // a version saved before its adaptive rule was chosen on validation keeps the bands it was saved with
-    const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
+    const live = outcomes.filter((o) => o.issue_date > metadata.evaluation.test_to && o.horizon >= 1 && o.horizon <= metadata.horizon);
+    const rule = adaptiveRuleOf(metadata);
     if (live.length === 0 || rule === undefined) return 0;
     // outcomes move the symbol's start, not the bands as calibrated, when one is being computed
     await this.starting.get(startId(metadata, symbol));
     const states = this.statesOf(metadata);
-    let state = this.state(metadata, symbol) ?? { log_scale_80: new Array<number>(metadata.horizon).fill(0), log_scale_95: new Array<number>(metadata.horizon).fill(0), outcomes: 0 };
-    for (const o of live) state = updateAdaptiveState(state, { step: o.horizon, covered_80: o.inside_80, covered_95: o.inside_95 }, rule);
-    states[symbol] = state;
+    states[symbol] = applyOutcomes(this.state(metadata, symbol) ?? neutralAdaptiveState(metadata.horizon), live, rule);
     await this.persist(metadata);
     return live.length;
   }
@@ -118,8 +124,7 @@ export class AdaptiveBands {
 
   /** Whether `begin` would compute a start now (cheap; lets a caller take a compute slot only then). */
   needsStart(metadata: ModelMetadata, symbol: string, asOf: string): boolean {
-    const rule = (metadata.calibration as Partial<ModelMetadata['calibration']>).adaptive_rule;
-    return rule !== undefined && this.state(metadata, symbol) === undefined && this.unstarted.get(startId(metadata, symbol)) !== asOf;
+    return adaptiveRuleOf(metadata) !== undefined && this.state(metadata, symbol) === undefined && this.unstarted.get(startId(metadata, symbol)) !== asOf;
   }
 
   private async computeStart(metadata: ModelMetadata, symbol: string, asOf: string, start: () => Promise<AdaptiveIntervalState | undefined>): Promise<void> {

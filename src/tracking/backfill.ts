@@ -1,5 +1,6 @@
 import { tradingDaysBetween } from '../calendar/nyse.js';
 import { errorMessage } from '../errors.js';
+import { BandReplay } from './band-replay.js';
 import { issueForecasts, scoreMatured, type TrackingDeps } from './daily-run.js';
 import type { DailyRun, IssuedForecast } from './store.js';
 
@@ -16,8 +17,10 @@ const DAYS_PER_WRITE = 20;
 
 /**
  * Replays the daily run over past sessions with the current models: each day's forecast sees only the bars up to
- * that day, every row is marked backfilled (and in-sample where the model was fitted on its target day), then all
- * matured forecasts are scored against the closes that followed. Idempotent like the daily run.
+ * that day, and its bands the adaptive state replayed from the outcomes matured by then (BandReplay); every row is
+ * marked backfilled (and in-sample where the model was fitted on its target day), then all matured forecasts are
+ * scored against the closes that followed. Idempotent like the daily run. The replayed outcomes do not move the
+ * service's live band states (no outcome listener here: replays are not live outcomes).
  */
 export async function backfill(deps: TrackingDeps, request: BackfillRequest): Promise<DailyRun> {
   const now = deps.now ?? (() => new Date());
@@ -39,10 +42,12 @@ export async function backfill(deps: TrackingDeps, request: BackfillRequest): Pr
       const barDates = new Set(bars.map((b) => b.date));
       lease = deps.acquire(symbol);
       if (!lease) throw new Error('no model is loaded for this symbol');
+      const bands = days[0] === undefined ? undefined : await BandReplay.start(lease.forecaster, symbol, bars, days[0]);
       let pending: IssuedForecast[] = [];
       for (const [index, day] of days.entries()) {
         if (barDates.has(day)) {
-          const rows = await issueForecasts(deps, lease, symbol, bars, day, true);
+          const rows = await issueForecasts(deps, lease, symbol, bars, day, { replay: true, adaptive: bands?.at(day) });
+          bands?.issued(rows);
           issued += rows.length;
           pending.push(...rows);
         }

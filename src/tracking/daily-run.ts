@@ -2,7 +2,7 @@ import { closureReason, nextTradingDays } from '../calendar/nyse.js';
 import { errorMessage } from '../errors.js';
 import type { Bar } from '../market/bar.js';
 import type { MarketDataProvider } from '../market/provider.js';
-import type { Forecaster } from '../ml/types.js';
+import type { AdaptiveIntervalState, Forecaster } from '../ml/types.js';
 import { scoreForecast, type Outcome } from './scoring.js';
 import type { DailyRun, IssuedForecast, StoredForecast, TrackingStore } from './store.js';
 
@@ -63,14 +63,14 @@ export async function issueForecasts(
   symbol: string,
   bars: readonly Bar[],
   date: string,
-  replay = false,
+  options: { readonly replay?: boolean; readonly adaptive?: AdaptiveIntervalState | undefined } = {},
 ): Promise<IssuedForecast[]> {
   const known = barsKnownAt(bars, date);
   const meta = lease.forecaster.metadata;
   const steps = Math.min(deps.horizon, meta.horizon);
-  const forecast = await lease.forecaster.forecast(known, steps);
+  const forecast = await lease.forecaster.forecast(known, steps, options.adaptive === undefined ? undefined : { adaptive: options.adaptive });
   const targets = nextTradingDays(forecast.as_of, steps);
-  const backfilled = replay || known.length < bars.length;
+  const backfilled = options.replay === true || known.length < bars.length;
   const testFrom = meta.evaluation.test_from;
   return forecast.points.map((point, index) => ({
     symbol,

@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tradingDaysBetween } from '../../src/calendar/nyse.js';
 import type { Bar } from '../../src/market/bar.js';
 import { CsvMarketData } from '../../src/market/csv.js';
+import { dataLayout } from '../../src/config/layout.js';
+import { neutralAdaptiveState, updateAdaptiveState } from '../../src/ml/evaluation/adaptive.js';
 import type { Forecaster } from '../../src/ml/types.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { tradingSignal } from '../../src/server/prediction-body.js';
 import { backfill } from '../../src/tracking/backfill.js';
 import { barsKnownAt, runDaily, type TrackingDeps } from '../../src/tracking/daily-run.js';
+import { openTrackingStore } from '../../src/tracking/open.js';
 import type { TrackingStore } from '../../src/tracking/store.js';
 import { repoRoot } from '../helpers/paths.js';
 import { TRACKING_CLI } from '../helpers/tracking-cli.js';
@@ -78,6 +82,31 @@ forEachDatabase('daily run and backfill', (target) => {
     }
   });
 
+  test('backfill bands: each day the model’s with the outcomes matured by then, recomputed from the stored rows', async () => {
+    // the rows of the backfill above (AAPL, January and February 2024, inside the model's test split: bands start as calibrated)
+    const rows = await store.query({ symbols: ['AAPL'], from: '2024-01-01', to: '2024-02-29', includeInSample: true });
+    const aapl = forecasters.get('aapl') as Forecaster;
+    const { adaptive_rule: rule } = aapl.metadata.calibration;
+    assert.ok(rule.rate > 0, 'the shipped models adapt');
+    const bandsOf = (points: readonly { lower_80: number; upper_80: number; lower_95: number; upper_95: number }[]) =>
+      points.map((p) => [p.lower_80, p.upper_80, p.lower_95, p.upper_95]);
+    let moved = 0;
+    for (const day of ['2024-01-02', '2024-01-31', '2024-02-29']) {
+      const matured = rows
+        .filter((r) => r.target_date <= day)
+        .sort((a, b) => (a.target_date < b.target_date ? -1 : a.target_date > b.target_date ? 1 : a.horizon - b.horizon));
+      let state = neutralAdaptiveState(aapl.metadata.horizon);
+      for (const r of matured) state = updateAdaptiveState(state, { step: r.horizon, covered_80: r.outcome?.inside_80 === true, covered_95: r.outcome?.inside_95 === true }, rule);
+      const known = aaplBars.filter((b) => b.date <= day);
+      const stored = rows.filter((r) => r.issue_date === day).sort((a, b) => a.horizon - b.horizon);
+      assert.deepEqual(bandsOf(stored), bandsOf((await aapl.forecast(known, 5, { adaptive: state })).points), day);
+      const calibrated = bandsOf((await aapl.forecast(known, 5)).points);
+      if (matured.length === 0) assert.deepEqual(bandsOf(stored), calibrated, 'nothing matured on the first day: bands as calibrated');
+      else if (JSON.stringify(bandsOf(stored)) !== JSON.stringify(calibrated)) moved += 1;
+    }
+    assert.ok(moved > 0, 'matured outcomes moved the bands');
+  });
+
   test('rows whose target day lies in the data the model was fitted on are in-sample and left out by default', async () => {
     const testFrom = (forecasters.get('aapl') as Forecaster).metadata.evaluation.test_from; // 2022-10-05
     await backfill(deps(store), { from: '2022-09-26', to: '2022-10-07', symbols: ['AAPL'] });
@@ -134,6 +163,26 @@ forEachDatabase('daily run and backfill', (target) => {
     const keys = new Set(rows.map((r) => `${r.symbol}/${r.issue_date}/${r.horizon}/${r.model_version}`));
     assert.equal(keys.size, expected);
   });
+});
+
+test('a backfill’s bands see no close after their day: changing every later close changes none of them', async () => {
+  const roots = await Promise.all([0, 1].map(() => mkdtemp(path.join(os.tmpdir(), 'backfill-lookahead-'))));
+  const stores = await Promise.all(roots.map((root) => openTrackingStore({ databaseUrl: undefined, layout: dataLayout(root) })));
+  try {
+    const scaled = (b: Bar): Bar => (b.date > '2024-02-01' ? { ...b, open: b.open * 1.5, high: b.high * 1.5, low: b.low * 1.5, close: b.close * 1.5, adjClose: b.adjClose * 1.5 } : b);
+    const altered: TrackingDeps['market'] = { getBars: async (symbol, options) => (await market.getBars(symbol, options)).map(scaled) };
+    const runs = [deps(stores[0] as TrackingStore), { ...deps(stores[1] as TrackingStore), market: altered }];
+    for (const d of runs) await backfill(d, { from: '2024-01-01', to: '2024-03-28', symbols: ['AAPL'] });
+    const early = await Promise.all(stores.map(async (s) => (await s.query({ symbols: ['AAPL'], from: '2024-01-01', to: '2024-02-01', includeInSample: true })).map((r) => [r.issue_date, r.horizon, r.lower_80, r.upper_80, r.lower_95, r.upper_95])));
+    assert.ok((early[0] as unknown[]).length > 100);
+    assert.deepEqual(early[1], early[0]);
+    // and the altered closes do reach the later forecasts (a 50 % jump in the returns their bands are scaled by)
+    const late = await Promise.all(stores.map(async (s) => (await s.query({ symbols: ['AAPL'], from: '2024-03-28', to: '2024-03-28', includeInSample: true })).map((r) => r.upper_80 / r.forecast)));
+    assert.notDeepEqual(late[1], late[0]);
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+  }
 });
 
 test('bars known at a date: none after it', () => {
