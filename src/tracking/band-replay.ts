@@ -8,8 +8,8 @@ import { scoreForecast } from './scoring.js';
 import type { IssuedForecast } from './store.js';
 
 /**
- * The adaptive band state a backfill serves each past day with, so that a replay serves the bands the service
- * would have served that day from nothing that happened later. The version's stored states will not do: they hold
+ * The adaptive band state a backfill serves each past day with, so that a replay's bands on a day rest on nothing
+ * that happened later. The version's stored states will not do: they hold
  * outcomes up to the end of its test split and everything tracked since. It starts where the version's bands stood
  * before the first replayed day:
  * - as calibrated when that day lies within the version's test split or before it;
@@ -17,7 +17,8 @@ import type { IssuedForecast } from './store.js';
  * - for a symbol the model never trained on, the start from the symbol's own history before that day, as the
  *   service starts it (bandStartFromHistory).
  * Every replayed forecast's outcome then moves it by the version's rule once its target day has closed, so the
- * forecasts issued after that close see it, as they would live.
+ * forecasts issued at or after that close see it. Inside the test split the state on the first day is not stored,
+ * so the replay starts as calibrated there: its bands depend on where it starts, never on a later close.
  */
 export class BandReplay {
   private pending: LiveOutcome[] = [];
