@@ -9,7 +9,6 @@ import { makeDataDir } from './fixtures.js';
 describe('explicit file modes (real process under umask 000)', () => {
   it('creates nothing world-writable: seeded model folders, caches, logs', async (t) => {
     const dataDir = await makeDataDir();
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // An empty persistent_data: the service seeds the shipped models and sample prices itself.
@@ -17,9 +16,11 @@ describe('explicit file modes (real process under umask 000)', () => {
       { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0', LOG_LEVEL: 'info' },
       { umask: '000' },
     );
+    // after-hooks run in the order they were added: the process is gone before its data directory is removed
     t.after(async () => {
       service.kill('SIGKILL');
       await service.done;
+      await rm(dataDir, { recursive: true, force: true });
     });
     await waitReady(base, service, 180_000);
     for (const url of ['/api/v1/predict/NVDA?days=3', '/api/v1/predict/QQQ?days=2', '/api/v1/historical/AAPL?days=5']) {

@@ -132,16 +132,17 @@ export async function startServiceOn(
   options: ServiceProcessOptions = {},
 ): Promise<ServiceUnderTest> {
   const dataDir = await makeDataDir();
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
   const layout = loadConfig({ PERSISTENT_DATA_PATH: dataDir }).layout;
   await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models.modelsDir);
   const port = await freePort();
   // No rate limit and no load shedding: these drills are about faults, and a loaded CI machine must not shed them.
   const fullEnv = { PERSISTENT_DATA_PATH: dataDir, PORT: String(port), HOST: '127.0.0.1', MODEL_WATCH_INTERVAL: '0', RATE_LIMIT_MAX: '100000', LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0', LOG_LEVEL: 'info', ...env };
   const service = startServiceProcess(fullEnv, options);
+  // after-hooks run in the order they were added: the process is gone before its data directory is removed
   t.after(async () => {
     service.kill('SIGKILL');
     await service.done;
+    await rm(dataDir, { recursive: true, force: true });
   });
   return { service, base: `http://127.0.0.1:${port}`, dataDir, layout, env: fullEnv };
 }

@@ -32,9 +32,10 @@ describe('/health sees what it used to miss', () => {
     const redis = await startRedisServer();
     t.after(() => redis.stop());
     const dataDir = await makeDataDir();
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
     const { app } = await startApp(models(), dataDir, { REDIS_URL: redis.url, LOAD_MAX_EVENT_LOOP_DELAY: '0', LOAD_MAX_QUEUE_WAIT: '0' });
+    // after-hooks run in the order they were added: the app is closed before its data directory is removed
     t.after(() => app.close());
+    t.after(() => rm(dataDir, { recursive: true, force: true }));
     const get = async (url: string) => app.inject({ method: 'GET', url });
     await waitFor('redis to connect', async () => (JSON.parse((await get('/health')).body) as HealthJson).services['redis']?.status === 'healthy' || undefined, 30_000);
 
@@ -79,16 +80,18 @@ describe('/health sees what it used to miss', () => {
 
     service.kill('SIGTERM');
     assert.equal((await service.done).code, 0);
+    // stopped within the test, before the after-hooks remove its data directory
     const restarted = startServiceProcess(env);
-    t.after(async () => {
+    try {
+      await waitReady(base, restarted);
+      const after = await health(base);
+      assert.equal(after.status, 'degraded', 'not "healthy, N ready" while NVDA is answered by another model');
+      assert.match(after.services['models']?.message ?? '', /failed: nvda \(answered by the global model\)/);
+      const prediction = (await (await fetch(`${base}/api/v1/predict/NVDA?days=2`)).json()) as Json;
+      assert.equal((prediction['model'] as Json)['key'], 'global');
+    } finally {
       restarted.kill('SIGKILL');
       await restarted.done;
-    });
-    await waitReady(base, restarted);
-    const after = await health(base);
-    assert.equal(after.status, 'degraded', 'not "healthy, N ready" while NVDA is answered by another model');
-    assert.match(after.services['models']?.message ?? '', /failed: nvda \(answered by the global model\)/);
-    const prediction = (await (await fetch(`${base}/api/v1/predict/NVDA?days=2`)).json()) as Json;
-    assert.equal((prediction['model'] as Json)['key'], 'global');
+    }
   });
 });

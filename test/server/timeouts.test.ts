@@ -52,9 +52,10 @@ describe('server timeouts (real listening server, raw sockets)', () => {
 
   it('cuts off a slow-loris client at HEADERS_TIMEOUT, a dribbled body at REQUEST_TIMEOUT (408), an idle keep-alive at KEEP_ALIVE_TIMEOUT', async (t) => {
     const dataDir = await makeDataDir();
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
     const { app } = await startApp(models(), dataDir, { HEADERS_TIMEOUT: `${HEADERS_S}s`, REQUEST_TIMEOUT: `${REQUEST_S}s`, KEEP_ALIVE_TIMEOUT: `${KEEP_ALIVE_S}s` });
+    // after-hooks run in the order they were added: the app is closed before its data directory is removed
     t.after(() => app.close());
+    t.after(() => rm(dataDir, { recursive: true, force: true }));
     const port = await freePort();
     await app.listen({ port, host: '127.0.0.1' });
     // The documented bound: the timeout, plus at most one deadline check; generous slack for a loaded machine.
