@@ -206,7 +206,6 @@ export const INTERVAL_WINDOWS: readonly IntervalWindow[] = [
 /** A band rule: where the band multiples come from and how outcomes move them. */
 export type BandRule = AdaptiveRule & { readonly window: IntervalWindow };
 
-
 /**
  * How the band rule (quantile window and adaptive rule) was chosen, on validation data only: quantiles
  * fitted on the window's days before the later part of the validation split, then each candidate served

@@ -99,6 +99,10 @@ const VolatilityModelBody = z.union([
 ]);
 
 /** What turns the network's output into the served numbers; all fitted before the test split. */
+/** Where band multiples come from, and the adaptive step that moves them: the two halves of a band rule. */
+const IntervalWindowBody = z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]);
+const AdaptiveRuleBody = z.object({ rate: z.number(), divide_by_step: z.boolean() });
+
 export const CalibrationBody = z.object({
   shrinkage: z.array(z.number()).describe('Per horizon step: served log return = factor × the network\'s (0 = naive, 1 = network as is), fitted on validation'),
   volatility: VolatilityModelBody.describe('Volatility model serving the bands and the expected volatility'),
@@ -116,10 +120,8 @@ export const CalibrationBody = z.object({
   direction: z
     .object({ base_rate: z.number(), scale: z.number(), fitted_slope: z.number(), slope_t: z.number(), slope: z.number() })
     .describe('Probability of an up day: logistic around the base rate; the validation slope is shrunk by its t-statistic'),
-  interval_window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]).describe('Where the band multiples come from: conformal quantiles on these days, or Gaussian or Student-t multiples (chosen on validation, see band_selection)'),
-  adaptive_rule: z
-    .object({ rate: z.number(), divide_by_step: z.boolean() })
-    .describe('Adaptive conformal step per matured outcome: log(band multiplier) += rate (÷ horizon step if divide_by_step) × (miss − miss rate)'),
+  interval_window: IntervalWindowBody.describe('Where the band multiples come from: conformal quantiles on these days, or Gaussian or Student-t multiples (chosen on validation, see band_selection)'),
+  adaptive_rule: AdaptiveRuleBody.describe('Adaptive conformal step per matured outcome: log(band multiplier) += rate (÷ horizon step if divide_by_step) × (miss − miss rate)'),
   band_selection: z
     .object({
       fit_days: z.number().int(),
@@ -130,8 +132,7 @@ export const CalibrationBody = z.object({
         .describe('true for a model of several symbols (the global model): each symbol’s later validation days were scored with bands fitted on the other symbols only, as for a symbol it never saw'),
       default_test: z
         .object({
-          rule: z
-            .object({ window: z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]), rate: z.number(), divide_by_step: z.boolean() })
+          rule: AdaptiveRuleBody.extend({ window: IntervalWindowBody })
             .optional()
             .describe('The default rule (absent in models saved while it was Student-t multiples without adaptation)'),
           batch_days: z.number().int(),

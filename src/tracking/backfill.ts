@@ -19,8 +19,7 @@ const DAYS_PER_WRITE = 20;
  * Replays the daily run over past sessions with the current models: each day's forecast sees only the bars up to
  * that day, and its bands the adaptive state replayed from the outcomes matured by then (BandReplay); every row is
  * marked backfilled (and in-sample where the model was fitted on its target day), then all matured forecasts are
- * scored against the closes that followed. Idempotent like the daily run. The replayed outcomes do not move the
- * service's live band states (no outcome listener here: replays are not live outcomes).
+ * scored against the closes that followed. Idempotent like the daily run.
  */
 export async function backfill(deps: TrackingDeps, request: BackfillRequest): Promise<DailyRun> {
   const now = deps.now ?? (() => new Date());

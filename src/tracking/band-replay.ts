@@ -9,16 +9,15 @@ import type { IssuedForecast } from './store.js';
 
 /**
  * The adaptive band state a backfill serves each past day with, so that a replay's bands on a day rest on nothing
- * that happened later. The version's stored states will not do: they hold
- * outcomes up to the end of its test split and everything tracked since. It starts where the version's bands stood
- * before the first replayed day:
- * - as calibrated when that day lies within the version's test split or before it;
+ * that happened later. The version's stored states will not do: they hold outcomes up to the end of its test split
+ * and everything tracked since. On the first replayed day it starts (startState):
+ * - as calibrated when that day lies within the version's test split or before it (the split's state on that day
+ *   is not stored), so a replay's bands depend on where it starts, never on a later close;
  * - the version's end-of-test-split state when it lies after;
  * - for a symbol the model never trained on, the start from the symbol's own history before that day, as the
  *   service starts it (bandStartFromHistory).
  * Every replayed forecast's outcome then moves it by the version's rule once its target day has closed, so the
- * forecasts issued at or after that close see it. Inside the test split the state on the first day is not stored,
- * so the replay starts as calibrated there: its bands depend on where it starts, never on a later close.
+ * forecasts issued at or after that close see it.
  */
 export class BandReplay {
   private pending: LiveOutcome[] = [];
@@ -34,12 +33,8 @@ export class BandReplay {
     const { metadata } = forecaster;
     const rule = adaptiveRuleOf(metadata);
     if (rule === undefined) return undefined;
-    const start = metadata.symbols.includes(symbol)
-      ? firstDay > metadata.evaluation.test_to
-        ? metadata.calibration.adaptive[symbol]
-        : undefined
-      : await bandStartFromHistory(forecaster, barsKnownAt(bars, firstDay));
-    return new BandReplay(start ?? neutralAdaptiveState(metadata.horizon), rule, new Map(bars.map((b) => [b.date, b.adjClose])));
+    const start = (await startState(forecaster, symbol, bars, firstDay)) ?? neutralAdaptiveState(metadata.horizon);
+    return new BandReplay(start, rule, new Map(bars.map((b) => [b.date, b.adjClose])));
   }
 
   /** The state for the forecasts issued at the close of `day`: every replayed outcome whose target day closed by then applied. */
@@ -61,4 +56,11 @@ export class BandReplay {
       this.pending.push({ issue_date: row.issue_date, target_date: row.target_date, horizon: row.horizon, inside_80, inside_95 });
     }
   }
+}
+
+/** Where the replay's bands start on `firstDay` (see BandReplay); undefined: as calibrated. */
+async function startState(forecaster: Forecaster, symbol: string, bars: readonly Bar[], firstDay: string): Promise<AdaptiveIntervalState | undefined> {
+  const { metadata } = forecaster;
+  if (!metadata.symbols.includes(symbol)) return bandStartFromHistory(forecaster, barsKnownAt(bars, firstDay));
+  return firstDay > metadata.evaluation.test_to ? metadata.calibration.adaptive[symbol] : undefined;
 }
