@@ -9,7 +9,7 @@ import { sampleDir } from '../helpers/paths.js';
 const SYMBOLS = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'];
 
 /**
- * The figures behind the Student-t band sources (README, Calibration), from the sample CSVs alone and
+ * The figures behind the Student-t band sources (docs/model-evaluation.md, Calibration), from the sample CSVs alone and
  * before any test split: each symbol's next-day log returns over the first 70 % of its history (a year of
  * warm-up first), divided by the RiskMetrics forecast made the day before.
  */
