@@ -1,10 +1,11 @@
 import type { ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
+import { cumulativeVariances, horizonVariances, RISKMETRICS, VOLATILITY_HISTORY } from '../../src/ml/evaluation/volatility.js';
 import { createRng } from '../../src/ml/random.js';
 import { standardGaussian } from './fat-tails.js';
 
 type Rng = ReturnType<typeof createRng>;
 
-/** The daily moves of the worlds below: 1 % standard deviation. */
+/** The daily moves of calibratedForecasts' world: 1 % standard deviation. */
 const DAILY_SD = 0.01;
 
 /**
@@ -15,41 +16,74 @@ const DAILY_SD = 0.01;
  */
 export function calibratedForecasts(days: number, steps: number, seed: number): ScoredForecast[] {
   const rng = createRng(seed);
-  return perfectForecasts(Array.from({ length: days + steps }, () => DAILY_SD * standardGaussian(rng)), days, steps);
+  const moves = Array.from({ length: days + steps }, () => DAILY_SD * standardGaussian(rng));
+  const variance = cumulativeVariances(DAILY_SD ** 2, DAILY_SD ** 2, 1, steps);
+  return Array.from({ length: days }, (_, d) => bandsOfVariance(d, cumulativeMoves(moves, d, steps), variance, variance));
 }
 
 /**
- * The same perfect model's forecasts over given daily moves (each of standard deviation 1 %, at least
- * `days + steps` of them), so that several series can share market days: see correlatedMoves.
+ * A forecast day served with the naive price and the Gaussian 80 % and 95 % bands of the cumulative
+ * variances `variance` (steps 1..horizon), scored beside RiskMetrics' `ewmaVariance`.
  */
-export function perfectForecasts(moves: readonly number[], days: number, steps: number): ScoredForecast[] {
-  return Array.from({ length: days }, (_, d) => {
-    const actual = cumulativeMoves(moves, d, steps);
-    const sd = actual.map((_, h) => DAILY_SD * Math.sqrt(h + 1));
-    return {
-      date: `d${String(d).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
-      predicted: actual.map(() => 0), raw: actual.map(() => 0), actual,
-      w80: sd.map((v) => 1.2815516 * v), w95: sd.map((v) => 1.959964 * v),
-      variance: sd.map((v) => v * v), ewmaVariance: sd.map((v) => v * v), garchVariance: sd.map((v) => v * v),
-      volatilityModel: 'ewma', probabilityUp: 0.5, baseRate: 0.5,
-    };
+function bandsOfVariance(day: number, actual: readonly number[], variance: readonly number[], ewmaVariance: readonly number[]): ScoredForecast {
+  const sd = variance.map(Math.sqrt);
+  return {
+    date: `d${String(day).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
+    predicted: actual.map(() => 0), raw: actual.map(() => 0), actual,
+    w80: sd.map((v) => 1.2815516 * v), w95: sd.map((v) => 1.959964 * v),
+    variance, ewmaVariance, garchVariance: variance,
+    volatilityModel: 'garch', probabilityUp: 0.5, baseRate: 0.5,
+  };
+}
+
+/** A GARCH(1,1) process of daily log returns: persistence alpha + beta, reverting to the daily variance `longRun`. */
+export interface GarchProcess {
+  readonly alpha: number;
+  readonly beta: number;
+  readonly longRun: number;
+}
+
+/**
+ * Held-out forecasts of a model that knows the true variance, in a world of GARCH(1,1) returns: each series
+ * runs its own process on its row of `shocks` (unit Gaussian innovations, e.g. correlatedShocks), and each
+ * of `days` forecast days after the first VOLATILITY_HISTORY returns is served with Gaussian bands of the
+ * true conditional variance of its cumulative return, beside RiskMetrics run over the trailing returns as
+ * the service runs it. One forecast list per series, on the same days.
+ */
+export function garchForecasts(processes: readonly GarchProcess[], shocks: readonly (readonly number[])[], days: number, steps: number): ScoredForecast[][] {
+  return processes.map((process, i) => {
+    const innovations = shocks[i] as readonly number[];
+    if (innovations.length < VOLATILITY_HISTORY + days + steps) throw new RangeError('too few shocks for the forecast days');
+    const returns: number[] = [];
+    const variances: number[] = [];
+    for (let t = 0, variance = process.longRun; t < innovations.length; t += 1) {
+      const r = Math.sqrt(variance) * (innovations[t] as number);
+      variances.push(variance);
+      returns.push(r);
+      variance = (1 - process.alpha - process.beta) * process.longRun + process.alpha * r * r + process.beta * variance;
+    }
+    return Array.from({ length: days }, (_, d) => {
+      const t = VOLATILITY_HISTORY + d;
+      const truth = cumulativeVariances(variances[t] as number, process.longRun, process.alpha + process.beta, steps);
+      return bandsOfVariance(d, cumulativeMoves(returns, t, steps), truth, horizonVariances(RISKMETRICS, returns.slice(t - VOLATILITY_HISTORY, t), steps));
+    });
   });
 }
 
 /**
- * `length` days of Gaussian daily moves of 1 % for several series at once, correlated day by day as
- * `correlation` says (a positive-definite correlation matrix): one row of moves per series.
+ * `length` days of unit Gaussian shocks for several series at once, correlated day by day as
+ * `correlation` says (a positive-definite correlation matrix): one row per series.
  */
-export function correlatedMoves(correlation: readonly (readonly number[])[], length: number, rng: Rng): number[][] {
+export function correlatedShocks(correlation: readonly (readonly number[])[], length: number, rng: Rng): number[][] {
   const factor = choleskyFactor(correlation);
-  const moves = correlation.map(() => new Array<number>(length).fill(0));
+  const shocks = correlation.map(() => new Array<number>(length).fill(0));
   for (let t = 0; t < length; t += 1) {
-    const shocks = correlation.map(() => standardGaussian(rng));
+    const independent = correlation.map(() => standardGaussian(rng));
     factor.forEach((row, i) => {
-      (moves[i] as number[])[t] = DAILY_SD * row.reduce((sum, l, j) => sum + l * (shocks[j] as number), 0);
+      (shocks[i] as number[])[t] = row.reduce((sum, l, j) => sum + l * (independent[j] as number), 0);
     });
   }
-  return moves;
+  return shocks;
 }
 
 /** The lower-triangular L with L·Lᵀ = matrix (Cholesky–Banachiewicz). */

@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { evaluateForecasts, type ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
+import { evaluateForecasts } from '../../src/ml/evaluation/evaluate.js';
 import { correlation } from '../../src/ml/evaluation/metrics.js';
+import { fitGarch, VOLATILITY_HISTORY } from '../../src/ml/evaluation/volatility.js';
 import { createRng } from '../../src/ml/random.js';
-import { calibratedForecasts, correlatedMoves, perfectForecasts } from '../helpers/calibrated-forecasts.js';
+import type { Evaluation } from '../../src/ml/types.js';
+import { calibratedForecasts, correlatedShocks, garchForecasts, type GarchProcess } from '../helpers/calibrated-forecasts.js';
 import { realBars } from './real-bars.js';
 
 /**
  * How far a perfect model's coverage strays on a test split the size of the shipped models' (755 days,
  * 60-day horizon), scored by the service's own evaluation: the yardstick for reading the coverage targets
- * of issue 10 (80 % bands within 77–83 %, 95 % within 93–97 %, next day and pooled over 1..60), for one model
- * and for the eight shipped ones together, whose symbols share market days. Gaussian moves of constant
- * volatility are the kindest world for it: fat tails and volatility regimes only add noise. The figures
- * quoted in the README and docs/model-evaluation.md are the diagnostics this test prints.
+ * of issue 10 (80 % bands within 77–83 %, 95 % within 93–97 %, next day and pooled over 1..60; interval score
+ * no worse than RiskMetrics'): for one model in the kindest world (Gaussian moves of constant volatility),
+ * and for the eight shipped ones together in a world of volatility regimes like the sample symbols', whose
+ * returns share market days. The figures quoted in the README and docs/model-evaluation.md are the
+ * diagnostics this test prints.
  */
-describe('coverage of a perfect model on a 755-day test split', () => {
+describe('band targets of a perfect model on 755-day test splits', () => {
   test('next day it lands in the target range almost always; pooled over 1..60 days, about half the time', (t) => {
     const runs = Array.from({ length: 100 }, (_, seed) => evaluateForecasts(calibratedForecasts(755, 60, 500 + seed)).horizons);
     const figures = (steps: string, pick: 'coverage_80' | 'coverage_95', [low, high]: readonly [number, number]) => {
@@ -40,28 +43,43 @@ describe('coverage of a perfect model on a 755-day test split', () => {
     assert.ok(pooled95.sd > 0.015 && pooled95.inRange < 0.8, JSON.stringify(pooled95));
   });
 
-  test('on the eight shipped models at once (seven correlated symbols and the global model over all of them), every coverage target holds in few test periods', (t) => {
+  test('in a GARCH world fitted on the sample symbols, eight models that know the true variance miss about a quarter of the 48 band targets', (t) => {
+    const processes = SAMPLE_SYMBOLS.map(trainingYearsGarch);
+    t.diagnostic(`GARCH(1,1) fitted by the service's fitGarch on the first 70 % of each sample symbol's returns: ${SAMPLE_SYMBOLS.map((symbol, i) => {
+      const g = processes[i] as GarchProcess;
+      return `${symbol} α ${g.alpha} β ${g.beta} sd ${(100 * Math.sqrt(g.longRun)).toFixed(2)} %`;
+    }).join('; ')}`);
     const correlations = sampleCorrelations();
     const offDiagonal = correlations.flatMap((row, i) => row.filter((_, j) => j !== i));
-    t.diagnostic(`daily log returns of the ${SAMPLE_SYMBOLS.length} sample symbols on their common days: pairwise correlation ${Math.min(...offDiagonal).toFixed(2)}–${Math.max(...offDiagonal).toFixed(2)}, mean ${(offDiagonal.reduce((a, v) => a + v, 0) / offDiagonal.length).toFixed(2)}`);
+    t.diagnostic(`innovations correlated as the sample symbols' daily log returns on their common days: pairwise ${Math.min(...offDiagonal).toFixed(2)}–${Math.max(...offDiagonal).toFixed(2)}, mean ${(offDiagonal.reduce((a, v) => a + v, 0) / offDiagonal.length).toFixed(2)}`);
     const periods = 100;
     const missedPerPeriod: number[] = [];
-    let modelsAllMet = 0;
+    const missedByTarget = new Map<string, number>();
+    const pooledCoverage: number[] = [];
     for (let period = 0; period < periods; period += 1) {
-      const moves = correlatedMoves(correlations, TEST_DAYS + HORIZON, createRng(900 + period));
-      const perSymbol = moves.map((m) => perfectForecasts(m, TEST_DAYS, HORIZON));
-      const missed = [...perSymbol, perSymbol.flat()].map(coverageTargetsMissed);
-      modelsAllMet += missed.filter((m) => m === 0).length;
-      missedPerPeriod.push(missed.reduce((a, m) => a + m, 0));
+      const shocks = correlatedShocks(correlations, VOLATILITY_HISTORY + TEST_DAYS + HORIZON, createRng(1300 + period));
+      const perSymbol = garchForecasts(processes, shocks, TEST_DAYS, HORIZON);
+      // the global model: every symbol's test days pooled, as its evaluation pools them
+      const missed = [...perSymbol, perSymbol.flat()].flatMap((forecasts) => {
+        const { horizons } = evaluateForecasts(forecasts);
+        pooledCoverage.push(horizonOf(horizons, '1..60').coverage_80);
+        return bandTargetsMissed(horizons);
+      });
+      for (const target of missed) missedByTarget.set(target, (missedByTarget.get(target) ?? 0) + 1);
+      missedPerPeriod.push(missed.length);
     }
+    const models = SAMPLE_SYMBOLS.length + 1;
     const meanMissed = missedPerPeriod.reduce((a, m) => a + m, 0) / periods;
     const allMet = missedPerPeriod.filter((m) => m === 0).length / periods;
-    const models = SAMPLE_SYMBOLS.length + 1;
-    t.diagnostic(`exact bands, ${periods} test periods of ${TEST_DAYS} days: a model meets its 4 coverage targets in ${(100 * modelsAllMet / (periods * models)).toFixed(0)} % of model-periods; of the ${4 * models} targets over ${models} models ${meanMissed.toFixed(1)} are missed on average (fewest ${Math.min(...missedPerPeriod)}, most ${Math.max(...missedPerPeriod)}); all ${4 * models} are met in ${(100 * allMet).toFixed(0)} % of periods`);
-    // the single-model yardstick above, seen on each model: its four ranges hold together on about half of them at best
-    assert.ok(modelsAllMet / (periods * models) < 0.55, String(modelsAllMet));
-    // several targets missed in a typical period, and "every target met" out of reach but for rare luck
-    assert.ok(meanMissed > 4, String(meanMissed));
+    const meanPooled = pooledCoverage.reduce((a, c) => a + c, 0) / pooledCoverage.length;
+    t.diagnostic(`${periods} test periods of ${TEST_DAYS} days, ${models} models: pooled 80 % coverage ${(100 * meanPooled).toFixed(1)} % on average; of the ${6 * models} band targets ${meanMissed.toFixed(1)} missed on average (fewest ${Math.min(...missedPerPeriod)}, most ${Math.max(...missedPerPeriod)}), all met in ${(100 * allMet).toFixed(0)} % of periods`);
+    t.diagnostic(`misses per period by target: ${[...missedByTarget].map(([target, n]) => `${target} ${(n / periods).toFixed(2)}`).join(', ')}`);
+    // the bands are those of the true variance: calibrated on average (Gaussian bands of a GARCH sum are near exact)
+    assert.ok(Math.abs(meanPooled - 0.8) < 0.015, String(meanPooled));
+    // yet on a single 755-day test split they miss several targets, the interval score against RiskMetrics among them,
+    // and "every target on every model" is out of reach but for rare luck
+    assert.ok(meanMissed > 6, String(meanMissed));
+    assert.ok((missedByTarget.get('interval score 95 % pooled') ?? 0) / periods > 1, JSON.stringify([...missedByTarget]));
     assert.ok(allMet < 0.05, String(allMet));
   });
 });
@@ -70,14 +88,36 @@ const SAMPLE_SYMBOLS = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'];
 const TEST_DAYS = 755;
 const HORIZON = 60;
 
-/** How many of issue 10's four coverage ranges (80 % within 77–83 %, 95 % within 93–97 %; next day and pooled 1..60) a model's test split misses. */
-function coverageTargetsMissed(forecasts: readonly ScoredForecast[]): number {
-  const { horizons } = evaluateForecasts(forecasts);
-  const ranges = [['1', 'coverage_80', 0.77, 0.83], ['1', 'coverage_95', 0.93, 0.97], ['1..60', 'coverage_80', 0.77, 0.83], ['1..60', 'coverage_95', 0.93, 0.97]] as const;
-  return ranges.filter(([steps, pick, low, high]) => {
-    const value = (horizons.find((s) => s.steps === steps) as NonNullable<(typeof horizons)[number]>)[pick];
-    return value < low || value > high;
-  }).length;
+type Horizons = Evaluation['horizons'];
+
+function horizonOf(horizons: Horizons, steps: '1' | '1..60'): Horizons[number] {
+  return horizons.find((s) => s.steps === steps) as Horizons[number];
+}
+
+/**
+ * Which of issue 10's six band targets of a model a test split misses: 80 % bands within 77–83 % and 95 %
+ * within 93–97 %, next day and pooled over 1..60, and the pooled interval score no worse than RiskMetrics'.
+ */
+function bandTargetsMissed(horizons: Horizons): string[] {
+  const missed: string[] = [];
+  for (const steps of ['1', '1..60'] as const) {
+    const h = horizonOf(horizons, steps);
+    if (h.coverage_80 < 0.77 || h.coverage_80 > 0.83) missed.push(`coverage 80 % at ${steps}`);
+    if (h.coverage_95 < 0.93 || h.coverage_95 > 0.97) missed.push(`coverage 95 % at ${steps}`);
+  }
+  const pooled = horizonOf(horizons, '1..60');
+  if (pooled.interval_score_80 > pooled.riskmetrics_interval_score_80) missed.push('interval score 80 % pooled');
+  if (pooled.interval_score_95 > pooled.riskmetrics_interval_score_95) missed.push('interval score 95 % pooled');
+  return missed;
+}
+
+/** A GARCH(1,1) fitted as the service fits it, on the first 70 % of a sample symbol's daily log returns, reverting to their mean square. */
+function trainingYearsGarch(symbol: string): GarchProcess {
+  const closes = realBars(symbol).map((b) => b.adjClose);
+  const returns = closes.slice(1, Math.floor(closes.length * 0.7)).map((c, i) => Math.log(c / (closes[i] as number)));
+  const observations = returns.slice(VOLATILITY_HISTORY).map((nextReturn, i) => ({ trailingReturns: returns.slice(i, i + VOLATILITY_HISTORY), nextReturn }));
+  const { alpha, beta } = fitGarch(observations);
+  return { alpha, beta, longRun: returns.reduce((a, r) => a + r * r, 0) / returns.length };
 }
 
 /** The correlation matrix of the sample symbols' daily log returns over the days all of them traded: how much their test periods share. */

@@ -40,10 +40,17 @@ function nextDayVariance(model: ClassicalVolatilityModel, returns: readonly numb
 export function horizonVariances(model: ClassicalVolatilityModel, trailingReturns: readonly number[], horizon: number): number[] {
   const recent = trailingReturns.length > VOLATILITY_HISTORY ? trailingReturns.slice(-VOLATILITY_HISTORY) : trailingReturns;
   const { next, longRun } = nextDayVariance(model, recent);
+  return cumulativeVariances(next, longRun, model.kind === 'garch' ? model.alpha + model.beta : 1, horizon);
+}
+
+/**
+ * Variance of the cumulative log return over 1..horizon days when the next day's variance is `next` and each
+ * later day's deviation from `longRun` shrinks by `persistence` (1: a random walk's constant variance).
+ */
+export function cumulativeVariances(next: number, longRun: number, persistence: number, horizon: number): number[] {
   const out: number[] = [];
   let cumulative = 0;
   let deviation = next - longRun;
-  const persistence = model.kind === 'garch' ? model.alpha + model.beta : 1;
   for (let h = 0; h < horizon; h += 1) {
     cumulative += longRun + deviation;
     deviation *= persistence;
