@@ -57,14 +57,19 @@ describe('band targets of a perfect model on 755-day test splits', () => {
     const missedByTarget = new Map<string, number>();
     const pooled80: number[] = [];
     const pooled95: number[] = [];
+    const scoreRatio80: number[] = [];
+    const scoreRatio95: number[] = [];
     for (let period = 0; period < periods; period += 1) {
       const shocks = correlatedShocks(correlations, VOLATILITY_HISTORY + TEST_DAYS + HORIZON, createRng(1300 + period));
       const perSymbol = garchForecasts(processes, shocks, TEST_DAYS, HORIZON);
       // the global model: every symbol's test days pooled, as its evaluation pools them
       const missed = [...perSymbol, perSymbol.flat()].flatMap((forecasts) => {
         const { horizons } = evaluateForecasts(forecasts);
-        pooled80.push(horizonOf(horizons, '1..60').coverage_80);
-        pooled95.push(horizonOf(horizons, '1..60').coverage_95);
+        const pooled = horizonOf(horizons, '1..60');
+        pooled80.push(pooled.coverage_80);
+        pooled95.push(pooled.coverage_95);
+        scoreRatio80.push(pooled.interval_score_80 / pooled.riskmetrics_interval_score_80);
+        scoreRatio95.push(pooled.interval_score_95 / pooled.riskmetrics_interval_score_95);
         return bandTargetsMissed(horizons);
       });
       for (const target of missed) missedByTarget.set(target, (missedByTarget.get(target) ?? 0) + 1);
@@ -79,6 +84,7 @@ describe('band targets of a perfect model on 755-day test splits', () => {
     // how wide a per-model range must be for bands of the true variance to land in it nine times in ten
     const range = (values: readonly number[]) => `${(100 * quantile(values, 0.05)).toFixed(2)}–${(100 * quantile(values, 0.95)).toFixed(2)} %`;
     t.diagnostic(`pooled coverage, 5th–95th percentile over the ${models * periods} model-periods: 80 % bands ${range(pooled80)}, 95 % bands ${range(pooled95)}`);
+    t.diagnostic(`pooled interval score ÷ RiskMetrics', 5th–95th percentile: 80 % ${quantile(scoreRatio80, 0.05).toFixed(3)}–${quantile(scoreRatio80, 0.95).toFixed(3)}, 95 % ${quantile(scoreRatio95, 0.05).toFixed(3)}–${quantile(scoreRatio95, 0.95).toFixed(3)}`);
     // the bands are those of the true variance: calibrated on average (Gaussian bands of a GARCH sum are near exact)
     assert.ok(Math.abs(meanPooled - 0.8) < 0.015, String(meanPooled));
     // yet on a single 755-day test split they miss several targets, the interval score against RiskMetrics among them,
