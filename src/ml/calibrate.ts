@@ -168,7 +168,7 @@ export interface CalibrationSeries {
  * at step 1 an 80 % band's multiplier then relaxes to a shift in about a quarter of a year (1 / (0.03 ×
  * 2φ(z)z) ≈ 74 sessions) and wobbles by about 7 % in a steady regime. Fixed before it was checked on
  * history before the test split, but not blind to the test split: an earlier version had picked this rate
- * after test results and withdrawn it, and it is re-adopted here for the reasons above (docs/model-evaluation.md, Calibration).
+ * after test results and withdrawn it, and it is re-adopted here for the reasons above (docs/model-evaluation.md, "The default band rule's adaptive step").
  */
 export const DEFAULT_BAND_RULE = { window: 'student_t', rate: 0.03, divide_by_step: true } as const satisfies BandRule;
 

@@ -1,38 +1,44 @@
 import type { ScoredForecast } from '../../src/ml/evaluation/evaluate.js';
 import { cumulativeVariances, horizonVariances, RISKMETRICS, VOLATILITY_HISTORY } from '../../src/ml/evaluation/volatility.js';
-import { createRng } from '../../src/ml/random.js';
+import { createRng, type Rng } from '../../src/ml/random.js';
+import type { Evaluation } from '../../src/ml/types.js';
 import { standardGaussian } from './fat-tails.js';
-
-type Rng = ReturnType<typeof createRng>;
 
 /** The daily moves of calibratedForecasts' world: 1 % standard deviation. */
 const DAILY_SD = 0.01;
 
 /**
- * Held-out forecasts of a perfect model: `days` consecutive forecast days of `steps` steps over independent
- * Gaussian daily moves of 1 %, each served with the naive price and the exact Gaussian 80 % and 95 % bands
- * of the cumulative move, so every band covers its level in expectation at every step. What such a model
+ * Held-out forecasts of a perfect model: a test split of `days` consecutive forecast days of `steps` steps
+ * over independent Gaussian daily moves of 1 %, each served with the naive price and the exact Gaussian
+ * 80 % and 95 % bands of the cumulative move, so every band covers its level in expectation at every step.
+ * As in the service's evaluation, outcomes after the split's last day are unknown. What such a model
  * scores on a finite test split is sampling noise alone.
  */
 export function calibratedForecasts(days: number, steps: number, seed: number): ScoredForecast[] {
   const rng = createRng(seed);
-  const moves = Array.from({ length: days + steps }, () => DAILY_SD * standardGaussian(rng));
+  const moves = Array.from({ length: days }, () => DAILY_SD * standardGaussian(rng));
   const variance = cumulativeVariances(DAILY_SD ** 2, DAILY_SD ** 2, 1, steps);
-  return Array.from({ length: days }, (_, d) => bandsOfVariance(d, cumulativeMoves(moves, d, steps), variance, variance));
+  return Array.from({ length: days }, (_, d) => bandsOfVariance(d, heldOutPath(moves, d, steps), variance, variance, 'ewma'));
 }
 
 /**
  * A forecast day served with the naive price and the Gaussian 80 % and 95 % bands of the cumulative
  * variances `variance` (steps 1..horizon), scored beside RiskMetrics' `ewmaVariance`.
  */
-function bandsOfVariance(day: number, actual: readonly number[], variance: readonly number[], ewmaVariance: readonly number[]): ScoredForecast {
+function bandsOfVariance(
+  day: number,
+  actual: readonly number[],
+  variance: readonly number[],
+  ewmaVariance: readonly number[],
+  volatilityModel: Evaluation['volatility_model'],
+): ScoredForecast {
   const sd = variance.map(Math.sqrt);
   return {
     date: `d${String(day).padStart(5, '0')}`, lastPrice: 100, driftPerDay: 100, movingAverage: 100,
     predicted: actual.map(() => 0), raw: actual.map(() => 0), actual,
     w80: sd.map((v) => 1.2815516 * v), w95: sd.map((v) => 1.959964 * v),
     variance, ewmaVariance, garchVariance: variance,
-    volatilityModel: 'garch', probabilityUp: 0.5, baseRate: 0.5,
+    volatilityModel, probabilityUp: 0.5, baseRate: 0.5,
   };
 }
 
@@ -44,28 +50,30 @@ export interface GarchProcess {
 }
 
 /**
- * Held-out forecasts of a model that knows the true variance, in a world of GARCH(1,1) returns: each series
- * runs its own process on its row of `shocks` (unit Gaussian innovations, e.g. correlatedShocks), and each
- * of `days` forecast days after the first VOLATILITY_HISTORY returns is served with Gaussian bands of the
- * true conditional variance of its cumulative return, beside RiskMetrics run over the trailing returns as
- * the service runs it. One forecast list per series, on the same days.
+ * Held-out forecasts of a model that knows the true variance, in a world of GARCH(1,1) returns: series i
+ * runs `garchProcesses[i]` on `shocks[i]` (unit innovations, e.g. correlatedShocks), starting at its
+ * long-run variance. After the first VOLATILITY_HISTORY returns come `days` test days; each is
+ * forecast the evening before, with Gaussian bands of the true conditional variance of its cumulative
+ * return, beside RiskMetrics run over the trailing returns as the service runs it. Outcomes after the
+ * last test day are unknown. One forecast list per series, on the same days.
  */
-export function garchForecasts(processes: readonly GarchProcess[], shocks: readonly (readonly number[])[], days: number, steps: number): ScoredForecast[][] {
-  return processes.map((process, i) => {
-    const innovations = shocks[i] as readonly number[];
-    if (innovations.length < VOLATILITY_HISTORY + days + steps) throw new RangeError('too few shocks for the forecast days');
+export function garchForecasts(garchProcesses: readonly GarchProcess[], shocks: readonly (readonly number[])[], days: number, steps: number): ScoredForecast[][] {
+  return garchProcesses.map((garch, i) => {
+    const innovations = shocks[i];
+    if (innovations === undefined || innovations.length < VOLATILITY_HISTORY + days) throw new RangeError(`series ${i}: fewer than ${VOLATILITY_HISTORY + days} shocks`);
     const returns: number[] = [];
     const variances: number[] = [];
-    for (let t = 0, variance = process.longRun; t < innovations.length; t += 1) {
+    for (let t = 0, variance = garch.longRun; t < VOLATILITY_HISTORY + days; t += 1) {
       const r = Math.sqrt(variance) * (innovations[t] as number);
       variances.push(variance);
       returns.push(r);
-      variance = (1 - process.alpha - process.beta) * process.longRun + process.alpha * r * r + process.beta * variance;
+      variance = (1 - garch.alpha - garch.beta) * garch.longRun + garch.alpha * r * r + garch.beta * variance;
     }
     return Array.from({ length: days }, (_, d) => {
       const t = VOLATILITY_HISTORY + d;
-      const truth = cumulativeVariances(variances[t] as number, process.longRun, process.alpha + process.beta, steps);
-      return bandsOfVariance(d, cumulativeMoves(returns, t, steps), truth, horizonVariances(RISKMETRICS, returns.slice(t - VOLATILITY_HISTORY, t), steps));
+      const truth = cumulativeVariances(variances[t] as number, garch.longRun, garch.alpha + garch.beta, steps);
+      const riskmetrics = horizonVariances(RISKMETRICS, returns.slice(t - VOLATILITY_HISTORY, t), steps);
+      return bandsOfVariance(d, heldOutPath(returns, t, steps), truth, riskmetrics, 'garch');
     });
   });
 }
@@ -103,6 +111,12 @@ function choleskyFactor(matrix: readonly (readonly number[])[]): number[][] {
     }
   }
   return l;
+}
+
+/** The realised path of a forecast made before day `from`: cumulative moves from it on, NaN past the last known day. */
+function heldOutPath(moves: readonly number[], from: number, steps: number): number[] {
+  const known = Math.min(steps, moves.length - from);
+  return [...cumulativeMoves(moves, from, known), ...new Array<number>(steps - known).fill(Number.NaN)];
 }
 
 /** The cumulative sums of `steps` daily moves from day `from` on: a forecast day's realised path, overlapping the next day's in steps − 1 days. */

@@ -5,8 +5,7 @@ import { Z_80 } from '../../src/ml/evaluation/evaluate.js';
 import { fitDegreesOfFreedom, studentTMultiples } from '../../src/ml/evaluation/student-t.js';
 import { horizonVariances, RISKMETRICS, VOLATILITY_HISTORY } from '../../src/ml/evaluation/volatility.js';
 import { sampleDir } from '../helpers/paths.js';
-
-const SYMBOLS = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'];
+import { SAMPLE_SYMBOLS } from './real-bars.js';
 
 /**
  * The figures behind the Student-t band sources (docs/model-evaluation.md, Calibration), from the sample CSVs alone and
@@ -16,7 +15,7 @@ const SYMBOLS = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'];
 describe('fat tails of volatility-normalised daily returns (training-period days only)', () => {
   test('a Gaussian ±1.2816 sd covers more than 80 % of them on every sample symbol; the fitted Student-t’s multiple about 78 %', async () => {
     const market = new CsvMarketData({ directory: sampleDir });
-    for (const symbol of SYMBOLS) {
+    for (const symbol of SAMPLE_SYMBOLS) {
       const closes = (await market.getBars(symbol)).map((b) => b.adjClose);
       const returns = closes.slice(1).map((c, i) => Math.log(c / (closes[i] as number)));
       const normalised: number[] = [];

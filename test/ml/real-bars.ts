@@ -7,6 +7,9 @@ import { DEFAULT_TRAINING_CONFIG } from '../../src/ml/training/config.js';
 import type { TrainingConfig } from '../../src/ml/types.js';
 import { sampleDir } from '../helpers/paths.js';
 
+/** The symbols of the bundled market CSVs (data/sample/). */
+export const SAMPLE_SYMBOLS = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'SPY', 'TSLA'] as const;
+
 /** The last `count` real daily bars of a symbol from the shared market CSVs. */
 export function realBars(symbol: string, count?: number): Bar[] {
   const file = path.join(sampleDir, `${symbol}.csv`);
