@@ -98,11 +98,11 @@ const VolatilityModelBody = z.union([
   z.object({ kind: z.literal('lstm_head'), window: z.number(), units: z.number() }).describe('The LSTM volatility head trained on the training split'),
 ]);
 
-/** What turns the network's output into the served numbers; all fitted before the test split. */
 /** Where band multiples come from, and the adaptive step that moves them: the two halves of a band rule. */
 const IntervalWindowBody = z.enum(INTERVAL_WINDOWS as [IntervalWindow, ...IntervalWindow[]]);
 const AdaptiveRuleBody = z.object({ rate: z.number(), divide_by_step: z.boolean() });
 
+/** What turns the network's output into the served numbers; all fitted before the test split. */
 export const CalibrationBody = z.object({
   shrinkage: z.array(z.number()).describe('Per horizon step: served log return = factor × the network\'s (0 = naive, 1 = network as is), fitted on validation'),
   volatility: VolatilityModelBody.describe('Volatility model serving the bands and the expected volatility'),

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../helpers/paths.js';
-import { TINY, type CliResult } from './run-cli.js';
+import { MODELS_CLI, runCommand, TINY, type CliResult } from './run-cli.js';
 
 const SCRIPT = path.join(repoRoot, 'scripts', 'check-before-test-split.sh');
-const CLI = fileURLToPath(new URL('../../src/cli/models.js', import.meta.url));
 
+/** The script run as an operator runs it, its temporary folder under `scratch`, with the compiled CLI. */
 function runScript(args: readonly string[], scratch: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), TMPDIR: scratch, MODELS_CLI: CLI };
-    const child = spawn('bash', [SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let [stdout, stderr] = ['', ''];
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand('bash', [SCRIPT, ...args], { TMPDIR: scratch, MODELS_CLI });
 }
 
 describe('scripts/check-before-test-split.sh', () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleDir } from '../helpers/paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/models.js', import.meta.url));
+/** The compiled models CLI. */
+export const MODELS_CLI = fileURLToPath(new URL('../../src/cli/models.js', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
@@ -15,9 +16,14 @@ export interface CliResult {
 
 /** Runs the compiled models CLI as a child process, as `npm run models --` does, without a terminal. */
 export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return runCommand(process.execPath, [MODELS_CLI, ...args], env);
+}
+
+/** Runs a command without a terminal and collects its output; its environment is PATH, HOME and `env` only. */
+export function runCommand(command: string, args: readonly string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // Only what the CLI needs: TRAIN_*, TFJS_BACKEND and friends from the caller's shell must not leak in.
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only what the command needs: TRAIN_*, TFJS_BACKEND and friends from the caller's shell must not leak in.
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

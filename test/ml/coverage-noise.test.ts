@@ -22,11 +22,11 @@ describe('band targets of a perfect model on 755-day test splits', () => {
     const runs = Array.from({ length: 100 }, (_, seed) => evaluateForecasts(calibratedForecasts(755, 60, 500 + seed)).horizons);
     const figures = (steps: string, pick: 'coverage_80' | 'coverage_95', [low, high]: readonly [number, number]) => {
       const values = runs.map((h) => (h.find((s) => s.steps === steps) as NonNullable<(typeof h)[number]>)[pick]);
-      const mean = values.reduce((a, v) => a + v, 0) / values.length;
-      const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+      const average = mean(values);
+      const sd = Math.sqrt(values.reduce((a, v) => a + (v - average) ** 2, 0) / (values.length - 1));
       const inRange = values.filter((v) => v >= low && v <= high).length / values.length;
-      t.diagnostic(`${pick} at ${steps}: mean ${(100 * mean).toFixed(1)} %, sd ${(100 * sd).toFixed(1)} points, in ${100 * low}–${100 * high} % in ${(100 * inRange).toFixed(0)} % of 100 runs`);
-      return { mean, sd, inRange };
+      t.diagnostic(`${pick} at ${steps}: mean ${(100 * average).toFixed(1)} %, sd ${(100 * sd).toFixed(1)} points, in ${100 * low}–${100 * high} % in ${(100 * inRange).toFixed(0)} % of 100 runs`);
+      return { mean: average, sd, inRange };
     };
     const first80 = figures('1', 'coverage_80', [0.77, 0.83]);
     const first95 = figures('1', 'coverage_95', [0.93, 0.97]);

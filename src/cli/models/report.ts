@@ -1,5 +1,5 @@
 import { defaultRuleOf, sameRule } from '../../ml/calibrate.js';
-import type { AdaptiveIntervalState, BandRule, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
+import type { AdaptiveIntervalState, BandRule, BandSelection, Evaluation, HorizonScore, IntervalWindow, ModelMetadata } from '../../ml/types.js';
 import { num, table } from './table.js';
 
 /** One row of the evaluation table: a model's test split, or one window of a walk-forward backtest. */
@@ -134,7 +134,7 @@ export function bandRule(m: ModelMetadata): string {
   return `${m.key}: bands: ${window}, ${rule} (${evidence}); volatility ${c.volatility.kind}.`;
 }
 
-type BandCandidate = ModelMetadata['calibration']['band_selection']['candidates'][number];
+type BandCandidate = BandSelection['candidates'][number];
 
 /** A band rule as the report names it: its source, then its adaptive step (0.03/h: 0.03 divided by the horizon step). */
 function ruleName(x: BandRule): string {
@@ -145,7 +145,7 @@ function ruleName(x: BandRule): string {
  * The evidence that could have replaced the default rule: the challenger with the largest t against it and
  * the critical t it needed, or, with no test possible, the challenger that scored lowest.
  */
-function challengerEvidence(candidates: readonly BandCandidate[], test: NonNullable<ModelMetadata['calibration']['band_selection']['default_test']>, defaultRule: BandRule): string {
+function challengerEvidence(candidates: readonly BandCandidate[], test: NonNullable<BandSelection['default_test']>, defaultRule: BandRule): string {
   const challengers = candidates.filter((x) => !sameRule(x, defaultRule));
   if (test.critical_t === undefined) {
     const lowest = challengers.reduce((b, x) => (x.selection_score < b.selection_score ? x : b));
