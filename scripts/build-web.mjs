@@ -56,7 +56,8 @@ async function main() {
     }
   }
   await rm(previous, { recursive: true, force: true });
-  console.log(`web dashboard built into ${path.relative(root, outDir)}/`);
+  // stderr: `npm run -s ops -- monitor --json` and the other CLI scripts build first, and their stdout must stay theirs.
+  console.error(`web dashboard built into ${path.relative(root, outDir)}/`);
 }
 
 main().catch(async (error) => {

@@ -16,6 +16,7 @@ import { selectBackend } from '../ml/backend.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey, symbolOfModelKey, type Forecaster } from '../ml/types.js';
 import { ModelStore } from '../model-store/store.js';
 import { tradingSignal } from '../server/prediction-body.js';
+import { dailyRunBody } from '../server/tracking-schemas.js';
 import { accuracyBy, type GroupBy } from '../tracking/accuracy.js';
 import { backfill } from '../tracking/backfill.js';
 import { runDaily, type TrackingDeps } from '../tracking/daily-run.js';
@@ -114,7 +115,7 @@ async function dailyRunCommand(ctx: Context, args: ParsedArgs): Promise<number> 
     const force = args.switches.has('force');
     if (!isTradingDay(date) && !force) ctx.err.write(`${date} was not a trading day: nothing to do (--force runs anyway)\n`);
     const run = await runDaily(deps, { date, symbols, type: 'manual', force });
-    ctx.out.write(`${JSON.stringify(run)}\n`);
+    ctx.out.write(`${JSON.stringify(dailyRunBody(run))}\n`);
     return run.status === 'failed' ? 1 : 0;
   } finally {
     close();

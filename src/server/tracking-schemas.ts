@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isIsoDate } from '../market/validation.js';
 import { SYMBOL_PATTERN } from '../market/bar.js';
 import { HORIZON_BUCKETS } from '../tracking/scoring.js';
+import type { DailyRun } from '../tracking/store.js';
 import { integerIn, intInRange, MAX_HORIZON, TickerSymbol } from './schemas.js';
 
 /** Schemas of the v3.4 prediction-tracking routes (/api/v1/predictions/...), with its field names. */
@@ -244,6 +245,32 @@ export const DailyRunBody = z.object({
   created_at: z.string(),
   completed_at: z.string().nullable(),
 });
+
+type DailyRunOutput = z.output<typeof DailyRunBody>;
+
+/** A daily run as the API and the tracking CLI show it: the store keeps the symbol lists as JSON text. */
+export function dailyRunBody(run: DailyRun): DailyRunOutput {
+  const succeeded = JSON.parse(run.symbols_succeeded) as string[];
+  const failed = JSON.parse(run.symbols_failed) as { symbol: string; error: string }[];
+  return {
+    id: run.id,
+    execution_date: run.execution_date,
+    execution_type: run.execution_type,
+    status: run.status as DailyRunOutput['status'],
+    symbols_processed: [...succeeded, ...failed.map((f) => f.symbol)],
+    symbols_succeeded: succeeded,
+    symbols_failed: failed,
+    total_symbols: run.total_symbols,
+    successful_predictions: run.successful_predictions,
+    failed_predictions: run.failed_predictions,
+    recorded_forecasts: run.recorded_forecasts,
+    scored_forecasts: run.scored_forecasts,
+    execution_duration_ms: run.execution_duration_ms === null ? null : Number(run.execution_duration_ms),
+    error_message: run.error_message,
+    created_at: run.created_at,
+    completed_at: run.completed_at,
+  };
+}
 
 export const DailyStatusBody = z.object({
   last_execution_date: z.string().nullable(),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -57,6 +57,9 @@ describe('models CLI', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`^nvda\\s+${v1}\\s`, 'm'));
     assert.match(status.stdout, /symbols with data but no model of their own: MSFT \(no global model either\)/);
+    // A ticker spelled GLOBAL is an ordinary symbol: without a model of its own (`_global`), it is listed too.
+    await copyFile(path.join(root, 'stock_data', 'historical', 'MSFT.csv'), path.join(root, 'stock_data', 'historical', 'GLOBAL.csv'));
+    assert.match((await runCli(['status'], env)).stdout, /symbols with data but no model of their own: GLOBAL, MSFT \(no global model either\)/);
 
     // Training options from the environment (TRAIN_*) as well as flags.
     const second = await runCli(['train', 'nvda', '--max-bars', '400'], { ...env, TRAIN_EPOCHS: '1', TRAIN_UNITS: '6' });

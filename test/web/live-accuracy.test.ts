@@ -92,6 +92,9 @@ describe('dashboard live-accuracy view in Chromium against a service with tracke
         await appendFile(path.join(layout.historical, 'AAPL.csv'), '2025-10-09,257.8,258.0,253.1,254.04,254.04,38322000\n');
         const next = await runTrackingCli(['daily-run', '--date', '2025-10-09', ...steps], env);
         assert.equal(next.code, 0, next.out);
+        // The CLI prints the run as the API shows it: symbol lists, not the store's JSON text.
+        const shown = JSON.parse(next.out.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+        assert.deepEqual([shown.symbols_processed, shown.symbols_succeeded, shown.symbols_failed], [['AAPL'], ['AAPL'], []]);
       },
     });
     browser = await launchChromium();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describeLegacyFile, findLegacyModelFiles } from '../../keras-import/legacy-files.js';
-import { GLOBAL_MODEL_KEY } from '../../ml/types.js';
+import { GLOBAL_MODEL_KEY, symbolModelKey } from '../../ml/types.js';
 import { modelKey, ModelStore } from '../../model-store/store.js';
 import { UsageError, type ParsedArgs } from '../args.js';
 import type { CliContext } from './context.js';
@@ -29,7 +29,7 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
     write(ctx, `legacy Keras files in ${ctx.store.modelsDir} (not served until imported):`);
     for (const file of legacy) write(ctx, `  ${describeLegacyFile(file)}`);
   }
-  const withoutModel = (await ctx.market.listSymbols()).filter((s) => !keys.includes(modelKey(s)));
+  const withoutModel = (await ctx.market.listSymbols()).filter((s) => !keys.includes(symbolModelKey(s)));
   if (withoutModel.length > 0) {
     const fallback = keys.includes(GLOBAL_MODEL_KEY) ? 'the global model answers for them' : 'no global model either';
     write(ctx, `symbols with data but no model of their own: ${withoutModel.join(', ')} (${fallback})`);

@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { accuracyBy } from '../../tracking/accuracy.js';
 import { reliabilityBins } from '../../tracking/reliability.js';
 import { predictedDirection, summarize } from '../../tracking/scoring.js';
-import type { DailyRun, ForecastQuery, StoredForecast } from '../../tracking/store.js';
+import type { ForecastQuery, StoredForecast } from '../../tracking/store.js';
 import { requireApiKey } from '../auth.js';
 import type { DailyScheduler } from '../daily-scheduler.js';
 import { ErrorBody, SymbolParams } from '../schemas.js';
@@ -33,30 +33,8 @@ import {
   TrendsQuery,
   UpdateActualBody,
   UpdateActualRequest,
+  dailyRunBody,
 } from '../tracking-schemas.js';
-
-export function dailyRunBody(run: DailyRun): z.output<typeof DailyRunBody> {
-  const succeeded = JSON.parse(run.symbols_succeeded) as string[];
-  const failed = JSON.parse(run.symbols_failed) as { symbol: string; error: string }[];
-  return {
-    id: run.id,
-    execution_date: run.execution_date,
-    execution_type: run.execution_type,
-    status: run.status as z.output<typeof DailyRunBody>['status'],
-    symbols_processed: [...succeeded, ...failed.map((f) => f.symbol)],
-    symbols_succeeded: succeeded,
-    symbols_failed: failed,
-    total_symbols: run.total_symbols,
-    successful_predictions: run.successful_predictions,
-    failed_predictions: run.failed_predictions,
-    recorded_forecasts: run.recorded_forecasts,
-    scored_forecasts: run.scored_forecasts,
-    execution_duration_ms: run.execution_duration_ms === null ? null : Number(run.execution_duration_ms),
-    error_message: run.error_message,
-    created_at: run.created_at,
-    completed_at: run.completed_at,
-  };
-}
 
 function historyRow(row: StoredForecast): z.output<typeof HistoryRow> {
   const o = row.outcome;
