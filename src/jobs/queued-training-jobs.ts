@@ -81,7 +81,9 @@ export class QueuedTrainingJobs implements TrainingJobQueue {
 
   async start(symbol: string, overrides: Partial<TrainingConfig>): Promise<TrainingJobView> {
     const jobId = randomUUID();
-    const added = await this.withDeadline(this.queue.add('train', { symbol, overrides }, { jobId, deduplication: { id: symbol } }));
+    // A frozen Redis still holds the connection, and the add reaches it once it answers again: the 503 names the
+    // job it may yet hold, so the client can look it up (a retry's 409 names the same id).
+    const added = await this.withDeadline(this.queue.add('train', { symbol, overrides }, { jobId, deduplication: { id: symbol } }), { job_id: jobId });
     if (added.id !== jobId) {
       const active = added.id === undefined ? undefined : await this.get(added.id);
       throw new ConflictError(`a training job for ${symbol} is already ${active?.status ?? 'queued'}`, { job_id: added.id });
@@ -114,11 +116,11 @@ export class QueuedTrainingJobs implements TrainingJobQueue {
     }
   }
 
-  private async withDeadline<T>(work: Promise<T>): Promise<T> {
+  private async withDeadline<T>(work: Promise<T>, details?: Record<string, unknown>): Promise<T> {
     try {
       return await withinDeadline(work, QUEUE_DEADLINE_MS);
     } catch (error) {
-      throw new UnavailableError(`the job queue (Redis) is unavailable: ${errorMessage(error)}`, 5, undefined, 'QUEUE_UNAVAILABLE');
+      throw new UnavailableError(`the job queue (Redis) is unavailable: ${errorMessage(error)}`, 5, details, 'QUEUE_UNAVAILABLE');
     }
   }
 }

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { sha256File } from '../fs/file-digest.js';
 import { LegacyFileError } from '../errors.js';
 import type { MarketDataProvider } from '../market/provider.js';
 import { evaluateImported } from '../ml/imported/evaluate-imported.js';
@@ -39,10 +38,6 @@ export interface ImportedModel {
 
 const CAVEAT =
   'imported: the file does not say which days the network and its scaler were fitted on, so the test split may include days they saw; the scores are an upper bound on its quality';
-
-async function fileSha256(file: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
-}
 
 /**
  * Imports a Keras next-close model and its scaler as a new current version of `symbol`'s model:
@@ -101,11 +96,11 @@ export async function importKerasModel(options: ImportKerasOptions): Promise<Imp
         kind: 'keras_import',
         imported_at: (options.now?.() ?? new Date()).toISOString(),
         model_file: modelName,
-        model_sha256: await fileSha256(options.modelFile),
+        model_sha256: await sha256File(options.modelFile),
         layout: keras.layout,
         keras_version: keras.kerasVersion,
         scaler_file: path.basename(options.scalerFile),
-        scaler_sha256: await fileSha256(options.scalerFile),
+        scaler_sha256: await sha256File(options.scalerFile),
         scaler_format: scalers.format,
         scaler_types: { features: scaler.features.type, target: scaler.target.type },
         layers: describeLayers(keras.spec),

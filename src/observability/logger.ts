@@ -1,16 +1,19 @@
+import { once } from 'node:events';
+import { lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DIR_MODE } from '../fs/atomic-file.js';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
-import pinoRoll from 'pino-roll';
+import pinoRoll, { type RollingStream } from 'pino-roll';
 import { GuardedDestination, type LogFileState } from './guarded-destination.js';
 
 /**
  * The service's pino logger: JSON lines to stdout and to the application log file, rotated by size and daily
  * (pino-roll), with secrets removed before a line reaches either destination.
  *
- * pino-roll names its files `<base>.<date>.<n>.log`; `stock-prediction.log` (the path the seed and operators use)
- * is kept as a symlink to the active file, so `tail -F logs/application/stock-prediction.log` follows rotation.
+ * pino-roll names its files `<base>.<date>.<n>.log`; `stock-prediction.log` (the path the seed and operators use,
+ * or LOG_FILE) is kept as a symlink to this process's active file, so `tail -F logs/application/stock-prediction.log`
+ * follows rotation, also with several processes (replicas, each with its own LOG_FILE) logging into one folder.
  */
 export interface LoggerOptions {
   readonly level: LevelWithSilent;
@@ -71,15 +74,42 @@ function redactingStream(targets: readonly Pick<DestinationStream, 'write'>[], s
   };
 }
 
-async function linkStablePath(logFile: string): Promise<void> {
-  const dir = path.dirname(logFile);
-  const existing = await fs.lstat(logFile).catch(() => undefined);
+/**
+ * Points `logFile` (the stable name) at `activeFile`, the dated file this process has just opened. Each process
+ * links its own name: pino-roll's `symlink` option keeps one `current.log` per folder, which replicas sharing the
+ * folder re-point at each other's files. The target is relative, so the folder can be moved or restored elsewhere.
+ * The new link is made under a temporary name and renamed over the old one: a reader or a crash never finds the
+ * name missing or pointing anywhere but one of this process's files.
+ */
+function linkStablePath(logFile: string, activeFile: string): void {
+  const existing = lstatSync(logFile, { throwIfNoEntry: false });
   // A regular file there is someone else's (an older release's log): leave it alone.
   if (existing && !existing.isSymbolicLink()) return;
-  const temp = path.join(dir, `.${path.basename(logFile)}.${process.pid}.tmp`);
-  await fs.rm(temp, { force: true });
-  await fs.symlink('current.log', temp);
-  await fs.rename(temp, logFile);
+  const temp = path.join(path.dirname(logFile), `.${path.basename(logFile)}.${process.pid}.tmp`);
+  rmSync(temp, { force: true });
+  symlinkSync(path.basename(activeFile), temp);
+  renameSync(temp, logFile);
+}
+
+/**
+ * Keeps `logFile` on the file `rolled` writes, from its first open through every rotation; resolves once the
+ * first file is open and linked. Linking synchronously in SonicBoom's 'ready' (emitted before it writes anything
+ * into the newly opened file) means the name never lags behind the lines; it happens once per rotation.
+ */
+async function followActiveFile(rolled: RollingStream, logFile: string, logger: Logger): Promise<void> {
+  rolled.on('ready', () => {
+    if (rolled.file === null) return;
+    try {
+      linkStablePath(logFile, rolled.file);
+    } catch (error) {
+      // Logging goes on; the name stays on this process's previous file and the next rotation tries again.
+      logger.warn({ err: error, log_file: logFile }, 'could not point the log file name at the rotated file');
+    }
+  });
+  // SonicBoom opens its first file asynchronously, in an I/O callback that cannot have run since pino-roll
+  // returned, so this 'ready' is that first open. A file that cannot be opened (full disk) is the
+  // GuardedDestination's to report: logging starts degraded, without the link, instead of failing start-up.
+  await once(rolled, 'ready').catch(() => undefined);
 }
 
 export async function createAppLogger(options: LoggerOptions): Promise<AppLogger> {
@@ -103,17 +133,17 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
   }
 
   let file: GuardedDestination | undefined;
+  let rolled: RollingStream | undefined;
   if (options.file !== undefined) {
     const dir = path.dirname(options.file);
     const base = path.basename(options.file).replace(/\.log$/, '');
     await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
-    const rolled = await pinoRoll({
+    rolled = await pinoRoll({
       file: path.join(dir, base),
       extension: '.log',
       frequency: 'daily',
       dateFormat: 'yyyy-MM-dd',
       size: options.maxSize ?? '10m',
-      symlink: true,
       mkdir: true,
       // Explicit, so that a umask of 000 cannot make the log world-writable.
       mode: 0o640,
@@ -122,7 +152,6 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
     // A full disk drops and counts lines instead of crashing; lines logged after close (a dependency's
     // error during shutdown) are dropped instead of thrown from a destroyed stream.
     file = new GuardedDestination(rolled, options.onDrop ? { onDrop: options.onDrop } : {});
-    await linkStablePath(options.file);
     targets.push(file);
   }
 
@@ -135,6 +164,7 @@ export async function createAppLogger(options: LoggerOptions): Promise<AppLogger
     },
     redactingStream(targets, secrets),
   );
+  if (rolled && options.file !== undefined) await followActiveFile(rolled, options.file, logger);
 
   return {
     logger,

@@ -3,13 +3,14 @@ import path from 'node:path';
 import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
 import { isNotFound, tempNameFor } from '../fs/atomic-file.js';
+import { sha256File } from '../fs/file-digest.js';
 import {
   archiveName, BACKUP_FORMAT, BACKUP_MANIFEST_NAME, SECTION_NAMES, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
 import { listArchives } from './backup-archives.js';
 import { BACKUP_SIGNATURE_NAME, signManifest } from './backup-signature.js';
-import { deadLeftovers, exists, fileStamp, sha256File, toPosix, walkFiles, type FileEntry } from './files.js';
+import { deadLeftovers, exists, fileStamp, toPosix, walkFiles, type FileEntry } from './files.js';
 import { aofFromSnapshot, takeRedisSnapshot } from './redis-snapshot.js';
 
 export type BackupPhase = 'snapshot' | 'copy' | 'archive' | 'rotate';

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isNotFound, isProcessAlive, TEMP_MARKER, tempOwnerPid } from '../fs/atomic-file.js';
 
@@ -53,12 +52,6 @@ export async function walkFiles(dir: string, skip: (rel: string) => boolean = ()
   }
   await visit(dir, '');
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export async function exists(file: string): Promise<boolean> {

@@ -3,9 +3,10 @@ import path from 'node:path';
 import * as tar from 'tar';
 import type { DataLayout } from '../config/layout.js';
 import { DIR_MODE, isNotFound, tempNameFor } from '../fs/atomic-file.js';
+import { sha256File } from '../fs/file-digest.js';
 import { readArchiveFiles } from './archive-files.js';
 import { ArchiveRejectedError } from './backup-manifest.js';
-import { fileStamp, sha256File } from './files.js';
+import { fileStamp } from './files.js';
 
 /**
  * Backups made by the original system's `backup_data.sh`: a tar.gz of

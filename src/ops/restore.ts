@@ -3,13 +3,14 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { layoutDirectories, type DataLayout } from '../config/layout.js';
 import { DIR_MODE, isNotFound, tempNameFor } from '../fs/atomic-file.js';
+import { sha256File } from '../fs/file-digest.js';
 import {
   ArchiveRejectedError, BACKUP_MANIFEST_NAME, isMergedSection, parseBackupManifest, sectionDirectory,
   type BackupManifest, type SectionName,
 } from './backup-manifest.js';
 import { BACKUP_SIGNATURE_NAME, checkManifestSignature } from './backup-signature.js';
 import { readArchiveFiles } from './archive-files.js';
-import { fileStamp, sha256File, walkFiles } from './files.js';
+import { fileStamp, walkFiles } from './files.js';
 
 export interface SectionChanges {
   readonly section: SectionName;

@@ -24,9 +24,11 @@ export function redisConf(options: { readonly password: string | undefined; read
     'save 300 10',
     'dbfilename dump.rdb',
     '',
-    '# Bounded memory: evict the least recently used keys (all keys are cache entries with a TTL).',
+    '# Bounded memory, and nothing evicted: the training and daily-run queues (with REDIS_URL) keep their jobs and',
+    '# locks here, and BullMQ needs them all. Cache entries expire by their TTL; at the limit a cache write fails',
+    '# and the service computes instead (degraded, nothing lost), where an evicted job would be lost.',
     `maxmemory ${options.maxMemory}`,
-    'maxmemory-policy allkeys-lru',
+    'maxmemory-policy noeviction',
     '',
   ];
   if (options.password !== undefined && options.password !== '') {

@@ -147,6 +147,35 @@ describe('Redis tier against a real redis-server', () => {
     }
   });
 
+  it('at its memory limit Redis refuses cache writes, evicts nothing, and the cache answers from memory and computes', async () => {
+    const redisErrors: Error[] = [];
+    const redis = new RedisCacheTier<Prediction>({ url: server.url, ttlSeconds: 60, keyPrefix: 'test-oom:', onError: (error) => redisErrors.push(error) });
+    const cache = new TieredCache<Prediction>({ tiers: [new MemoryCacheTier({ maxEntries: 100, ttlSeconds: 60 }), redis] });
+    try {
+      assert.equal(await redis.waitUntilReady(5000), true);
+      // A queue's job (no TTL) stored before the limit is reached: the policy that setup writes must keep it.
+      await probe.set('bull:training:1', 'job');
+      await probe.config('SET', 'maxmemory-policy', 'noeviction');
+      await probe.config('SET', 'maxmemory', '1');
+      let computed = 0;
+      const answer = await cache.getOrCompute('at-limit', async () => {
+        computed += 1;
+        return { symbol: 'NVDA', price: 190 };
+      });
+      await cache.flush();
+      assert.deepEqual([answer.value, computed], [{ symbol: 'NVDA', price: 190 }, 1]);
+      assert.equal(await probe.exists('test-oom:at-limit'), 0, 'the write was refused');
+      assert.ok(redisErrors.some((error) => /OOM/.test(error.message)), redisErrors.map((error) => error.message).join(' | '));
+      assert.deepEqual(await cache.get('at-limit'), { value: { symbol: 'NVDA', price: 190 }, tier: 'memory' });
+      assert.equal(await probe.get('bull:training:1'), 'job', 'nothing evicted');
+      assert.deepEqual(unhandled, []);
+    } finally {
+      await probe.config('SET', 'maxmemory', '0');
+      await probe.del('bull:training:1');
+      await cache.close();
+    }
+  });
+
   it('treats a stalled Redis as a miss after the command timeout instead of waiting', async () => {
     const redis = new RedisCacheTier<Prediction>({ url: server.url, ttlSeconds: 60, keyPrefix: 'test-c:', commandTimeoutMs: 150 });
     const cache = new TieredCache<Prediction>({

@@ -94,6 +94,31 @@ describe('training jobs on the Redis queue', () => {
     }
   });
 
+  it('Redis frozen: the 503 names the job the request may yet have queued, and once Redis answers, that is the job a retry meets', async () => {
+    const server = await replica();
+    try {
+      redis.freeze();
+      const res = await train(server, 'GOOGL');
+      redis.thaw();
+      assert.equal(res.statusCode, 503, res.body);
+      const body = JSON.parse(res.body) as { code: string; details: Json };
+      assert.equal(body.code, 'QUEUE_UNAVAILABLE');
+      const id = String(body.details['job_id']);
+      // The add was on the open connection when Redis stopped: it lands when Redis goes on.
+      const seen = await waitFor('the job to appear', async () => {
+        const read = await job(server, id);
+        return read.status === 200 ? read.body : undefined;
+      }, 20_000, 100);
+      assert.equal(seen['symbol'], 'GOOGL');
+      const retry = await train(server, 'GOOGL');
+      assert.equal(retry.statusCode, 409, retry.body);
+      assert.equal((JSON.parse(retry.body) as { details: Json }).details['job_id'], id);
+    } finally {
+      redis.thaw();
+      await server.app.close();
+    }
+  });
+
   it('Redis gone: POST /train and GET /jobs answer 503 QUEUE_UNAVAILABLE with Retry-After within seconds, predictions go on', async () => {
     const server = await replica();
     try {

@@ -50,6 +50,11 @@ describe('migration: legacy files are listed, imported with the printed command,
     assert.match(imported.stdout, /days 2\.\.3 by iterating the network on its own output/);
     assert.match(imported.stdout, /^nvda\s+v\S+\s+\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d\s+\d+\s/m);
     assert.match(imported.stdout, /nvda: (does NOT beat|beats) the naive last-close forecast/);
+    // The file stays where it was; status now says which version it became instead of the command again.
+    const version = /^nvda\s+(v\S+)\s/m.exec(imported.stdout)?.[1];
+    const after = await runCli(['status'], { PERSISTENT_DATA_PATH: dataDir });
+    assert.match(after.stdout, new RegExp(`^ {2}nvda_lstm_model\\.h5: imported as nvda ${version}$`, 'm'));
+    assert.doesNotMatch(after.stdout, /import-keras/);
 
     const app = await buildApp({ config: testConfig(dataDir, { SEED_ON_START: 'false' }), logToStdout: false, shippedModelsDir: emptyShipped, sampleDataDir: sampleDir });
     try {

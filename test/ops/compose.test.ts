@@ -75,7 +75,9 @@ function mountString(volume: NonNullable<ComposeService['volumes']>[number]): st
 test('docker-compose config accepts the stack with the .env setup wrote, and every mount is exactly the seed\'s, under ./persistent_data', async () => {
   const config = await composeConfig(envFile);
   const seed = await seedMounts();
-  assert.deepEqual(Object.keys(config.services).sort(), ['frontend', 'grafana', 'prometheus', 'redis', 'stock-prediction']);
+  assert.deepEqual(Object.keys(config.services).sort(), ['frontend', 'grafana', 'prometheus', 'redis', 'stock-prediction', 'worker']);
+  // The job worker (not in the seed, which had no queue) mounts what the service mounts.
+  seed.worker = seed['stock-prediction'] ?? [];
   const dataDir = path.join(repoRoot, 'persistent_data');
   for (const [name, service] of Object.entries(config.services)) {
     const mounts = (service.volumes ?? []).map(mountString);
@@ -98,6 +100,17 @@ test('the stack has healthchecks, waits for healthy dependencies, publishes no R
     assert.ok(service.user, `${name} runs as a configured uid`);
   }
   assert.deepEqual(Object.keys(services['stock-prediction']?.depends_on ?? {}), ['redis']);
+  // With REDIS_URL training jobs go on the queue: without a worker of the same image they would wait for good.
+  const { worker } = services;
+  assert.equal(worker?.environment?.ROLE, 'worker');
+  assert.equal(worker?.image, services['stock-prediction']?.image);
+  assert.deepEqual(Object.keys(worker?.depends_on ?? {}), ['redis']);
+  assert.equal(worker?.ports, undefined);
+  for (const variable of ['PERSISTENT_DATA_PATH', 'REDIS_URL', 'API_KEYS', 'DATA_SOURCE']) {
+    assert.ok(worker?.environment?.[variable], `worker has ${variable}`);
+    assert.equal(worker?.environment?.[variable], services['stock-prediction']?.environment?.[variable], `worker and service share ${variable}`);
+  }
+  assert.notEqual(worker?.environment?.LOG_FILE, services['stock-prediction']?.environment?.LOG_FILE, 'each writes its own log file');
   assert.deepEqual(Object.keys(services.frontend?.depends_on ?? {}), ['stock-prediction']);
   assert.deepEqual(Object.keys(services.grafana?.depends_on ?? {}), ['prometheus']);
   assert.equal(services.redis?.ports, undefined, 'Redis is not published to the host');

@@ -7,7 +7,7 @@ import * as tar from 'tar';
 import { dataLayout, layoutDirectories } from '../../src/config/layout.js';
 import { ModelStore } from '../../src/model-store/store.js';
 import { currentModels } from '../../src/ops/model-catalog.js';
-import { sha256File } from '../../src/ops/files.js';
+import { sha256File } from '../../src/fs/file-digest.js';
 import { repoRoot } from '../helpers/paths.js';
 import { opsCli, run, runOps } from './cli.js';
 import { snapshotTree, worldWritable } from './tree.js';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sha256File } from '../../fs/file-digest.js';
 import { describeLegacyFile, findLegacyModelFiles } from '../../keras-import/legacy-files.js';
 import { GLOBAL_MODEL_KEY, symbolModelKey } from '../../ml/types.js';
 import { modelKey, ModelStore } from '../../model-store/store.js';
@@ -26,8 +27,12 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
   else write(ctx, table(['model', 'current', 'trained_at', 'data_to', 'backend', 'mae_ratio', 'beats_naive', 'versions'], rows));
   const legacy = await findLegacyModelFiles(ctx.store.modelsDir);
   if (legacy.length > 0) {
+    const imported = await importedModelFiles(ctx.store, keys);
     write(ctx, `legacy Keras files in ${ctx.store.modelsDir} (not served until imported):`);
-    for (const file of legacy) write(ctx, `  ${describeLegacyFile(file)}`);
+    for (const file of legacy) {
+      const as = file.model === undefined ? undefined : imported.get(await sha256File(file.model));
+      write(ctx, `  ${as === undefined ? describeLegacyFile(file) : `${path.basename(file.model as string)}: imported as ${as}`}`);
+    }
   }
   const withoutModel = (await ctx.market.listSymbols()).filter((s) => !keys.includes(symbolModelKey(s)));
   if (withoutModel.length > 0) {
@@ -35,6 +40,19 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
     write(ctx, `symbols with data but no model of their own: ${withoutModel.join(', ')} (${fallback})`);
   }
   return 0;
+}
+
+/** Which kept version each imported Keras file became, by the file's sha256 (`metadata.origin`): `model_sha256` → "key version". */
+async function importedModelFiles(store: ModelStore, keys: readonly string[]): Promise<Map<string, string>> {
+  const imported = new Map<string, string>();
+  for (const key of keys) {
+    for (const v of await store.versions(key)) {
+      if (!v.complete || v.error !== undefined) continue;
+      const origin = (await store.readMetadata(key, v.version)).origin;
+      if (origin !== undefined && !imported.has(origin.model_sha256)) imported.set(origin.model_sha256, `${key} ${v.version}${v.current ? '' : ' (not current)'}`);
+    }
+  }
+  return imported;
 }
 
 /** `list [KEY]`: every version kept, newest first, `*` marking the current one. */
