@@ -63,8 +63,10 @@ export interface Evaluation {
   readonly naive_mape: number;
   readonly drift_mae: number;
   readonly moving_average_mae: number;
-  /** Share of test days whose next-day direction the model got right. */
+  /** Share of test days whose next-day direction the served forecast got right: the side its probability of an up day favours. */
   readonly hit_rate: number;
+  /** The same for the raw network's next-day move (versions saved before it have none; their hit_rate was the network's). */
+  readonly lstm_hit_rate?: number;
   /** Share of test days on which the price went up (what "always predict up" scores). */
   readonly always_up_hit_rate: number;
   readonly interval_coverage_80: number;

@@ -37,6 +37,15 @@ export function createMetrics() {
   // Every reason exported from the start at 0, so a rate over it (dashboard, alert) is 0 rather than "no data" until the first shed.
   for (const reason of SHED_REASONS) requestsShed.inc({ reason }, 0);
 
+  const dailyRuns = new Counter({
+    name: 'daily_prediction_runs_total',
+    help: 'Daily prediction runs by execution type (scheduled, manual) and outcome (completed, failed, skipped)',
+    labelNames: ['type', 'status'] as const,
+    registers,
+  });
+  // From 0 as well: increase() needs a sample before the first failure, or the alert on it misses that failure.
+  for (const type of ['scheduled', 'manual']) for (const status of ['completed', 'failed', 'skipped']) dailyRuns.inc({ type, status }, 0);
+
   return {
     registry,
     httpDuration,
@@ -115,7 +124,7 @@ export function createMetrics() {
       registers,
     }),
     modelMaeRatio: new Gauge({ name: 'model_mae_ratio', help: 'Test-split MAE / naive MAE of the served version', labelNames: ['model'] as const, registers }),
-    modelHitRate: new Gauge({ name: 'model_hit_rate', help: 'Test-split directional hit rate', labelNames: ['model'] as const, registers }),
+    modelHitRate: new Gauge({ name: 'model_hit_rate', help: "Test-split next-day direction hit rate of the served forecast (the side its probability of an up day favours)", labelNames: ['model'] as const, registers }),
     modelAlwaysUpHitRate: new Gauge({
       name: 'model_always_up_hit_rate',
       help: 'Always-up baseline hit rate on the same test days',
@@ -175,12 +184,7 @@ export function createMetrics() {
       labelNames: TRACKING_LABELS,
       registers,
     }),
-    dailyRuns: new Counter({
-      name: 'daily_prediction_runs_total',
-      help: 'Daily prediction runs by execution type (scheduled, manual) and outcome (completed, failed, skipped)',
-      labelNames: ['type', 'status'] as const,
-      registers,
-    }),
+    dailyRuns,
     dailyRunDuration: new Gauge({
       name: 'daily_prediction_run_duration_seconds',
       help: 'Duration of the last daily prediction run, by execution type',

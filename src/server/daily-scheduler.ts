@@ -68,6 +68,10 @@ export class DailyScheduler {
     this.running = run.catch(() => undefined);
     return run.then((result) => {
       this.options.onRun?.(result);
+      // Scheduled or asked for, every run leaves a line; a symbol that failed is a warning with its reason.
+      const fields = { date: result.execution_date, type: result.execution_type, status: result.status, recorded: result.recorded_forecasts, failed: result.failed_predictions };
+      if (result.failed_predictions > 0) this.options.logger.warn({ ...fields, error: result.error_message }, 'daily prediction run finished with failures');
+      else this.options.logger.info(fields, 'daily prediction run finished');
       return result;
     });
   }
@@ -95,9 +99,7 @@ export class DailyScheduler {
       }
       try {
         if (await store.completedRun(session, ['scheduled'])) return undefined;
-        const run = await this.runObserved({ date: session, symbols: tracking.defaultSymbols(), type: 'scheduled' });
-        logger.info({ session, status: run.status, recorded: run.recorded_forecasts, failed: run.failed_predictions }, 'daily prediction run finished');
-        return run;
+        return await this.runObserved({ date: session, symbols: tracking.defaultSymbols(), type: 'scheduled' });
       } finally {
         await store.releaseLock(lockKey, this.owner);
       }

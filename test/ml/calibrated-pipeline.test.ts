@@ -66,6 +66,8 @@ describe('every reported next-day figure is reproducible from the CSV and the st
     const up = actual.map((a, i) => (a > (previous[i] as number) ? 1 : 0));
     near(mean(points.map((p, i) => (p.probability_up - (up[i] as number)) ** 2)), e.brier, 1e-12, 'Brier');
     near(mean(up.map((u) => (e.base_rate - u) ** 2)), e.base_rate_brier, 1e-12, 'constant Brier');
+    near(mean(points.map((p, i) => ((p.probability_up > 0.5 ? 1 : 0) === up[i] ? 1 : 0))), e.hit_rate, 1e-12, 'served hit rate');
+    near(mean(points.map((p, i) => ((p.lstm_predicted > (previous[i] as number) ? 1 : 0) === up[i] ? 1 : 0))), e.lstm_hit_rate as number, 1e-12, 'raw network hit rate');
     assert.ok(e.mae_ratio <= 1.002, `served ratio ${e.mae_ratio} (raw ${e.lstm_mae_ratio})`);
   });
 

@@ -415,6 +415,8 @@ describe('REST API on real models and real prices', () => {
     const text = (await get('/metrics')).body;
     for (const name of CATALOG) assert.match(text, new RegExp(`^${name}(_bucket|_sum|_count)?({|\\s)`, 'm'), name);
     assert.match(text, /^process_resident_memory_bytes /m);
+    // No daily run yet, yet every outcome has a series at 0: the failure alert's increase() sees the first failure.
+    for (const type of ['scheduled', 'manual']) assert.match(text, new RegExp(`^daily_prediction_runs_total\\{type="${type}",status="failed"\\} 0$`, 'm'));
     assert.match(text, /^predictions_total\{symbol="NVDA",model="nvda",model_version="v[^"]+",cache="memory"\} \d+/m);
     assert.match(text, /^predictions_total\{symbol="other",model="global",model_version="v[^"]+",cache="miss"\} \d+/m);
     assert.match(text, /^http_requests_total\{method="GET",route="\/api\/v1\/predict\/:symbol",status_code="200"\} \d+/m);

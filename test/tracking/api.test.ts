@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseBarsCsv } from '../../src/market/csv.js';
 import { sampleDir } from '../helpers/paths.js';
+import { waitFor } from '../helpers/service-process.js';
 import { runTrackingCli } from '../helpers/tracking-cli.js';
 import { API_KEY, startApp, type TestServer } from '../server/fixtures.js';
 import { forEachDatabase } from './databases.js';
@@ -194,6 +195,16 @@ forEachDatabase('tracking API', (target) => {
     assert.equal(status.body.last_execution_status, 'skipped');
     assert.equal(status.body.is_enabled, false);
     assert.equal(status.body.next_scheduled_run, null);
+    // A run whose symbol fails answers with the reason, and the reason is in the application log for the operator.
+    const failed = await post('/api/v1/predictions/daily-run', { symbols: ['SPY'], date: '2025-10-08' });
+    assert.equal(failed.body.status, 'failed');
+    assert.deepEqual(failed.body.symbols_processed, ['SPY']);
+    const logFile = path.join(target().root, 'logs', 'application', 'stock-prediction.log');
+    const warning = await waitFor('the warning in the log', async () =>
+      (await readFile(logFile, 'utf8')).split('\n').find((line) => line.includes('daily prediction run finished with failures')),
+    );
+    assert.match(warning, /"level":40,/);
+    assert.match(warning, /"error":"SPY: no bar for 2025-10-08 yet \(latest 2025-10-07\)/);
   });
 
   test('POST update-actual re-scores the forecasts of that day; no forecast is a 404', async () => {

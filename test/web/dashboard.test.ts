@@ -28,6 +28,7 @@ interface Evaluation {
   horizons: HorizonScore[];
   naive_dm_p_value: number;
   hit_rate: number;
+  lstm_hit_rate: number;
   always_up_hit_rate: number;
   interval_coverage_80: number;
   test_from: string;
@@ -80,6 +81,7 @@ interface CanvasStats {
   bands: number;
   naive: number;
   heldOut: number;
+  raw: number;
   hash: number;
 }
 // A string, not a function: the test project is compiled without the DOM library.
@@ -90,7 +92,7 @@ const CANVAS_STATS = `(() => {
   const near = (i, r, g, b) => d[i + 3] > 200 && Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40;
   // Band fills are translucent orange (alpha 0.12 and 0.28, more where they overlap).
   const band = (i) => d[i + 3] > 15 && d[i + 3] < 130 && Math.abs(d[i] - 234) < 40 && Math.abs(d[i + 1] - 88) < 40 && Math.abs(d[i + 2] - 12) < 40;
-  let painted = 0, history = 0, forecast = 0, bands = 0, naive = 0, heldOut = 0, hash = 2166136261;
+  let painted = 0, history = 0, forecast = 0, bands = 0, naive = 0, heldOut = 0, raw = 0, hash = 2166136261;
   for (let i = 0; i < d.length; i += 4) {
     if (d[i + 3] > 0) painted++;
     if (near(i, 31, 78, 153)) history++;
@@ -98,9 +100,10 @@ const CANVAS_STATS = `(() => {
     if (band(i)) bands++;
     if (d[i + 3] > 200 && Math.abs(d[i] - 75) < 12 && Math.abs(d[i + 1] - 85) < 12 && Math.abs(d[i + 2] - 99) < 12) naive++;
     if (near(i, 124, 58, 237)) heldOut++;
+    if (near(i, 219, 39, 119)) raw++;
     hash = Math.imul(hash ^ (d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24)), 16777619) >>> 0;
   }
-  return { painted, history, forecast, bands, naive, heldOut, hash };
+  return { painted, history, forecast, bands, naive, heldOut, raw, hash };
 })()`;
 
 const price = (value: number) => value.toFixed(2);
@@ -189,7 +192,7 @@ async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDe
       `${s.interval_score_80.toFixed(3)} (${s.riskmetrics_interval_score_80.toFixed(3)})`,
     ]),
   );
-  assert.equal(await text(page, 'model-hit-rate'), share(detail.evaluation.hit_rate));
+  assert.equal(await text(page, 'model-hit-rate'), `${share(detail.evaluation.hit_rate)} (${share(detail.evaluation.lstm_hit_rate)})`);
   assert.equal(await text(page, 'model-always-up'), share(detail.evaluation.always_up_hit_rate));
   assert.equal(await text(page, 'model-coverage-80'), share(detail.evaluation.interval_coverage_80));
   assert.equal(await text(page, 'model-test-window'), `${detail.evaluation.test_from} → ${detail.evaluation.test_to}`);
@@ -211,6 +214,10 @@ async function assertModelCardShown(page: Page, symbol: string): Promise<ModelDe
         ? /MAE [\d.]+% lower than naive, and the difference is statistically significant/
         : /MAE [\d.]+% lower than naive, but the difference is not statistically significant/;
   assert.match(verdictText, meaning);
+  // The verdict reads the served forecast's numbers, and says which coverage it quotes.
+  assert.ok(verdictText.includes(`Its served forecast called the next-day direction right ${share(detail.evaluation.hit_rate)} of the time`), verdictText);
+  assert.ok(verdictText.includes(`(the raw network's own calls: ${share(detail.evaluation.lstm_hit_rate)})`), verdictText);
+  assert.ok(verdictText.includes(`held the next day's price ${share(detail.evaluation.horizons[0]?.coverage_80 ?? Number.NaN)} of the time`), verdictText);
   return detail;
 }
 
@@ -243,6 +250,9 @@ describe('web dashboard in Chromium against the real service', () => {
     assert.ok(stats.forecast > 20, `forecast line drawn (${stats.forecast} px)`);
     assert.ok(stats.bands > 200, `80% and 95% bands filled (${stats.bands} px)`);
     assert.ok(stats.naive > 10, `naive forecast line drawn (${stats.naive} px)`);
+    // The raw network's path beside the served one: calibration pulled the served price to naive, not the network's.
+    assert.ok(stats.raw > 10, `raw network line drawn (${stats.raw} px)`);
+    assert.match(await page.locator('#chart .u-legend').innerText(), /Served forecast \(calibrated\)[\s\S]*Raw network \(LSTM\)/);
     await assertPredictionShown(page, symbol, 5);
     await assertModelCardShown(page, symbol);
     // The history table holds the API's bars for the selected range.
@@ -394,7 +404,7 @@ describe('web dashboard in Chromium against the real service', () => {
     assert.ok(visible.length > 0, `the models in use have held-out points in the last year (${tested.count} returned)`);
     assert.equal(await page.evaluate('document.body.dataset.heldOut'), String(visible.length));
     const legend = await page.locator('#chart .u-legend').innerText();
-    assert.match(legend, /Held-out test predictions \(model, next day\)/);
+    assert.match(legend, /Held-out test predictions \(served, next day\)/);
     assert.match(legend, /Held-out test: actual close/);
     const first = visible[0];
     const last = visible.at(-1);

@@ -11,6 +11,7 @@ const COLORS = {
   naive: '#4b5563',
   heldOutPredicted: '#7c3aed',
   heldOutActual: '#0f766e',
+  rawNetwork: '#db2777',
 };
 
 /** Held-out test days that fall inside the history shown (the chart never widens the range for them). */
@@ -30,11 +31,12 @@ type Column = (number | null)[];
  * null where a series has no value). The forecast line starts at the last close the prediction used
  * (`current_price` on `as_of`) so it visibly continues the history; bands start on the first forecast day.
  * Held-out test days (already limited to the visible range) add the model's next-day prediction and the
- * actual close of each day.
+ * actual close of each day. The raw network's path is drawn beside the served one, which calibration may have
+ * pulled to the naive forecast, so what the network said is never hidden.
  */
 export function alignSeries(history: readonly HistoricalBar[], prediction: Prediction | null, heldOut: readonly TestForecastPoint[] = []): uPlot.AlignedData {
   const rows = new Map<number, Column>();
-  const WIDTH = 9; // close, forecast, upper80, lower80, upper95, lower95, naive, held-out predicted, held-out actual
+  const WIDTH = 10; // close, forecast, upper80, lower80, upper95, lower95, naive, held-out predicted, held-out actual, raw network
   const row = (date: string): Column => {
     const x = dayToUnixSeconds(date);
     let existing = rows.get(x);
@@ -49,6 +51,7 @@ export function alignSeries(history: readonly HistoricalBar[], prediction: Predi
     const anchor = row(prediction.as_of);
     anchor[1] = prediction.current_price;
     anchor[6] = prediction.baseline.predicted_price;
+    anchor[9] = prediction.current_price;
     for (const point of prediction.forecast) {
       const r = row(point.date);
       r[1] = point.price;
@@ -58,6 +61,7 @@ export function alignSeries(history: readonly HistoricalBar[], prediction: Predi
       r[5] = point.lower_95;
       // The naive (random-walk) forecast is the same price for every day ahead.
       r[6] = prediction.baseline.predicted_price;
+      r[9] = point.lstm_price ?? null;
     }
   }
   for (const point of heldOut) {
@@ -89,14 +93,14 @@ function options(width: number, height: number): uPlot.Options {
     series: [
       { label: 'Date', value: (_self, ts: number | null) => (ts === null ? '–' : new Date(ts * 1000).toISOString().slice(0, 10)) },
       { label: 'Close (history)', stroke: COLORS.history, width: 1.5, value: legendValue, spanGaps: false },
-      { label: 'LSTM forecast', stroke: COLORS.forecast, width: 2, value: legendValue, points: { show: true, size: 4 } },
+      { label: 'Served forecast (calibrated)', stroke: COLORS.forecast, width: 2, value: legendValue, points: { show: true, size: 4 } },
       bandEdge('80% upper', COLORS.band80),
       bandEdge('80% lower', COLORS.band80),
       bandEdge('95% upper', COLORS.band95),
       bandEdge('95% lower', COLORS.band95),
       { label: 'Naive (last close)', stroke: COLORS.naive, width: 1.5, dash: [6, 4], value: legendValue },
       {
-        label: 'Held-out test predictions (model, next day)',
+        label: 'Held-out test predictions (served, next day)',
         stroke: COLORS.heldOutPredicted,
         width: 1.5,
         value: legendValue,
@@ -110,6 +114,7 @@ function options(width: number, height: number): uPlot.Options {
         paths: () => null,
         points: { show: true, size: 5, fill: COLORS.heldOutActual },
       },
+      { label: 'Raw network (LSTM)', stroke: COLORS.rawNetwork, width: 1.5, dash: [2, 3], value: legendValue },
     ],
     bands: [
       { series: [5, 6], fill: COLORS.band95 },
@@ -144,7 +149,7 @@ export function describeChart(history: readonly HistoricalBar[], prediction: Pre
   const end = prediction?.forecast[prediction.forecast.length - 1];
   if (prediction !== null && end !== undefined) {
     parts.push(
-      `Forecast: ${prediction.forecast.length} trading day(s) from ${prediction.as_of} (last close ${price(prediction.current_price)}) to ${end.date} at ${price(end.price)}, 80% interval ${price(end.lower_80)}–${price(end.upper_80)}, 95% interval ${price(end.lower_95)}–${price(end.upper_95)}; naive forecast ${price(prediction.baseline.predicted_price)}.`,
+      `Forecast: ${prediction.forecast.length} trading day(s) from ${prediction.as_of} (last close ${price(prediction.current_price)}) to ${end.date} at ${price(end.price)}, 80% interval ${price(end.lower_80)}–${price(end.upper_80)}, 95% interval ${price(end.lower_95)}–${price(end.upper_95)}; naive forecast ${price(prediction.baseline.predicted_price)}${end.lstm_price === undefined ? '' : `; the raw network said ${price(end.lstm_price)}`}.`,
     );
   }
   const firstTest = heldOut[0];

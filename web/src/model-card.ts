@@ -14,11 +14,16 @@ export function verdict(evaluation: Evaluation | null | undefined, beatsNaive: b
   const accuracy = beatsNaive
     ? `It beat the naive "tomorrow = today" forecast ${window}: its average price error was smaller (MAE ratio ${ratio(evaluation.mae_ratio)}; below 1 is better).`
     : `It did NOT beat the naive "tomorrow = today" forecast ${window} (MAE ratio ${ratio(evaluation.mae_ratio)}; below 1 would be better). Treat its forecasts as no better than the last close.`;
+  const raw = evaluation.lstm_hit_rate === undefined ? '' : ` (the raw network's own calls: ${share(evaluation.lstm_hit_rate)})`;
   const direction =
     evaluation.hit_rate > evaluation.always_up_hit_rate
-      ? `It called the next-day direction right ${share(evaluation.hit_rate)} of the time, more often than always guessing "up" (${share(evaluation.always_up_hit_rate)}).`
-      : `It called the next-day direction right ${share(evaluation.hit_rate)} of the time, no better than always guessing "up" (${share(evaluation.always_up_hit_rate)}).`;
-  const coverage = `Its 80% interval held the real price ${share(evaluation.interval_coverage_80)} of the time (80% would be well calibrated).`;
+      ? `Its served forecast called the next-day direction right ${share(evaluation.hit_rate)} of the time, more often than always guessing "up" (${share(evaluation.always_up_hit_rate)})${raw}.`
+      : `Its served forecast called the next-day direction right ${share(evaluation.hit_rate)} of the time, no better than always guessing "up" (${share(evaluation.always_up_hit_rate)})${raw}.`;
+  const nextDay = evaluation.horizons?.find((h) => h.steps === '1');
+  const coverage =
+    nextDay === undefined
+      ? `Its 80% interval held the real price ${share(evaluation.interval_coverage_80)} of the time (80% would be well calibrated).`
+      : `Its 80% interval held the next day's price ${share(nextDay.coverage_80)} of the time, and ${share(evaluation.interval_coverage_80)} over every day ahead (80% would be well calibrated).`;
   return { text: `${accuracy} ${significance(evaluation)} ${direction} ${coverage}`, warn: !beatsNaive };
 }
 
@@ -173,9 +178,13 @@ export function renderModelCard(detail: ModelDetail, prediction: Prediction | nu
         'model-volatility-choice',
       ),
       ...row('Significance vs naive', pValue(evaluation?.naive_dm_p_value), 'model-dm-p-value'),
-      ...row('Direction hit rate', share(evaluation?.hit_rate), 'model-hit-rate'),
+      ...row(
+        'Direction hit rate, served (raw network)',
+        evaluation === undefined ? MISSING : `${share(evaluation.hit_rate)} (${share(evaluation.lstm_hit_rate)})`,
+        'model-hit-rate',
+      ),
       ...row('Always-up hit rate', share(evaluation?.always_up_hit_rate), 'model-always-up'),
-      ...row('80% interval coverage', share(evaluation?.interval_coverage_80), 'model-coverage-80'),
+      ...row('80% interval coverage, every day ahead pooled', share(evaluation?.interval_coverage_80), 'model-coverage-80'),
       ...row('Beats naive', typeof detail.beats_naive === 'boolean' ? (detail.beats_naive ? 'yes' : 'no') : MISSING, 'model-beats-naive'),
     ),
     horizonTable(evaluation?.horizons),

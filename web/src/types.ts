@@ -15,7 +15,9 @@ export interface Evaluation {
   readonly naive_dm_p_value?: number;
   readonly rmse?: number;
   readonly mape?: number;
+  /** The served forecast's next-day direction calls; `lstm_hit_rate` the raw network's (older versions have none). */
   readonly hit_rate: number;
+  readonly lstm_hit_rate?: number;
   readonly always_up_hit_rate: number;
   readonly interval_coverage_80: number;
   readonly interval_coverage_95?: number;

@@ -124,6 +124,13 @@ describe('test-split evaluation against baselines on the same days', () => {
     assert.ok(evaluation.drift_mae > 0 && evaluation.moving_average_mae > 0);
   });
 
+  test("the served hit rate scores the side the served probability favours; the raw network's is beside it", () => {
+    // probability 0.5 every day favours no side and counts as a down call, as the tracking store scores it
+    const e = evaluateForecasts(scored(() => [0.001, 0, 0, 0, 0]));
+    near(e.hit_rate, 1 - e.always_up_hit_rate);
+    near(e.lstm_hit_rate ?? Number.NaN, e.always_up_hit_rate, 1e-12);
+  });
+
   test('the lag-1 copy model is exposed: ratio 1, no change correlation, does not beat naive', () => {
     const copy = evaluateForecasts(scored(() => [0, 0, 0, 0, 0]));
     assert.equal(copy.mae_ratio, 1);
@@ -139,7 +146,7 @@ describe('test-split evaluation against baselines on the same days', () => {
   test('an oracle scores perfectly, so the metrics can tell good from bad', () => {
     const oracle = evaluateForecasts(scored((s) => s.targets.map((r) => (Number.isNaN(r) ? 0 : r))));
     near(oracle.mae, 0, 1e-9);
-    assert.equal(oracle.hit_rate, 1);
+    assert.equal(oracle.lstm_hit_rate, 1);
     near(oracle.change_correlation, 1, 1e-9);
     assert.equal(oracle.interval_coverage_80, 1);
     assert.equal(beatsNaive(oracle), true);
