@@ -20,7 +20,7 @@ import autocannon from 'autocannon';
 import { packageRoot } from '../src/config/package-root.js';
 import { startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { startNginx, type NginxHandle } from '../test/helpers/nginx-server.js';
-import { printTable, type Row } from './http.js';
+import { printTable, type Row } from './table.js';
 
 export interface ClusterBenchOptions {
   readonly duration: number;

@@ -23,7 +23,7 @@ import type { InferencePreference } from '../src/ml/inference/engine.js';
 import { bandStartFromHistory } from '../src/ml/history-start.js';
 import { GLOBAL_MODEL_KEY, type Forecaster } from '../src/ml/types.js';
 import { ModelStore } from '../src/model-store/store.js';
-import { printProfiles, printTable, type Row } from './http.js';
+import { printProfiles, printTable, type Row } from './table.js';
 import { topFrames } from './profile.js';
 
 const TARGET_MS = 0.5;

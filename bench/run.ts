@@ -14,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClusterBench } from './cluster.js';
-import { printProfiles, printTable, runHttpBench } from './http.js';
+import { runHttpBench } from './http.js';
+import { printProfiles, printTable } from './table.js';
 import { runInferenceBench } from './inference.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

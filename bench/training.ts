@@ -4,10 +4,11 @@
  *
  *   npm run -s build && node dist/bench/training.js [--symbol NVDA] [--epochs 2] [--no-full] [--sweep]
  *
- * Numbers are wall-clock on a shared machine: compare backends within one run, not across runs.
+ * Numbers are wall-clock on a shared machine: compare backends within one run, not across runs. Printed as one
+ * table (bench/table.ts), each figure beside its reference from the same run: wasm beside the cpu backend, the
+ * full-history run beside the throughput row of its backend, its test errors beside the naive forecast's.
  */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +21,7 @@ import { DEFAULT_TRAINING_CONFIG } from '../src/ml/training/config.js';
 import { fitNetwork } from '../src/ml/training/fit.js';
 import { trainModel } from '../src/ml/training/train.js';
 import type { TrainingConfig } from '../src/ml/types.js';
+import { printTable, type Row } from './table.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,7 +39,7 @@ const series = [{ symbol, bars }];
 const split = chronologicalSplitDates(series, DEFAULT_TRAINING_CONFIG.trainFraction, DEFAULT_TRAINING_CONFIG.validationFraction);
 
 /** Samples per second of forward + backward passes on the symbol's training split, `epochs` epochs. */
-async function throughput(backend: BackendPreference, config: TrainingConfig): Promise<{ backend: string; samples: number; samplesPerSecond: number }> {
+async function throughput(backend: BackendPreference, config: TrainingConfig): Promise<{ samples: number; samplesPerSecond: number }> {
   const running = await selectBackend(backend);
   if (running !== backend) throw new Error(`backend ${backend} is not available (got ${running})`);
   const dataset = buildDataset(series, config.window, config.horizon, split);
@@ -46,52 +48,65 @@ async function throughput(backend: BackendPreference, config: TrainingConfig): P
   try {
     // patience >= epochs: every epoch runs, so each backend does the same work
     const result = await fitNetwork(model, dataset, scaler, { ...config, patience: config.epochs });
-    return { backend: running, samples: dataset.train.length, samplesPerSecond: result.samplesPerSecond };
+    return { samples: dataset.train.length, samplesPerSecond: result.samplesPerSecond };
   } finally {
     model.dispose();
   }
 }
 
-const pad = (value: string | number, width: number): string => String(value).padStart(width);
-const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
-console.log(`machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, tfjs ${tf.version.tfjs}`);
-console.log(`symbol: ${symbol}, ${bars.length} bars (${bars[0]?.date} .. ${bars.at(-1)?.date})`);
-
 const epochs = Number(args.epochs);
 const base: TrainingConfig = { ...DEFAULT_TRAINING_CONFIG, epochs };
-console.log(`\ntraining throughput, window ${base.window}, ${base.layers}x LSTM(${base.units}), horizon ${base.horizon}, batch ${base.batchSize}, ${epochs} epochs`);
-console.log(`${pad('backend', 10)} ${pad('train samples', 14)} ${pad('samples/s', 10)}`);
-const measured: { backend: string; samplesPerSecond: number }[] = [];
+const network = (c: TrainingConfig): string => `window ${c.window}, ${c.layers}× LSTM(${c.units}), horizon ${c.horizon}, batch ${c.batchSize}`;
+const perSecond = (samplesPerSecond: number): string => `${samplesPerSecond.toFixed(0)} samples/s`;
+const rows: Row[] = [];
+
+// Throughput per backend, the cpu backend (plain JavaScript, always there) as the reference of the others.
+const measured: Partial<Record<'wasm' | 'cpu', { samples: number; samplesPerSecond: number }>> = {};
+const unavailable: Partial<Record<'wasm' | 'cpu', string>> = {};
 for (const backend of ['wasm', 'cpu'] as const) {
   try {
-    const row = await throughput(backend, base);
-    measured.push(row);
-    console.log(`${pad(row.backend, 10)} ${pad(row.samples, 14)} ${pad(row.samplesPerSecond.toFixed(0), 10)}`);
+    measured[backend] = await throughput(backend, base);
   } catch (error) {
-    console.log(`${pad(backend, 10)} unavailable: ${(error as Error).message}`);
+    unavailable[backend] = error instanceof Error ? error.message : String(error);
   }
 }
+const describe = (backend: 'wasm' | 'cpu'): string => {
+  const row = measured[backend];
+  return row ? `${perSecond(row.samplesPerSecond)} (${row.samples} train samples)` : `unavailable: ${unavailable[backend]}`;
+};
+const { wasm, cpu } = measured;
+rows.push({
+  measure: `training throughput on wasm: ${symbol}'s training split, ${network(base)}, ${epochs} epochs (every one run)`,
+  value: describe('wasm'),
+  reference: `cpu backend, same network and samples: ${describe('cpu')}${wasm && cpu ? ` → wasm ${(wasm.samplesPerSecond / cpu.samplesPerSecond).toFixed(1)}× cpu` : ''}`,
+});
 const native = await selectBackend('tensorflow');
-if (native !== 'tensorflow') console.log(`${pad('tensorflow', 10)} unavailable (@tensorflow/tfjs-node not installed; fell back to ${native})`);
+if (native !== 'tensorflow') {
+  rows.push({ measure: 'training throughput on tensorflow (@tensorflow/tfjs-node)', value: `unavailable: not installed (fell back to ${native})`, reference: `cpu backend: ${describe('cpu')}` });
+}
 
 if (args.sweep) {
-  console.log('\nwasm sweep (1 epoch each): window / units / batch → samples/s');
+  // Each configuration beside the defaults, all on wasm for 1 epoch: the defaults run again for 1 epoch rather than
+  // being taken from the throughput row, so both sides of a row did the same number of epochs.
+  const defaults = await throughput('wasm', { ...base, epochs: 1 });
   for (const [window, units, batchSize] of [
     [30, 16, 64],
     [30, 32, 32],
     [30, 32, 64],
-    [30, 32, 128],
     [30, 64, 64],
     [60, 32, 64],
   ] as const) {
     const row = await throughput('wasm', { ...base, window, units, batchSize, epochs: 1 });
-    console.log(`${pad(window, 6)} ${pad(units, 6)} ${pad(batchSize, 6)} ${pad(row.samplesPerSecond.toFixed(0), 10)}`);
+    rows.push({
+      measure: `wasm sweep, 1 epoch: window ${window}, ${units} units, batch ${batchSize}`,
+      value: perSecond(row.samplesPerSecond),
+      reference: `the defaults (${network(base)}): ${perSecond(defaults.samplesPerSecond)} → ${(row.samplesPerSecond / defaults.samplesPerSecond).toFixed(2)}×`,
+    });
   }
 }
 
 if (!args['no-full']) {
   const backend = await selectBackend('auto');
-  console.log(`\nfull history with the defaults on ${backend}: ${JSON.stringify(DEFAULT_TRAINING_CONFIG)}`);
   const started = performance.now();
   const trained = await trainModel({
     key: symbol.toLowerCase(),
@@ -99,15 +114,24 @@ if (!args['no-full']) {
     config: DEFAULT_TRAINING_CONFIG,
     backend,
     dataSource: 'csv',
-    onProgress: (p) => console.log(`  epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val_loss ${p.val_loss.toFixed(4)}`),
+    // Progress while the run lasts (a minute or more), not a figure of the table: on stderr.
+    onProgress: (p) => process.stderr.write(`  training ${symbol}: epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val_loss ${p.val_loss.toFixed(4)}\n`),
   });
   const seconds = (performance.now() - started) / 1000;
   const e = trained.metadata.evaluation;
   const t = trained.metadata.timings;
-  console.log(`time to train ${symbol} (${bars.length} bars): ${seconds.toFixed(1)} s, ${t.epochs_run} epochs (best ${t.best_epoch}), ${t.samples_per_second.toFixed(0)} samples/s`);
-  console.log(`test ${e.test_from}..${e.test_to} (${e.test_days} days): MAE ${e.mae.toFixed(4)} vs naive ${e.naive_mae.toFixed(4)} (ratio ${e.mae_ratio.toFixed(4)}, beats naive: ${trained.metadata.beats_naive}), hit rate ${e.hit_rate.toFixed(3)} vs always-up ${e.always_up_hit_rate.toFixed(3)}, coverage 80% ${e.interval_coverage_80.toFixed(3)}, 95% ${e.interval_coverage_95.toFixed(3)}, change correlation ${e.change_correlation.toFixed(3)}`);
+  const throughputHere = backend === 'wasm' || backend === 'cpu' ? measured[backend] : undefined;
+  rows.push({
+    measure: `time to train ${symbol}'s full history (${bars.length} bars, ${bars[0]?.date}..${bars.at(-1)?.date}) with the defaults on ${backend}: up to ${DEFAULT_TRAINING_CONFIG.epochs} epochs, patience ${DEFAULT_TRAINING_CONFIG.patience}`,
+    value: `${seconds.toFixed(1)} s, ${t.epochs_run} epochs (best ${t.best_epoch}), ${perSecond(t.samples_per_second)}`,
+    reference: throughputHere ? `throughput row on ${backend}: ${perSecond(throughputHere.samplesPerSecond)}` : `no throughput row on ${backend}`,
+  });
+  rows.push({
+    measure: `that model on its test split ${e.test_from}..${e.test_to} (${e.test_days} days): served MAE, served (raw network) hit rate, 80 % / 95 % interval coverage, change correlation`,
+    value: `MAE ${e.mae.toFixed(4)}, hit rate ${e.hit_rate.toFixed(3)} (${e.lstm_hit_rate?.toFixed(3) ?? 'n/a'}), coverage ${e.interval_coverage_80.toFixed(3)} / ${e.interval_coverage_95.toFixed(3)}, change correlation ${e.change_correlation.toFixed(3)}`,
+    reference: `naive forecast MAE ${e.naive_mae.toFixed(4)} (ratio ${e.mae_ratio.toFixed(4)}, beats naive: ${trained.metadata.beats_naive}), always-up hit rate ${e.always_up_hit_rate.toFixed(3)}, nominal coverage 0.800 / 0.950, change correlation 0 without skill`,
+  });
   trained.model.dispose();
 }
-const wasmRow = measured.find((m) => m.backend === 'wasm');
-const cpuRow = measured.find((m) => m.backend === 'cpu');
-if (wasmRow && cpuRow) console.log(`\nwasm / cpu speed-up: ${(wasmRow.samplesPerSecond / cpuRow.samplesPerSecond).toFixed(1)}x`);
+
+printTable(`Training benchmark: ${symbol}, tfjs ${tf.version.tfjs}`, rows);
