@@ -1,4 +1,4 @@
-import { LruMap } from './lru.js';
+import { LRUCache } from 'lru-cache';
 import { HitCounter, ttlToMs, type CacheEntry, type CacheTier, type TierCounters, type TierStatus } from './tier.js';
 
 export interface MemoryCacheTierOptions {
@@ -15,13 +15,13 @@ export interface MemoryCacheTierOptions {
  */
 export class MemoryCacheTier<T> implements CacheTier<T> {
   readonly name = 'memory';
-  private readonly entries: LruMap<string, CacheEntry<T>>;
+  private readonly entries: LRUCache<string, CacheEntry<T>>;
   private readonly counter = new HitCounter();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(options: MemoryCacheTierOptions) {
-    this.entries = new LruMap(options.maxEntries);
+    this.entries = new LRUCache({ max: options.maxEntries });
     this.ttlMs = ttlToMs(options.ttlSeconds);
     this.now = options.now ?? Date.now;
   }

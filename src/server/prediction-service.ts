@@ -3,7 +3,7 @@ import type { AdaptiveIntervalState } from '../ml/types.js';
 import { isOverloaded, type ComputeAdmission, type ComputeTicket } from './compute-admission.js';
 import { predictionCacheKey } from './prediction-cache-key.js';
 import { forEachLimited } from '../async/for-each-limited.js';
-import { LruMap } from '../cache/lru.js';
+import { LRUCache } from 'lru-cache';
 import type { TieredCache } from '../cache/tiered-cache.js';
 import { AppError, DataValidationError, type ErrorCode, errorMessage, NotFoundError, UnavailableError } from '../errors.js';
 import type { Bar } from '../market/bar.js';
@@ -93,9 +93,9 @@ export class PredictionService {
    * one object whose JSON the serializer keeps (see serializer.ts). Keyed weakly: evicted values go with it.
    */
   private readonly hitAnswers = new WeakMap<Prediction, Prediction>();
-  private readonly recentBars = new LruMap<string, { readonly at: number; readonly bars: Promise<Bar[]> }>(BARS_MEMO_MAX);
+  private readonly recentBars = new LRUCache<string, { readonly at: number; readonly bars: Promise<Bar[]> }>({ max: BARS_MEMO_MAX });
   /** Cache key of the last answer per (symbol, horizon): what can still be served when the data source is down. */
-  private readonly lastKeys = new LruMap<string, { readonly key: string; readonly model: string; readonly fallback: boolean }>(FALLBACK_KEYS_MAX);
+  private readonly lastKeys = new LRUCache<string, { readonly key: string; readonly model: string; readonly fallback: boolean }>({ max: FALLBACK_KEYS_MAX });
 
   constructor(private readonly options: PredictionServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -103,8 +103,8 @@ export class PredictionService {
 
   memoSizes(): MemoSizes {
     return {
-      bars: { size: this.recentBars.size, max: this.recentBars.maxEntries },
-      outage_fallback_keys: { size: this.lastKeys.size, max: this.lastKeys.maxEntries },
+      bars: { size: this.recentBars.size, max: this.recentBars.max },
+      outage_fallback_keys: { size: this.lastKeys.size, max: this.lastKeys.max },
     };
   }
 
