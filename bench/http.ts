@@ -209,21 +209,17 @@ async function timed(url: string, init?: RequestInit): Promise<number> {
 
 const clearCache = (url: string) => fetch(`${url}/api/v1/cache/clear`, { method: 'POST', headers: { 'x-api-key': API_KEY } }).then((r) => r.arrayBuffer());
 
-/** A persistent_data with sample prices and the given models (or the shipped ones when none are given). */
-async function prepareDataDir(models?: string): Promise<string> {
-  return temporaryDir('bench-data-', async (dir) => {
+/**
+ * `work` on a new persistent_data with the given models (the service seeds the shipped ones when none are given),
+ * removed however `work` ends: a failed row leaves no persistent_data (~190 MB after the 500-symbol row) in /tmp.
+ */
+async function withDataDir<T>(models: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-data-'));
+  try {
     if (models) {
       const layout = dataLayout(dir);
       await new ModelStore({ modelsDir: layout.mlModels, scalersDir: layout.scalers }).seedFrom(models);
     }
-    return dir;
-  });
-}
-
-/** `work` on a new persistent_data (prepareDataDir), removed however `work` ends: a failed row leaves no persistent_data (~190 MB after the 500-symbol row) in /tmp. */
-async function withDataDir<T>(models: string | undefined, work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await prepareDataDir(models);
-  try {
     return await work(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

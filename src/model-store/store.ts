@@ -74,6 +74,8 @@ export interface VersionSummary {
   readonly mae_ratio?: number;
   readonly hit_rate?: number;
   readonly beats_naive?: boolean;
+  /** For a version imported from a Keras file: that file's sha256 (`origin.model_sha256`). */
+  readonly imported_sha256?: string;
   /** Why the metadata could not be read, when it could not. */
   readonly error?: string;
 }
@@ -598,6 +600,7 @@ export class ModelStore {
         trained_at: m.trained_at, backend: m.backend, data_to: m.data.to,
         mae: m.evaluation.mae, naive_mae: m.evaluation.naive_mae, mae_ratio: m.evaluation.mae_ratio,
         hit_rate: m.evaluation.hit_rate, beats_naive: m.beats_naive,
+        ...(m.origin === undefined ? {} : { imported_sha256: m.origin.model_sha256 }),
       };
     } catch (error) {
       return { version, current, complete, error: (error as Error).message };

@@ -4,6 +4,8 @@
  * error on the same rows, so no figure is shown without the baseline it has to beat.
  */
 
+import { callsUp } from '../ml/evaluation/direction.js';
+
 /** The price and bands of one issued forecast step, and the naive forecast (last close at issue). */
 export interface ForecastPrices {
   readonly forecast: number;
@@ -36,7 +38,7 @@ export interface Outcome {
  * else down (flat included).
  */
 export function predictedDirection(f: Pick<ForecastPrices, 'forecast' | 'naive_forecast' | 'probability_up'>): 'up' | 'down' {
-  if (f.probability_up !== undefined && f.probability_up !== null) return f.probability_up > 0.5 ? 'up' : 'down';
+  if (f.probability_up !== undefined && f.probability_up !== null) return callsUp(f.probability_up) ? 'up' : 'down';
   return f.forecast > f.naive_forecast ? 'up' : 'down';
 }
 

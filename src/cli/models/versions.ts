@@ -14,8 +14,13 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
   if (args.positionals.length > 0) throw new UsageError('status takes no arguments');
   const keys = await ctx.store.keys();
   const rows: string[][] = [];
+  // Which kept version each imported Keras file became, by the file's sha256: "key version", newest first.
+  const imported = new Map<string, string>();
   for (const key of keys) {
     const versions = await ctx.store.versions(key);
+    for (const v of versions) {
+      if (v.complete && v.imported_sha256 !== undefined && !imported.has(v.imported_sha256)) imported.set(v.imported_sha256, `${key} ${v.version}${v.current ? '' : ' (not current)'}`);
+    }
     const current = versions.find((v) => v.current);
     rows.push([
       key, current?.version ?? '-', current?.trained_at ?? '-', current?.data_to ?? '-', current?.backend ?? '-',
@@ -27,7 +32,6 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
   else write(ctx, table(['model', 'current', 'trained_at', 'data_to', 'backend', 'mae_ratio', 'beats_naive', 'versions'], rows));
   const legacy = await findLegacyModelFiles(ctx.store.modelsDir);
   if (legacy.length > 0) {
-    const imported = await importedModelFiles(ctx.store, keys);
     write(ctx, `legacy Keras files in ${ctx.store.modelsDir} (not served until imported):`);
     for (const file of legacy) {
       const as = file.model === undefined ? undefined : imported.get(await sha256File(file.model));
@@ -40,19 +44,6 @@ export async function statusCommand(ctx: CliContext, args: ParsedArgs): Promise<
     write(ctx, `symbols with data but no model of their own: ${withoutModel.join(', ')} (${fallback})`);
   }
   return 0;
-}
-
-/** Which kept version each imported Keras file became, by the file's sha256 (`metadata.origin`): `model_sha256` → "key version". */
-async function importedModelFiles(store: ModelStore, keys: readonly string[]): Promise<Map<string, string>> {
-  const imported = new Map<string, string>();
-  for (const key of keys) {
-    for (const v of await store.versions(key)) {
-      if (!v.complete || v.error !== undefined) continue;
-      const origin = (await store.readMetadata(key, v.version)).origin;
-      if (origin !== undefined && !imported.has(origin.model_sha256)) imported.set(origin.model_sha256, `${key} ${v.version}${v.current ? '' : ' (not current)'}`);
-    }
-  }
-  return imported;
 }
 
 /** `list [KEY]`: every version kept, newest first, `*` marking the current one. */

@@ -1,5 +1,6 @@
 import type { Evaluation, HorizonForecastPoint, HorizonScore, TestForecastPoint } from '../types.js';
 import { brierScore, reliabilityTable } from './calibration.js';
+import { callsUp } from './direction.js';
 import {
   correlation,
   dieboldMarianoPValue,
@@ -154,9 +155,9 @@ export function evaluateForecasts(forecasts: readonly ScoredForecast[]): Evaluat
     naive_mape: meanAbsolutePercentageError(actual, naive),
     drift_mae: meanAbsoluteError(actual, prices(scored, (f) => f.driftPerDay)),
     moving_average_mae: meanAbsoluteError(actual, scored.map((f) => f.movingAverage)),
-    // The served call is the side the served probability favours (as tracking scores it: 0.5 counts as down);
-    // a model without validated skill serves its base rate, so its call is the same every day.
-    hit_rate: directionalHitRate(actualChanges, scored.map((f) => (f.probabilityUp > 0.5 ? 1 : -1))),
+    // The served call is the side the served probability favours, as tracking scores it; a model without
+    // validated skill serves its base rate, so its call is the same every day.
+    hit_rate: directionalHitRate(actualChanges, scored.map((f) => (callsUp(f.probabilityUp) ? 1 : -1))),
     lstm_hit_rate: directionalHitRate(actualChanges, rawChanges),
     always_up_hit_rate: upShare(actualChanges),
     interval_coverage_80: pooled.coverage_80,
